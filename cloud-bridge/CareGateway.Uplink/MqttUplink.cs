@@ -1,0 +1,377 @@
+using System.Buffers;
+using CareGateway.Protocol;
+using Microsoft.Extensions.Logging;
+using MQTTnet;
+using MQTTnet.Protocol;
+
+namespace CareGateway.Uplink;
+
+/// <summary>
+/// The connection to the centre. It keeps itself connected (MQTT 5, persistent session, retained <c>online</c> status,
+/// <c>offline</c> as last will), sends every pending alarm from the <see cref="SqliteOutbox"/> with QoS 1, re-sends any
+/// alarm the centre has not acknowledged as received within <see cref="UplinkOptions.ResendAfter"/>, records
+/// acknowledgements in the outbox, and sends heartbeats. MQTTnet 5 has no managed client: reconnecting is ours.
+/// </summary>
+public sealed class MqttUplink : IAsyncDisposable
+{
+    private readonly UplinkOptions _options;
+    private readonly SqliteOutbox _outbox;
+    private readonly TimeProvider _time;
+    private readonly ILogger _log;
+    private readonly IMqttClient _client;
+    private readonly SemaphoreSlim _sendSignal = new(0);
+    private readonly SemaphoreSlim _connectionLost = new(0);
+    private readonly DateTimeOffset _startedAt;
+    private volatile bool _stopping;
+
+    public MqttUplink(UplinkOptions options, SqliteOutbox outbox, TimeProvider time, ILogger log)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        GatewayId.ThrowIfInvalid(options.GatewayId);
+        _options = options;
+        _outbox = outbox;
+        _time = time;
+        _log = log;
+        _startedAt = time.GetUtcNow();
+        _client = new MqttClientFactory().CreateMqttClient();
+        _client.ApplicationMessageReceivedAsync += OnMessageAsync;
+        _client.DisconnectedAsync += e =>
+        {
+            if (e.ClientWasConnected && !_stopping)
+            {
+                _log.LogWarning("Connection to the centre's broker lost: {Reason}", Describe(e.Reason.ToString(), e.ReasonString, e.Exception));
+            }
+
+            _connectionLost.Release();
+            return Task.CompletedTask;
+        };
+    }
+
+    /// <summary>Raised after an acknowledgement from the centre was recorded (or found already known).</summary>
+    public event Action<AckMessage, AckOutcome>? AckReceived;
+
+    /// <summary>Raised after an alarm was published and the broker confirmed it (PUBACK).</summary>
+    public event Action<AlarmMessage>? AlarmSent;
+
+    /// <summary>Raised when the connection comes up.</summary>
+    public event Action? Connected;
+
+    public bool IsConnected => _client.IsConnected;
+
+    /// <summary>Wakes the sender: a new alarm is in the outbox.</summary>
+    public void NotifyNewAlarm() => _sendSignal.Release();
+
+    public async Task RunAsync(CancellationToken cancellationToken)
+    {
+        var connection = KeepConnectedAsync(cancellationToken);
+        var sender = SendLoopAsync(cancellationToken);
+        var heartbeat = HeartbeatLoopAsync(cancellationToken);
+        try
+        {
+            await Task.WhenAll(connection, sender, heartbeat);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+        }
+        finally
+        {
+            await DisconnectCleanlyAsync();
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await DisconnectCleanlyAsync();
+        _client.Dispose();
+        _sendSignal.Dispose();
+        _connectionLost.Dispose();
+    }
+
+    private async Task KeepConnectedAsync(CancellationToken ct)
+    {
+        var backoff = _options.ReconnectMin;
+        while (!ct.IsCancellationRequested)
+        {
+            if (!_client.IsConnected)
+            {
+                if (await TryConnectAsync(ct))
+                {
+                    backoff = _options.ReconnectMin;
+                    _sendSignal.Release();
+                    Connected?.Invoke();
+                }
+                else
+                {
+                    // Exponential back-off with full jitter, so that a fleet does not reconnect in lockstep after a broker restart.
+                    var wait = TimeSpan.FromMilliseconds(Random.Shared.NextDouble() * backoff.TotalMilliseconds);
+                    await Task.Delay(wait, _time, ct);
+                    backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, _options.ReconnectMax.Ticks));
+                    continue;
+                }
+            }
+
+            // Wait for the client to report a lost connection, and look again now and then in case it did not.
+            await WaitAsync(_connectionLost, _options.KeepAlive, ct);
+        }
+    }
+
+    private async Task<bool> TryConnectAsync(CancellationToken ct)
+    {
+        var since = _time.GetUtcNow();
+        var will = ProtocolJson.Serialize(new StatusMessage
+        {
+            GatewayId = _options.GatewayId,
+            State = GatewayState.Offline,
+            Since = since,
+            SoftwareVersion = _options.SoftwareVersion,
+        });
+
+        var builder = new MqttClientOptionsBuilder()
+            .WithTcpServer(_options.Host, _options.Port)
+            .WithClientId(_options.GatewayId)
+            .WithProtocolVersion(MQTTnet.Formatter.MqttProtocolVersion.V500)
+            .WithCleanStart(false)
+            .WithSessionExpiryInterval((uint)_options.SessionExpiry.TotalSeconds)
+            .WithKeepAlivePeriod(_options.KeepAlive)
+            .WithTimeout(TimeSpan.FromSeconds(10))
+            .WithWillTopic(Topics.Status(_options.GatewayId))
+            .WithWillPayload(will)
+            .WithWillRetain(true)
+            .WithWillQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce);
+        if (_options.Password is not null || _options.Username is not null)
+        {
+            builder = builder.WithCredentials(_options.Username ?? _options.GatewayId, _options.Password);
+        }
+
+        try
+        {
+            var result = await _client.ConnectAsync(builder.Build(), ct);
+            if (result.ResultCode != MqttClientConnectResultCode.Success)
+            {
+                _log.LogWarning("The broker {Host}:{Port} refused the connection: {Code} {Reason}", _options.Host, _options.Port, result.ResultCode, result.ReasonString);
+                return false;
+            }
+
+            // Subscribe every time: cheap, and right whether or not the broker kept the session.
+            var subscribe = new MqttClientSubscribeOptionsBuilder()
+                .WithTopicFilter(f => f.WithTopic(Topics.Ack(_options.GatewayId)).WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce))
+                .Build();
+            await _client.SubscribeAsync(subscribe, ct);
+
+            await PublishAsync(
+                Topics.Status(_options.GatewayId),
+                ProtocolJson.Serialize(new StatusMessage { GatewayId = _options.GatewayId, State = GatewayState.Online, Since = since, SoftwareVersion = _options.SoftwareVersion }),
+                MqttQualityOfServiceLevel.AtLeastOnce,
+                retain: true,
+                ct);
+            _log.LogInformation("Connected to {Host}:{Port} as {GatewayId} (session kept by broker: {SessionPresent})", _options.Host, _options.Port, _options.GatewayId, result.IsSessionPresent);
+            return true;
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            throw;
+        }
+        catch (Exception ex)
+        {
+            _log.LogWarning("Cannot connect to {Host}:{Port}: {Reason}", _options.Host, _options.Port, Describe(null, null, ex));
+            return false;
+        }
+    }
+
+    private async Task SendLoopAsync(CancellationToken ct)
+    {
+        while (!ct.IsCancellationRequested)
+        {
+            if (_client.IsConnected)
+            {
+                await SendDueAsync(ct);
+            }
+
+            await WaitAsync(_sendSignal, _options.ResendAfter, ct);
+        }
+    }
+
+    private async Task SendDueAsync(CancellationToken ct)
+    {
+        foreach (var pending in _outbox.Pending())
+        {
+            var now = _time.GetUtcNow();
+            if (pending.LastSentAt is { } last && now - last < _options.ResendAfter)
+            {
+                continue;
+            }
+
+            var message = pending.ToMessage(_options.GatewayId, now, pending.Attempts + 1);
+            if (!await PublishAsync(Topics.Alarm(_options.GatewayId), ProtocolJson.Serialize(message), MqttQualityOfServiceLevel.AtLeastOnce, retain: false, ct))
+            {
+                return; // the connection is in trouble; the reconnect loop takes over, and the alarm stays pending
+            }
+
+            _outbox.MarkSent(message.AlarmId, now);
+            if (message.Attempt > 1)
+            {
+                _log.LogWarning("Alarm {AlarmId} ({Type}, seq {Seq}) re-sent, attempt {Attempt}: no 'received' from the centre yet", message.AlarmId, message.Type, message.Seq, message.Attempt);
+            }
+
+            AlarmSent?.Invoke(message);
+        }
+    }
+
+    private async Task HeartbeatLoopAsync(CancellationToken ct)
+    {
+        while (!ct.IsCancellationRequested)
+        {
+            await Task.Delay(_options.HeartbeatInterval, _time, ct);
+            if (!_client.IsConnected)
+            {
+                continue;
+            }
+
+            var now = _time.GetUtcNow();
+            var heartbeat = new HeartbeatMessage
+            {
+                GatewayId = _options.GatewayId,
+                At = now,
+                UptimeSeconds = (long)(now - _startedAt).TotalSeconds,
+                PendingAlarms = _outbox.PendingCount,
+                LastSeq = _outbox.LastSeq,
+                IntervalSeconds = (int)_options.HeartbeatInterval.TotalSeconds,
+            };
+            await PublishAsync(Topics.Heartbeat(_options.GatewayId), ProtocolJson.Serialize(heartbeat), MqttQualityOfServiceLevel.AtMostOnce, retain: false, ct);
+        }
+    }
+
+    private async Task<bool> PublishAsync(string topic, byte[] payload, MqttQualityOfServiceLevel qos, bool retain, CancellationToken ct)
+    {
+        var message = new MqttApplicationMessageBuilder()
+            .WithTopic(topic)
+            .WithPayload(payload)
+            .WithQualityOfServiceLevel(qos)
+            .WithRetainFlag(retain)
+            .WithContentType("application/json")
+            .Build();
+
+        // MqttClientOptions.Timeout does not bound the wait for PUBACK: give the publish its own deadline.
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        deadline.CancelAfter(_options.PublishTimeout);
+        try
+        {
+            var result = await _client.PublishAsync(message, deadline.Token);
+            if (!result.IsSuccess)
+            {
+                _log.LogWarning("The broker did not accept a message on {Topic}: {Code} {Reason}", topic, result.ReasonCode, result.ReasonString);
+            }
+
+            return result.IsSuccess;
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            throw;
+        }
+        catch (Exception ex)
+        {
+            _log.LogWarning("Publishing to {Topic} failed: {Reason}", topic, Describe(null, null, ex));
+            return false;
+        }
+    }
+
+    private Task OnMessageAsync(MqttApplicationMessageReceivedEventArgs e)
+    {
+        var topic = e.ApplicationMessage.Topic;
+        if (topic != Topics.Ack(_options.GatewayId))
+        {
+            _log.LogWarning("Ignoring a message on unexpected topic {Topic}", topic);
+            return Task.CompletedTask;
+        }
+
+        var payload = e.ApplicationMessage.Payload;
+        if (payload.Length > ProtocolJson.MaxMessageBytes)
+        {
+            _log.LogWarning("Rejected acknowledgement on {Topic}: {Bytes} bytes is over the limit", topic, payload.Length);
+            return Task.CompletedTask;
+        }
+
+        if (!ProtocolJson.TryParseAck(payload.ToArray(), out var ack, out var error))
+        {
+            _log.LogWarning("Rejected acknowledgement on {Topic}: {Error}", topic, error);
+            return Task.CompletedTask;
+        }
+
+        if (ack.GatewayId != _options.GatewayId)
+        {
+            _log.LogWarning("Rejected acknowledgement on {Topic}: it names gateway {Other}", topic, ack.GatewayId);
+            return Task.CompletedTask;
+        }
+
+        // Recorded before the handler returns, so the PUBACK to the broker follows the durable write.
+        var outcome = _outbox.ApplyAck(ack);
+        if (outcome == AckOutcome.UnknownAlarm)
+        {
+            _log.LogWarning("Acknowledgement '{State}' for unknown alarm {AlarmId}", ack.State, ack.AlarmId);
+        }
+
+        AckReceived?.Invoke(ack, outcome);
+        return Task.CompletedTask;
+    }
+
+    private async Task DisconnectCleanlyAsync()
+    {
+        _stopping = true;
+        if (!_client.IsConnected)
+        {
+            return;
+        }
+
+        try
+        {
+            // A clean stop says offline itself (the last will is only sent on an unclean loss).
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+            await PublishAsync(
+                Topics.Status(_options.GatewayId),
+                ProtocolJson.Serialize(new StatusMessage { GatewayId = _options.GatewayId, State = GatewayState.Offline, Since = _time.GetUtcNow(), SoftwareVersion = _options.SoftwareVersion }),
+                MqttQualityOfServiceLevel.AtLeastOnce,
+                retain: true,
+                timeout.Token);
+            await _client.DisconnectAsync(new MqttClientDisconnectOptionsBuilder().WithReason(MqttClientDisconnectOptionsReason.NormalDisconnection).Build(), timeout.Token);
+        }
+        catch (Exception ex)
+        {
+            _log.LogDebug(ex, "Disconnect was not clean");
+        }
+    }
+
+    private async Task WaitAsync(SemaphoreSlim signal, TimeSpan timeout, CancellationToken ct)
+    {
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        var delay = Task.Delay(timeout, _time, linked.Token);
+        var wake = signal.WaitAsync(linked.Token);
+        await Task.WhenAny(delay, wake);
+        await linked.CancelAsync();
+        ct.ThrowIfCancellationRequested();
+        // Drain extra releases so one burst of signals wakes the loop once.
+        while (signal.CurrentCount > 0 && signal.Wait(0, CancellationToken.None))
+        {
+        }
+    }
+
+    private static string Describe(string? code, string? reason, Exception? ex)
+    {
+        var parts = new List<string>();
+        if (!string.IsNullOrEmpty(code))
+        {
+            parts.Add(code);
+        }
+
+        if (!string.IsNullOrEmpty(reason))
+        {
+            parts.Add(reason);
+        }
+
+        for (var e = ex; e is not null; e = e.InnerException)
+        {
+            parts.Add($"{e.GetType().Name}: {e.Message}");
+        }
+
+        return parts.Count == 0 ? "no reason given" : string.Join("; ", parts);
+    }
+}

@@ -1,0 +1,52 @@
+namespace CareGateway.Uplink;
+
+/// <summary>How the gateway reaches the centre's MQTT broker.</summary>
+public sealed record UplinkOptions
+{
+    public required string GatewayId { get; init; }
+
+    public required string Host { get; init; }
+
+    public int Port { get; init; } = 8883;
+
+    /// <summary>MQTT username; by default the gateway id.</summary>
+    public string? Username { get; init; }
+
+    /// <summary>MQTT password. Never logged.</summary>
+    public string? Password { get; init; }
+
+    /// <summary>TLS settings; null only for loopback demos and tests.</summary>
+    public TlsOptions? Tls { get; init; }
+
+    public TimeSpan KeepAlive { get; init; } = TimeSpan.FromSeconds(30);
+
+    public TimeSpan HeartbeatInterval { get; init; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>An alarm not acknowledged as received within this time is sent again.</summary>
+    public TimeSpan ResendAfter { get; init; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>Upper bound for one publish to be acknowledged by the broker (PUBACK).</summary>
+    public TimeSpan PublishTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>How long the broker keeps the gateway's session (and queued acknowledgements) while it is away.</summary>
+    public TimeSpan SessionExpiry { get; init; } = TimeSpan.FromDays(7);
+
+    public TimeSpan ReconnectMin { get; init; } = TimeSpan.FromSeconds(1);
+
+    public TimeSpan ReconnectMax { get; init; } = TimeSpan.FromSeconds(60);
+
+    public string? SoftwareVersion { get; init; }
+}
+
+/// <summary>TLS to the broker: the CA to trust (pinned) and, for mutual TLS, the gateway's certificate and key.</summary>
+public sealed record TlsOptions
+{
+    /// <summary>PEM file of the CA that signed the broker's certificate; only that CA is trusted.</summary>
+    public required string CaFile { get; init; }
+
+    /// <summary>PEM file of the gateway's client certificate (mutual TLS).</summary>
+    public string? CertFile { get; init; }
+
+    /// <summary>PEM file of the gateway's private key (mutual TLS). Readable by the service user only.</summary>
+    public string? KeyFile { get; init; }
+}

@@ -1,0 +1,34 @@
+using CareGateway.Protocol;
+
+namespace CareGateway.Core;
+
+/// <summary>What a rule decided: raise an alarm of this type, for this sensor, for this reason.</summary>
+/// <param name="Type">One of <see cref="AlarmType"/>.</param>
+/// <param name="SensorId">The sensor behind it, if any.</param>
+/// <param name="Room">The room of that sensor, if any.</param>
+/// <param name="Reason">Plain words for the operator (no personal data).</param>
+/// <param name="At">When the condition was met (UTC).</param>
+public sealed record AlarmRequest(string Type, string? SensorId, string? Room, string Reason, DateTimeOffset At);
+
+/// <summary>An alarm ready to be stored: everything but the per-gateway sequence number, which the outbox assigns.</summary>
+public sealed record NewAlarm(
+    string AlarmId,
+    string Type,
+    AlarmPriority Priority,
+    string VkpCode,
+    string Triage,
+    AlarmState State,
+    string? SensorId,
+    string? Room,
+    DateTimeOffset RaisedAt,
+    string Reason);
+
+/// <summary>
+/// The durable store of alarms on their way to the centre. An alarm counts as raised only once
+/// <see cref="AddAsync"/> has completed: by then it is on disk.
+/// </summary>
+public interface IAlarmOutbox
+{
+    /// <summary>Stores the alarm durably and returns the sequence number it was given.</summary>
+    Task<long> AddAsync(NewAlarm alarm, CancellationToken cancellationToken);
+}

@@ -1,0 +1,75 @@
+using System.Device.Gpio;
+using System.Device.Gpio.Drivers;
+using CareGateway.Hardware;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace CareGateway;
+
+/// <summary><c>care-gateway run --config FILE</c>: the service, until SIGTERM.</summary>
+internal static class RunCommand
+{
+    public static async Task<int> RunAsync(FileInfo configFile, CancellationToken cancellationToken)
+    {
+        GatewayConfig config;
+        try
+        {
+            config = ConfigLoader.Load(configFile.FullName);
+        }
+        catch (ConfigException ex)
+        {
+            await Console.Error.WriteLineAsync(ex.Message);
+            await Console.Error.WriteLineAsync("Fix the file and start again; docs/configuration.md describes every setting.");
+            return 2;
+        }
+
+        var password = ReadSecret(config.Broker.PasswordFile);
+        var builder = Host.CreateApplicationBuilder();
+        builder.Services.AddSystemd();
+        builder.Logging.AddSimpleConsole(o =>
+        {
+            o.SingleLine = true;
+            o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ ";
+            o.UseUtcTimestamp = true;
+        });
+        builder.Services.AddSingleton(config);
+        builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddHostedService(sp => new GatewayService(
+            config,
+            password,
+            sp.GetRequiredService<ILoggerFactory>()));
+
+        using var host = builder.Build();
+        await host.RunAsync(cancellationToken);
+        return 0;
+    }
+
+    private static string? ReadSecret(string? path) => path is null ? null : File.ReadAllText(path).Trim();
+
+    private sealed class GatewayService(GatewayConfig config, string? password, ILoggerFactory logs) : BackgroundService
+    {
+        protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+        {
+            var log = logs.CreateLogger("gateway");
+            using var gpio = new GpioController(CreateDriver(config.Board));
+            await using var runtime = new GatewayRuntime(config, gpio, TimeProvider.System, logs, password);
+            log.LogInformation("Gateway {GatewayId} started: {Sensors} sensors, broker {Host}:{Port}, outbox {Outbox}", config.GatewayId, config.Sensors.Count, config.Broker.Host, config.Broker.Port, runtime.Outbox.DatabasePath);
+            try
+            {
+                await runtime.RunAsync(stoppingToken);
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+            }
+
+            log.LogInformation("Gateway {GatewayId} stopped; {Pending} alarms wait in the outbox", config.GatewayId, runtime.Outbox.PendingCount);
+        }
+
+        private static GpioDriver CreateDriver(BoardConfig board) => board.Driver switch
+        {
+            BoardDriver.Simulated => new SimulatedBoard(),
+            _ => new LibGpiodDriver(board.Chip),
+        };
+    }
+}

@@ -1,0 +1,61 @@
+using System.Text.Json.Serialization;
+
+namespace CareGateway.Sensors;
+
+/// <summary>What a sensor detects. The rules see only this, never a GPIO pin or a Zigbee property.</summary>
+public enum SensorKind
+{
+    /// <summary>Active: a fall was detected (wired fall detector relay, fall-detecting radar).</summary>
+    [JsonStringEnumMemberName("fall")] Fall,
+
+    /// <summary>Active: the door is open.</summary>
+    [JsonStringEnumMemberName("door")] Door,
+
+    /// <summary>Active: somebody is in bed (pressure mat occupied).</summary>
+    [JsonStringEnumMemberName("bed")] Bed,
+
+    /// <summary>Active: motion seen (PIR); an event, the inactive edge carries little meaning.</summary>
+    [JsonStringEnumMemberName("motion")] Motion,
+
+    /// <summary>Active: somebody is present (mmWave presence).</summary>
+    [JsonStringEnumMemberName("presence")] Presence,
+
+    /// <summary>Active: the panic button or pull cord is pressed.</summary>
+    [JsonStringEnumMemberName("panic")] Panic,
+
+    /// <summary>Active: smoke detected.</summary>
+    [JsonStringEnumMemberName("smoke")] Smoke,
+
+    /// <summary>Active: water leak detected.</summary>
+    [JsonStringEnumMemberName("water")] Water,
+
+    /// <summary>Active: the resident pressed the cancel button of a local pre-alarm.</summary>
+    [JsonStringEnumMemberName("cancel-button")] CancelButton,
+
+    /// <summary>Active: mains power has failed (UPS or power-fail input).</summary>
+    [JsonStringEnumMemberName("power-fail")] PowerFail,
+}
+
+/// <summary>Health of a sensor, as far as its source reports it.</summary>
+public sealed record SensorHealth
+{
+    public int? BatteryPercent { get; init; }
+    public bool? BatteryLow { get; init; }
+    public bool? Tamper { get; init; }
+    public int? LinkQuality { get; init; }
+}
+
+/// <summary>One normalized sensor event, whatever the source.</summary>
+/// <param name="SensorId">The id declared in the config.</param>
+/// <param name="Kind">What the sensor detects.</param>
+/// <param name="Room">Room label from the config.</param>
+/// <param name="Active">The new state: see <see cref="SensorKind"/> for what active means per kind.</param>
+/// <param name="At">When the change happened (UTC).</param>
+/// <param name="Health">Health fields when the message carried them.</param>
+public sealed record SensorEvent(
+    string SensorId,
+    SensorKind Kind,
+    string Room,
+    bool Active,
+    DateTimeOffset At,
+    SensorHealth? Health = null);

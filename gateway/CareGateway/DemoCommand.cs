@@ -111,6 +111,7 @@ internal static class DemoCommand
         {
         }
 
+        await centre.DisposeAsync();
         await broker.StopAsync();
 
         var alarms = gateway.Outbox.All();

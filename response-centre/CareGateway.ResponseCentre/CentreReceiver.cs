@@ -51,6 +51,7 @@ public sealed class CentreReceiver : IAsyncDisposable
     private readonly ILogger _log;
     private readonly IMqttClient _client;
     private readonly ConcurrentDictionary<string, ReceivedAlarm> _alarms = new(StringComparer.Ordinal);
+    private int _disposed;
 
     public CentreReceiver(CentreOptions options, TimeProvider time, ILogger log)
     {
@@ -122,9 +123,22 @@ public sealed class CentreReceiver : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
+
         if (_client.IsConnected)
         {
-            await _client.DisconnectAsync();
+            try
+            {
+                await _client.DisconnectAsync();
+            }
+            catch (Exception ex) when (ex is MQTTnet.Exceptions.MqttCommunicationException or OperationCanceledException)
+            {
+                // The broker is already gone; there is nobody left to say goodbye to.
+                _log.LogDebug(ex, "Disconnect from the broker was not clean");
+            }
         }
 
         _client.Dispose();

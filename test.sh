@@ -8,6 +8,12 @@ cd "$(dirname "$0")"
 need=()
 [ -x /usr/sbin/mosquitto ] || command -v mosquitto >/dev/null 2>&1 || need+=(mosquitto)
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
+command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
+# The Raspberry Pi (linux-arm64) build runs under qemu user-mode emulation with Debian's arm64 libraries.
+command -v qemu-aarch64-static >/dev/null 2>&1 || need+=(qemu-user-static)
+for lib in libc6-arm64-cross libgcc-s1-arm64-cross libstdc++6-arm64-cross; do
+  dpkg -s "$lib" >/dev/null 2>&1 || need+=("$lib")
+done
 if ((${#need[@]})); then
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
@@ -18,8 +24,14 @@ if ((${#need[@]})); then
   { $sudo systemctl disable --now mosquitto || $sudo service mosquitto stop; } >/dev/null 2>&1 || true
 fi
 
-# --- build once, then run every test project ----------------------------------------------------
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+
+# --- the Raspberry Pi package: built here, checked (and its demo run under qemu) by PackagingTests ---------------
+echo "test.sh: building the linux-arm64 Debian package"
+CARE_GATEWAY_DEB=$(hardware/packaging/build-deb.sh --arch arm64 --out "$PWD/artifacts" | tail -n 1)
+export CARE_GATEWAY_DEB
+
+# --- build once, then run every test project ----------------------------------------------------
 dotnet build Gateway.sln -c Release -nologo -v quiet
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT

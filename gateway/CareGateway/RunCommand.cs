@@ -3,6 +3,7 @@ using System.Device.Gpio.Drivers;
 using CareGateway.Hardware;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Hosting.Systemd;
 using Microsoft.Extensions.Logging;
 
 namespace CareGateway;
@@ -38,7 +39,8 @@ internal static class RunCommand
         builder.Services.AddHostedService(sp => new GatewayService(
             config,
             password,
-            sp.GetRequiredService<ILoggerFactory>()));
+            sp.GetRequiredService<ILoggerFactory>(),
+            sp.GetService<ISystemdNotifier>()));
 
         using var host = builder.Build();
         await host.RunAsync(cancellationToken);
@@ -47,7 +49,7 @@ internal static class RunCommand
 
     private static string? ReadSecret(string? path) => path is null ? null : File.ReadAllText(path).Trim();
 
-    private sealed class GatewayService(GatewayConfig config, string? password, ILoggerFactory logs) : BackgroundService
+    private sealed class GatewayService(GatewayConfig config, string? password, ILoggerFactory logs, ISystemdNotifier? notifier) : BackgroundService
     {
         protected override async Task ExecuteAsync(CancellationToken stoppingToken)
         {
@@ -57,13 +59,34 @@ internal static class RunCommand
             log.LogInformation("Gateway {GatewayId} started: {Sensors} sensors, broker {Host}:{Port}, outbox {Outbox}", config.GatewayId, config.Sensors.Count, config.Broker.Host, config.Broker.Port, runtime.Outbox.DatabasePath);
             try
             {
-                await runtime.RunAsync(stoppingToken);
+                await Task.WhenAll(runtime.RunAsync(stoppingToken), WatchdogAsync(runtime, log, stoppingToken));
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {
             }
 
             log.LogInformation("Gateway {GatewayId} stopped; {Pending} alarms wait in the outbox", config.GatewayId, runtime.Outbox.PendingCount);
+        }
+
+        private Task WatchdogAsync(GatewayRuntime runtime, ILogger log, CancellationToken stoppingToken)
+        {
+            var interval = SystemdWatchdog.IntervalFromEnvironment(
+                Environment.GetEnvironmentVariable("WATCHDOG_USEC"),
+                Environment.GetEnvironmentVariable("WATCHDOG_PID"),
+                Environment.ProcessId);
+            if (interval is null || notifier is not { IsEnabled: true } systemd)
+            {
+                return Task.CompletedTask;
+            }
+
+            log.LogInformation("systemd watchdog on: keep-alive every {Interval}", interval);
+            var watchdog = new SystemdWatchdog(
+                interval.Value,
+                _ => runtime.Rules.DrainAsync(), // the rule loop answers: it is not stuck
+                state => systemd.Notify(new ServiceState(state)),
+                TimeProvider.System,
+                message => log.LogError("{Message}", message));
+            return watchdog.RunAsync(stoppingToken);
         }
 
         private static GpioDriver CreateDriver(BoardConfig board) => board.Driver switch

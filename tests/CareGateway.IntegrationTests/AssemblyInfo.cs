@@ -1,0 +1,2 @@
+// The gateway, its packaging and these tests are Linux-only (GPIO character devices, Mosquitto, dpkg, systemd).
+[assembly: System.Runtime.Versioning.SupportedOSPlatform("linux")]

@@ -19,4 +19,8 @@ var run = new Command("run", "Run the gateway against the broker named in the co
 run.SetAction((parse, ct) => RunCommand.RunAsync(parse.GetValue(configOption)!, ct));
 root.Subcommands.Add(run);
 
+var schema = new Command("config-schema", "Print the JSON Schema of the configuration file.");
+schema.SetAction(_ => Console.Out.Write(ConfigSchema.Generate()));
+root.Subcommands.Add(schema);
+
 return await root.Parse(args).InvokeAsync();

@@ -1,0 +1,3 @@
+using BenchmarkDotNet.Running;
+
+BenchmarkSwitcher.FromAssembly(typeof(CareGateway.Benchmarks.ProtocolBenchmarks).Assembly).Run(args);

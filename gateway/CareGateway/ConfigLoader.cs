@@ -100,6 +100,15 @@ public static class ConfigLoader
         return errors;
     }
 
+    /// <summary>Validates the careProfile section alone (a profile sent by the centre); each error names its field.</summary>
+    public static List<string> ValidateCareProfile(CareProfileConfig profile)
+    {
+        ArgumentNullException.ThrowIfNull(profile);
+        var errors = new List<string>();
+        ValidateProfile(profile, errors);
+        return errors;
+    }
+
     /// <summary>The care profile the rules use, from its validated configuration.</summary>
     public static CareProfile ToProfile(CareProfileConfig config)
     {

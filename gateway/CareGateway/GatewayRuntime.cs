@@ -10,7 +10,7 @@ namespace CareGateway;
 /// One gateway, put together from its configuration: GPIO sensor inputs feed the rule runner, the rules raise alarms
 /// into the durable outbox, and the uplink carries them to the centre. <c>run</c> and <c>demo</c> both use this.
 /// </summary>
-public sealed class GatewayRuntime : IAsyncDisposable
+public sealed partial class GatewayRuntime : IAsyncDisposable
 {
     private readonly List<GpioSensorInput> _inputs = [];
 
@@ -19,7 +19,8 @@ public sealed class GatewayRuntime : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(config);
         ArgumentNullException.ThrowIfNull(logs);
         Config = config;
-        Profile = ConfigLoader.ToProfile(config.CareProfile);
+        ProfileStore = new FileCareProfileStore(config.DataDirectory, config.CareProfile, logs.CreateLogger("profile"));
+        Profile = ProfileStore.Current;
         Outbox = new SqliteOutbox(Path.Combine(config.DataDirectory, "outbox.db"));
         Raiser = new AlarmRaiser(Outbox, () => Profile);
         Rules = new RuleRunner(new RuleEngine(Profile, config.Sensors), Raiser, time, logs.CreateLogger("rules"));
@@ -40,6 +41,7 @@ public sealed class GatewayRuntime : IAsyncDisposable
             time,
             logs.CreateLogger("uplink"));
         Raiser.Stored += (_, _) => Uplink.NotifyNewAlarm();
+        (Executor, Commands) = CreateCommands(config, time, logs);
 
         foreach (var sensor in config.Sensors.Where(s => s.Gpio is not null))
         {
@@ -49,7 +51,8 @@ public sealed class GatewayRuntime : IAsyncDisposable
 
     public GatewayConfig Config { get; }
 
-    public CareProfile Profile { get; }
+    /// <summary>The care profile in use; the centre may replace it (<see cref="ProfileStore"/>).</summary>
+    public CareProfile Profile { get; private set; }
 
     public SqliteOutbox Outbox { get; }
 
@@ -61,7 +64,7 @@ public sealed class GatewayRuntime : IAsyncDisposable
 
     /// <summary>Runs the rules and the uplink until cancelled.</summary>
     public Task RunAsync(CancellationToken cancellationToken) =>
-        Task.WhenAll(Rules.RunAsync(cancellationToken), Uplink.RunAsync(cancellationToken));
+        Task.WhenAll(Rules.RunAsync(cancellationToken), Uplink.RunAsync(cancellationToken), Commands.RunAsync(cancellationToken));
 
     public async ValueTask DisposeAsync()
     {
@@ -72,6 +75,8 @@ public sealed class GatewayRuntime : IAsyncDisposable
 
         Rules.Dispose();
         await Uplink.DisposeAsync();
+        Executor.Dispose();
+        CommandJournal.Dispose();
         Outbox.Dispose();
     }
 }

@@ -5,7 +5,7 @@ namespace CareGateway.Uplink;
 /// <summary>
 /// A way to the centre that carries alarms with the outbox's semantics: every pending alarm is sent, re-sent until the
 /// centre says <c>received</c>, and every acknowledgement is recorded in the outbox. <see cref="MqttUplink"/> speaks
-/// the care/v1 protocol to the centre's broker; <see cref="IotHubUplink"/> speaks Azure IoT Hub's MQTT dialect.
+/// the care/v1 protocol to the centre's broker; <see cref="IotHub.IotHubUplink"/> speaks Azure IoT Hub's MQTT dialect.
 /// </summary>
 public interface IAlarmUplink : IAsyncDisposable
 {

@@ -2,6 +2,7 @@ using CareGateway.Core;
 using CareGateway.Core.Commands;
 using CareGateway.Protocol;
 using CareGateway.Uplink;
+using CareGateway.Uplink.IotHub;
 using Microsoft.Extensions.Logging;
 
 namespace CareGateway;
@@ -29,8 +30,8 @@ public sealed partial class GatewayRuntime
             UptimeSeconds = Math.Max(0, (long)(time.GetUtcNow() - _startedAt).TotalSeconds),
             PendingAlarms = Outbox.PendingCount,
             LastSeq = Outbox.LastSeq,
-            Connection = Uplink.IsConnected ? "connected" : "disconnected",
-            Transport = Uplink.Transport,
+            Connection = Connection.IsConnected ? "connected" : "disconnected",
+            Transport = Connection.Transport,
             SoftwareVersion = SoftwareVersion,
             SensorCount = Config.Sensors.Count,
         };
@@ -49,6 +50,12 @@ public sealed partial class GatewayRuntime
             _ = Rules.ReplaceEngineAsync(() => new RuleEngine(profile, config.Sensors));
         };
         var executor = new CommandExecutor(config.GatewayId, Raiser, ProfileStore, () => Diagnose(time), CommandJournal, time, logs.CreateLogger("commands"));
-        return (executor, new CommandService(Uplink, executor, logs.CreateLogger("commands")));
+        if (Connection is IotHubUplink hub)
+        {
+            hub.AttachCommands(executor);
+            hub.AttachCareProfile(ProfileStore);
+        }
+
+        return (executor, new CommandService((ICommandChannel)Connection, executor, logs.CreateLogger("commands")));
     }
 }

@@ -13,6 +13,7 @@ namespace CareGateway;
 public sealed partial class GatewayRuntime : IAsyncDisposable
 {
     private readonly List<GpioSensorInput> _inputs = [];
+    private readonly MqttUplink? _mqtt;
 
     public GatewayRuntime(GatewayConfig config, GpioController gpio, TimeProvider time, ILoggerFactory logs, string? password = null)
     {
@@ -24,7 +25,7 @@ public sealed partial class GatewayRuntime : IAsyncDisposable
         Outbox = new SqliteOutbox(Path.Combine(config.DataDirectory, "outbox.db"));
         Raiser = new AlarmRaiser(Outbox, () => Profile);
         Rules = new RuleRunner(new RuleEngine(Profile, config.Sensors), Raiser, time, logs.CreateLogger("rules"));
-        Uplink = new MqttUplink(
+        _mqtt = config.IotHub is not null ? null : new MqttUplink(
             new UplinkOptions
             {
                 GatewayId = config.GatewayId,
@@ -40,7 +41,8 @@ public sealed partial class GatewayRuntime : IAsyncDisposable
             Outbox,
             time,
             logs.CreateLogger("uplink"));
-        Raiser.Stored += (_, _) => Uplink.NotifyNewAlarm();
+        Connection = (IAlarmUplink?)_mqtt ?? CreateIotHubUplink(config, time, logs);
+        Raiser.Stored += (_, _) => Connection.NotifyNewAlarm();
         (Executor, Commands) = CreateCommands(config, time, logs);
 
         foreach (var sensor in config.Sensors.Where(s => s.Gpio is not null))
@@ -60,11 +62,15 @@ public sealed partial class GatewayRuntime : IAsyncDisposable
 
     public RuleRunner Rules { get; }
 
-    public MqttUplink Uplink { get; }
+    /// <summary>The connection to the centre's broker; only when the configuration names no IoT Hub.</summary>
+    public MqttUplink Uplink => _mqtt ?? throw new InvalidOperationException("This gateway reaches the centre through Azure IoT Hub: use Connection.");
+
+    /// <summary>The way to the centre the configuration selects: the centre's broker, or Azure IoT Hub.</summary>
+    public IAlarmUplink Connection { get; }
 
     /// <summary>Runs the rules and the uplink until cancelled.</summary>
     public Task RunAsync(CancellationToken cancellationToken) =>
-        Task.WhenAll(Rules.RunAsync(cancellationToken), Uplink.RunAsync(cancellationToken), Commands.RunAsync(cancellationToken));
+        Task.WhenAll(Rules.RunAsync(cancellationToken), Connection.RunAsync(cancellationToken), Commands.RunAsync(cancellationToken));
 
     public async ValueTask DisposeAsync()
     {
@@ -74,7 +80,7 @@ public sealed partial class GatewayRuntime : IAsyncDisposable
         }
 
         Rules.Dispose();
-        await Uplink.DisposeAsync();
+        await Connection.DisposeAsync();
         Executor.Dispose();
         CommandJournal.Dispose();
         Outbox.Dispose();

@@ -144,6 +144,10 @@ public sealed class CommandExecutor : IDisposable
 
     public void Dispose() => _oneAtATime.Dispose();
 
+    /// <summary>A <c>rejected</c> answer for a command the transport refuses before it runs (not journaled).</summary>
+    public CommandResultMessage Reject(string commandId, string command, string reason) =>
+        Result(commandId, command, CommandStatus.Rejected, reason);
+
     private CommandResultMessage Result(CommandMessage command, CommandStatus status, string reason) =>
         Result(command.CommandId, command.Command, status, reason);
 

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Collections.Concurrent;
 using System.Net;
+using System.Security.Cryptography.X509Certificates;
 using MQTTnet;
 using MQTTnet.Formatter;
 using MQTTnet.Protocol;
@@ -9,7 +10,7 @@ using MQTTnet.Server;
 namespace CareGateway.IntegrationTests;
 
 /// <summary>What a device sent in its CONNECT packet, as the server saw it.</summary>
-public sealed record ConnectSeen(string ClientId, string? UserName, string? Password, MqttProtocolVersion ProtocolVersion, bool? CleanSession);
+public sealed record ConnectSeen(string ClientId, string? UserName, string? Password, MqttProtocolVersion ProtocolVersion, bool? CleanSession, string? ClientCertificateSubject = null);
 
 /// <summary>A message as the server saw it.</summary>
 public sealed record PublishSeen(string ClientId, string Topic, byte[] Payload, MqttQualityOfServiceLevel Qos);
@@ -26,21 +27,32 @@ public sealed class FakeIotHub : IAsyncDisposable
     private readonly IMqttClient _backend = new MqttClientFactory().CreateMqttClient();
     private readonly List<PublishSeen> _published = [];
 
-    private FakeIotHub(int port)
+    private FakeIotHub(int port, X509Certificate2? tlsCertificate, X509Certificate2? clientCa)
     {
         Port = port;
-        var options = new MqttServerOptionsBuilder()
-            .WithDefaultEndpoint()
-            .WithDefaultEndpointBoundIPAddress(IPAddress.Loopback)
-            .WithDefaultEndpointPort(port)
-            .WithPersistentSessions()
-            .Build();
+        var builder = new MqttServerOptionsBuilder().WithPersistentSessions();
+        if (tlsCertificate is null)
+        {
+            builder = builder.WithDefaultEndpoint().WithDefaultEndpointBoundIPAddress(IPAddress.Loopback).WithDefaultEndpointPort(port);
+        }
+        else
+        {
+            // Like the hub: TLS only, and a client certificate is asked for and must chain to the device CA.
+            PlainPort = MosquittoBroker.FreePort();
+            builder = builder
+                .WithDefaultEndpoint().WithDefaultEndpointBoundIPAddress(IPAddress.Loopback).WithDefaultEndpointPort(PlainPort.Value)
+                .WithEncryptedEndpoint().WithEncryptedEndpointBoundIPAddress(IPAddress.Loopback).WithEncryptedEndpointPort(port)
+                .WithEncryptionCertificate(tlsCertificate)
+                .WithClientCertificate((_, certificate, _, _) => certificate is not null && clientCa is not null && ChainsTo(certificate, clientCa));
+        }
+
+        var options = builder.Build();
         _server = new MqttServerFactory().CreateMqttServer(options);
         _server.ValidatingConnectionAsync += e =>
         {
             if (e.ClientId != "backend")
             {
-                Connects.Add(new ConnectSeen(e.ClientId, e.UserName, e.Password, e.ProtocolVersion, e.CleanSession));
+                Connects.Add(new ConnectSeen(e.ClientId, e.UserName, e.Password, e.ProtocolVersion, e.CleanSession, e.ClientCertificate?.Subject));
             }
 
             return Task.CompletedTask;
@@ -65,11 +77,14 @@ public sealed class FakeIotHub : IAsyncDisposable
     public BlockingCollection<ConnectSeen> Connects { get; } = [];
 
 
-    public static async Task<FakeIotHub> StartAsync()
+    /// <summary>With TLS, the plain port the backend uses (the device uses <see cref="Port"/>, TLS).</summary>
+    public int? PlainPort { get; }
+
+    public static async Task<FakeIotHub> StartAsync(X509Certificate2? tlsCertificate = null, X509Certificate2? clientCa = null)
     {
-        var hub = new FakeIotHub(MosquittoBroker.FreePort());
+        var hub = new FakeIotHub(MosquittoBroker.FreePort(), tlsCertificate, clientCa);
         await hub._server.StartAsync();
-        await hub._backend.ConnectAsync(new MqttClientOptionsBuilder().WithTcpServer("127.0.0.1", hub.Port).WithClientId("backend").Build());
+        await hub._backend.ConnectAsync(new MqttClientOptionsBuilder().WithTcpServer("127.0.0.1", hub.PlainPort ?? hub.Port).WithClientId("backend").Build());
         return hub;
     }
 
@@ -109,6 +124,16 @@ public sealed class FakeIotHub : IAsyncDisposable
         {
             throw new InvalidOperationException($"backend publish to {topic} failed: {result.ReasonCode}");
         }
+    }
+
+    private static bool ChainsTo(X509Certificate certificate, X509Certificate2 ca)
+    {
+        using var chain = new X509Chain();
+        chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+        chain.ChainPolicy.CustomTrustStore.Add(ca);
+        chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+        using var presented = X509CertificateLoader.LoadCertificate(certificate.GetRawCertData());
+        return chain.Build(presented);
     }
 
     public async ValueTask DisposeAsync()

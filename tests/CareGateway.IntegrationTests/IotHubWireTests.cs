@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Globalization;
 using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using System.Text.Json;
 using CareGateway.Core;
@@ -199,6 +200,32 @@ public class IotHubWireTests
         events.Dispose();
     }
 
+    [Fact]
+    public async Task With_x509_over_tls_the_device_trusts_the_hub_by_its_ca_file_and_presents_its_certificate_without_a_password()
+    {
+        using var dir = new TempDir();
+        var certs = await IotHubTestCertificates.CreateAsync(dir.Path, Host, DeviceId);
+        using var pem = X509Certificate2.CreateFromPemFile(certs.ServerCert, certs.ServerKey);
+        using var serverCert = X509CertificateLoader.LoadPkcs12(pem.Export(X509ContentType.Pkcs12), null);
+        using var ca = X509CertificateLoader.LoadCertificateFromFile(certs.CaCert);
+        await using var hub = await FakeIotHub.StartAsync(serverCert, ca);
+
+        await using var device = await Device.StartAsync(hub.Port, options => options with
+        {
+            SharedAccessKey = null,
+            CertFile = certs.DeviceCert,
+            KeyFile = certs.DeviceKey,
+            CaFile = certs.CaCert,
+            UseTls = true,
+        });
+
+        var connect = hub.NextConnect(Bound);
+        Assert.Equal($"CN={DeviceId}", connect.ClientCertificateSubject);
+        Assert.Equal((DeviceId, $"{Host}/{DeviceId}/?api-version=2021-04-12"), (connect.ClientId, connect.UserName));
+        Assert.True(string.IsNullOrEmpty(connect.Password));
+        Assert.Equal(MqttProtocolVersion.V311, connect.ProtocolVersion);
+    }
+
     /// <summary>Checks the token's form and its signature, recomputed here from the device key; returns its expiry.</summary>
     private static long AssertValidSasToken(string? token)
     {
@@ -236,16 +263,18 @@ public class IotHubWireTests
 
         public CommandExecutor Executor { get; private set; } = null!;
 
-        public static Task<Device> StartAsync(FakeIotHub hub, bool withProfile = false, bool x509 = false) => StartAsync(hub.Port, withProfile, x509);
+        public static Task<Device> StartAsync(FakeIotHub hub, bool withProfile = false, bool x509 = false) => StartAsync(hub.Port, o => o, withProfile, x509);
 
-        public static async Task<Device> StartAsync(int port, bool withProfile = false, bool x509 = false)
+        public static Task<Device> StartAsync(int port) => StartAsync(port, o => o);
+
+        public static async Task<Device> StartAsync(int port, Func<IotHubOptions, IotHubOptions> adjust, bool withProfile = false, bool x509 = false)
         {
             var device = new Device();
             device.Outbox = new SqliteOutbox(device._dir.File("outbox.db"));
             device.Profiles = new FileCareProfileStore(device._dir.Path, new CareProfileConfig(), NullLogger.Instance);
             device.Raiser = new AlarmRaiser(device.Outbox, () => device.Profiles.Current);
             device.Uplink = new IotHubUplink(
-                new IotHubOptions
+                adjust(new IotHubOptions
                 {
                     GatewayId = DeviceId,
                     HostName = Host,
@@ -256,7 +285,7 @@ public class IotHubWireTests
                     ConnectHost = "127.0.0.1",
                     Port = port,
                     UseTls = false,
-                },
+                }),
                 device.Outbox,
                 device.Clock,
                 NullLogger.Instance);

@@ -94,7 +94,7 @@ public class CommandTests
     [InlineData("""{ "timeZone": "Mars/Olympus" }""", "$.careProfile.timeZone: 'Mars/Olympus' is not a known IANA time zone")]
     [InlineData("""{ "wandering": { "graceMinutes": 0 } }""", "$.careProfile.wandering.graceMinutes: 0 is outside")]
     [InlineData("""{ "wandering": { "graceMinutes": "five" } }""", "$.careProfile.wandering.graceMinutes")]
-    [InlineData("""{ "wanderng": { "enabled": false } }""", "$.careProfile")]
+    [InlineData("""{ "wanderng": { "enabled": false } }""", "wanderng")]
     [InlineData("""{ "nightWindow": null }""", "$.careProfile.nightWindow")]
     public async Task A_bad_care_profile_is_rejected_with_a_reason_naming_the_field_and_the_old_one_stays(string profile, string expected)
     {

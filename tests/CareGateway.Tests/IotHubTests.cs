@@ -173,3 +173,47 @@ public class IotHubTests
         return Convert.ToBase64String(mac);
     }
 }
+
+public class IotHubSelectionTests
+{
+    [Fact]
+    public async Task An_iot_hub_section_selects_the_hub_uplink_for_alarms_commands_and_diagnostics()
+    {
+        using var dir = new TempDir();
+        await File.WriteAllTextAsync(dir.File("device-key"), Convert.ToBase64String(new byte[32]) + "\n");
+        var config = new GatewayConfig
+        {
+            GatewayId = "gw-1",
+            DataDirectory = dir.Path,
+            IotHub = new IotHubConfig { HostName = "care-hub.azure-devices.net", SharedAccessKeyFile = dir.File("device-key") },
+            Board = new BoardConfig { Driver = BoardDriver.Simulated },
+        };
+        Assert.Empty(ConfigLoader.Validate(config));
+        using var gpio = new System.Device.Gpio.GpioController(new Hardware.SimulatedBoard());
+
+        await using var runtime = new GatewayRuntime(config, gpio, TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance);
+
+        Assert.IsType<IotHubUplink>(runtime.Connection);
+        Assert.Throws<InvalidOperationException>(() => runtime.Uplink);
+        var diagnostics = runtime.Diagnose(TimeProvider.System);
+        Assert.Equal(("iot-hub", "disconnected", 0), (diagnostics.Transport, diagnostics.Connection, diagnostics.SensorCount));
+    }
+
+    [Fact]
+    public async Task A_missing_device_key_file_is_a_clear_configuration_error()
+    {
+        using var dir = new TempDir();
+        var config = new GatewayConfig
+        {
+            GatewayId = "gw-1",
+            DataDirectory = dir.Path,
+            IotHub = new IotHubConfig { HostName = "h.azure-devices.net", SharedAccessKeyFile = dir.File("missing") },
+        };
+        using var gpio = new System.Device.Gpio.GpioController(new Hardware.SimulatedBoard());
+
+        var ex = Assert.Throws<ConfigException>(() => new GatewayRuntime(config, gpio, TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance));
+
+        Assert.Contains("$.iotHub.sharedAccessKeyFile: cannot read the device key", ex.Message, StringComparison.Ordinal);
+        await Task.CompletedTask;
+    }
+}

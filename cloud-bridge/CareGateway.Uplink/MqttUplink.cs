@@ -12,7 +12,7 @@ namespace CareGateway.Uplink;
 /// alarm the centre has not acknowledged as received within <see cref="UplinkOptions.ResendAfter"/>, records
 /// acknowledgements in the outbox, and sends heartbeats. MQTTnet 5 has no managed client: reconnecting is ours.
 /// </summary>
-public sealed class MqttUplink : IAsyncDisposable
+public sealed partial class MqttUplink : IAsyncDisposable
 {
     private readonly UplinkOptions _options;
     private readonly SqliteOutbox _outbox;
@@ -155,6 +155,7 @@ public sealed class MqttUplink : IAsyncDisposable
             // Subscribe every time: cheap, and right whether or not the broker kept the session.
             var subscribe = new MqttClientSubscribeOptionsBuilder()
                 .WithTopicFilter(f => f.WithTopic(Topics.Ack(_options.GatewayId)).WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce))
+                .WithTopicFilter(f => f.WithTopic(CommandTopics.Command(_options.GatewayId)).WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce))
                 .Build();
             await _client.SubscribeAsync(subscribe, ct);
 
@@ -278,6 +279,11 @@ public sealed class MqttUplink : IAsyncDisposable
     private Task OnMessageAsync(MqttApplicationMessageReceivedEventArgs e)
     {
         var topic = e.ApplicationMessage.Topic;
+        if (TryHandleCommand(topic, e.ApplicationMessage.Payload.ToArray()))
+        {
+            return Task.CompletedTask;
+        }
+
         if (topic != Topics.Ack(_options.GatewayId))
         {
             _log.LogWarning("Ignoring a message on unexpected topic {Topic}", topic);

@@ -11,7 +11,8 @@ namespace CareGateway.Core;
 /// </summary>
 public sealed class RuleRunner : IDisposable
 {
-    private readonly RuleEngine _engine;
+    private RuleEngine _engine;
+    private EngineSwap? _pendingSwap;
     private readonly AlarmRaiser _raiser;
     private readonly TimeProvider _time;
     private readonly ILogger _log;
@@ -33,6 +34,18 @@ public sealed class RuleRunner : IDisposable
     /// <summary>Queues a sensor event; safe from any thread (GPIO callbacks, MQTT handlers).</summary>
     public void Post(SensorEvent sensorEvent) => _inputs.Writer.TryWrite(sensorEvent);
 
+    /// <summary>
+    /// Replaces the rules (a new care profile) on the rule loop, between two inputs, so that no input sees half of each.
+    /// While the current rules wait on a timer (a door left open at night), the swap waits until that is decided, so a
+    /// pending alarm is never dropped by a profile change. The task completes when the new rules are in use.
+    /// </summary>
+    public Task ReplaceEngineAsync(Func<RuleEngine> create)
+    {
+        var swap = new EngineSwap(create);
+        _inputs.Writer.TryWrite(swap);
+        return swap.Done.Task;
+    }
+
     /// <summary>Completes when every input posted before the call has been evaluated and its alarms stored.</summary>
     public Task DrainAsync()
     {
@@ -52,6 +65,7 @@ public sealed class RuleRunner : IDisposable
                     SensorEvent e => Evaluate(e),
                     Tick => _engine.OnTime(_time.GetUtcNow()),
                     Marker m => Complete(m),
+                    EngineSwap swap => Queue(swap),
                     _ => [],
                 };
 
@@ -70,6 +84,7 @@ public sealed class RuleRunner : IDisposable
                 _log.LogError(ex, "Rule evaluation failed for {Input}; the gateway carries on", input);
             }
 
+            SwapIfIdle();
             Reschedule();
         }
     }
@@ -88,6 +103,31 @@ public sealed class RuleRunner : IDisposable
         return [];
     }
 
+    private IReadOnlyList<AlarmRequest> Queue(EngineSwap swap)
+    {
+        _pendingSwap?.Done.TrySetResult(); // superseded by a newer profile before it was used
+        _pendingSwap = swap;
+        return [];
+    }
+
+    private void SwapIfIdle()
+    {
+        if (_pendingSwap is { } swap && _engine.NextDue is null)
+        {
+            _pendingSwap = null;
+            try
+            {
+                _engine = swap.Create();
+                swap.Done.TrySetResult();
+            }
+            catch (Exception ex)
+            {
+                _log.LogError(ex, "New rules could not be built; the rules in use stay");
+                swap.Done.TrySetException(ex);
+            }
+        }
+    }
+
     private void Reschedule()
     {
         if (_engine.NextDue is { } due)
@@ -104,6 +144,13 @@ public sealed class RuleRunner : IDisposable
     private sealed class Tick
     {
         public static readonly Tick Instance = new();
+    }
+
+    private sealed class EngineSwap(Func<RuleEngine> create)
+    {
+        public Func<RuleEngine> Create { get; } = create;
+
+        public TaskCompletionSource Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 
     private sealed class Marker

@@ -14,7 +14,7 @@ public sealed class ConfigException(string source, IReadOnlyList<string> errors)
 }
 
 /// <summary>Reads and validates the configuration file.</summary>
-public static class ConfigLoader
+public static partial class ConfigLoader
 {
     public static GatewayConfig Load(string path)
     {
@@ -70,7 +70,7 @@ public static class ConfigLoader
             errors.Add("$.dataDirectory: must name a directory");
         }
 
-        if (string.IsNullOrWhiteSpace(config.Broker.Host))
+        if (config.IotHub is null && string.IsNullOrWhiteSpace(config.Broker.Host))
         {
             errors.Add("$.broker.host: must name the centre's broker");
         }
@@ -97,6 +97,16 @@ public static class ConfigLoader
 
         ValidateSensors(config.Sensors, errors);
         ValidateProfile(config.CareProfile, errors);
+        ValidateIotHub(config.IotHub, errors);
+        return errors;
+    }
+
+    /// <summary>Validates the careProfile section alone (a profile sent by the centre); each error names its field.</summary>
+    public static List<string> ValidateCareProfile(CareProfileConfig profile)
+    {
+        ArgumentNullException.ThrowIfNull(profile);
+        var errors = new List<string>();
+        ValidateProfile(profile, errors);
         return errors;
     }
 

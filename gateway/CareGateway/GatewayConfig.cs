@@ -15,6 +15,9 @@ public sealed record GatewayConfig
 
     public BrokerConfig Broker { get; set; } = new();
 
+    /// <summary>Azure IoT Hub instead of the centre's own broker (docs/iot-hub.md); null uses <see cref="Broker"/>.</summary>
+    public IotHubConfig? IotHub { get; set; }
+
     public BoardConfig Board { get; set; } = new();
 
     public IReadOnlyList<SensorDefinition> Sensors { get; set; } = [];

@@ -10,20 +10,22 @@ namespace CareGateway;
 /// One gateway, put together from its configuration: GPIO sensor inputs feed the rule runner, the rules raise alarms
 /// into the durable outbox, and the uplink carries them to the centre. <c>run</c> and <c>demo</c> both use this.
 /// </summary>
-public sealed class GatewayRuntime : IAsyncDisposable
+public sealed partial class GatewayRuntime : IAsyncDisposable
 {
     private readonly List<GpioSensorInput> _inputs = [];
+    private readonly MqttUplink? _mqtt;
 
     public GatewayRuntime(GatewayConfig config, GpioController gpio, TimeProvider time, ILoggerFactory logs, string? password = null)
     {
         ArgumentNullException.ThrowIfNull(config);
         ArgumentNullException.ThrowIfNull(logs);
         Config = config;
-        Profile = ConfigLoader.ToProfile(config.CareProfile);
+        ProfileStore = new FileCareProfileStore(config.DataDirectory, config.CareProfile, logs.CreateLogger("profile"));
+        Profile = ProfileStore.Current;
         Outbox = new SqliteOutbox(Path.Combine(config.DataDirectory, "outbox.db"));
         Raiser = new AlarmRaiser(Outbox, () => Profile);
         Rules = new RuleRunner(new RuleEngine(Profile, config.Sensors), Raiser, time, logs.CreateLogger("rules"));
-        Uplink = new MqttUplink(
+        _mqtt = config.IotHub is not null ? null : new MqttUplink(
             new UplinkOptions
             {
                 GatewayId = config.GatewayId,
@@ -39,7 +41,9 @@ public sealed class GatewayRuntime : IAsyncDisposable
             Outbox,
             time,
             logs.CreateLogger("uplink"));
-        Raiser.Stored += (_, _) => Uplink.NotifyNewAlarm();
+        Connection = (IAlarmUplink?)_mqtt ?? CreateIotHubUplink(config, time, logs);
+        Raiser.Stored += (_, _) => Connection.NotifyNewAlarm();
+        (Executor, Commands) = CreateCommands(config, time, logs);
 
         foreach (var sensor in config.Sensors.Where(s => s.Gpio is not null))
         {
@@ -49,7 +53,8 @@ public sealed class GatewayRuntime : IAsyncDisposable
 
     public GatewayConfig Config { get; }
 
-    public CareProfile Profile { get; }
+    /// <summary>The care profile in use; the centre may replace it (<see cref="ProfileStore"/>).</summary>
+    public CareProfile Profile { get; private set; }
 
     public SqliteOutbox Outbox { get; }
 
@@ -57,11 +62,15 @@ public sealed class GatewayRuntime : IAsyncDisposable
 
     public RuleRunner Rules { get; }
 
-    public MqttUplink Uplink { get; }
+    /// <summary>The connection to the centre's broker; only when the configuration names no IoT Hub.</summary>
+    public MqttUplink Uplink => _mqtt ?? throw new InvalidOperationException("This gateway reaches the centre through Azure IoT Hub: use Connection.");
+
+    /// <summary>The way to the centre the configuration selects: the centre's broker, or Azure IoT Hub.</summary>
+    public IAlarmUplink Connection { get; }
 
     /// <summary>Runs the rules and the uplink until cancelled.</summary>
     public Task RunAsync(CancellationToken cancellationToken) =>
-        Task.WhenAll(Rules.RunAsync(cancellationToken), Uplink.RunAsync(cancellationToken));
+        Task.WhenAll(Rules.RunAsync(cancellationToken), Connection.RunAsync(cancellationToken), Commands.RunAsync(cancellationToken));
 
     public async ValueTask DisposeAsync()
     {
@@ -71,7 +80,9 @@ public sealed class GatewayRuntime : IAsyncDisposable
         }
 
         Rules.Dispose();
-        await Uplink.DisposeAsync();
+        await Connection.DisposeAsync();
+        Executor.Dispose();
+        CommandJournal.Dispose();
         Outbox.Dispose();
     }
 }

@@ -1,0 +1,290 @@
+using System.Diagnostics.CodeAnalysis;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace CareGateway.Protocol;
+
+/// <summary>Command names as they go over the wire (docs/protocol.md, "Commands from the centre").</summary>
+public static class CommandKind
+{
+    /// <summary>Raise a <c>test</c> alarm through the normal pipeline (outbox, uplink, acknowledgement).</summary>
+    public const string TestAlarm = "test-alarm";
+
+    /// <summary>Replace the resident's care profile: validated, applied atomically, or rejected with the old one kept.</summary>
+    public const string ReplaceCareProfile = "replace-care-profile";
+
+    /// <summary>Answer with technical diagnostics (no personal data).</summary>
+    public const string RequestDiagnostics = "request-diagnostics";
+
+    public static IReadOnlyList<string> All { get; } = [TestAlarm, ReplaceCareProfile, RequestDiagnostics];
+
+    public static bool IsKnown(string? name) => name is TestAlarm or ReplaceCareProfile or RequestDiagnostics;
+}
+
+/// <summary>Topics of the command exchange, under the gateway's own subtree.</summary>
+public static class CommandTopics
+{
+    /// <summary>Centre -> gateway, QoS 1, not retained.</summary>
+    public const string CommandLeaf = "command";
+
+    /// <summary>Gateway -> centre, QoS 1, not retained.</summary>
+    public const string ResultLeaf = "command-result";
+
+    public static string Command(string gatewayId) => $"{Topics.Prefix(gatewayId)}/{CommandLeaf}";
+
+    public static string Result(string gatewayId) => $"{Topics.Prefix(gatewayId)}/{ResultLeaf}";
+}
+
+/// <summary>How a command ended.</summary>
+public enum CommandStatus
+{
+    /// <summary>Done as asked.</summary>
+    [JsonStringEnumMemberName("ok")]
+    Ok,
+
+    /// <summary>Not done because the command was wrong (the reason says what and where); nothing changed.</summary>
+    [JsonStringEnumMemberName("rejected")]
+    Rejected,
+
+    /// <summary>The command was right but the gateway could not carry it out (the reason says why); nothing changed.</summary>
+    [JsonStringEnumMemberName("failed")]
+    Failed,
+}
+
+/// <summary>Centre -> gateway on <c>care/v1/{gatewayId}/command</c>. Schema: docs/schemas/command.schema.json.</summary>
+public sealed record CommandMessage
+{
+    public int Version { get; init; } = ProtocolJson.Version;
+
+    /// <summary>The centre's id for this command; the result echoes it. A command re-sent with the same id runs once.</summary>
+    public required string CommandId { get; init; }
+
+    public required string GatewayId { get; init; }
+
+    /// <summary>One of <see cref="CommandKind"/>.</summary>
+    public required string Command { get; init; }
+
+    public required DateTimeOffset SentAt { get; init; }
+
+    /// <summary>Who asked: an operator or system id, never a name.</summary>
+    public string? By { get; init; }
+
+    /// <summary>For <see cref="CommandKind.ReplaceCareProfile"/>: the careProfile section as in the gateway configuration.</summary>
+    public JsonElement? CareProfile { get; init; }
+}
+
+/// <summary>Gateway -> centre on <c>care/v1/{gatewayId}/command-result</c>. Schema: docs/schemas/command-result.schema.json.</summary>
+public sealed record CommandResultMessage
+{
+    public int Version { get; init; } = ProtocolJson.Version;
+
+    public required string CommandId { get; init; }
+
+    public required string GatewayId { get; init; }
+
+    /// <summary>The command as it was asked for (also when it is unknown and therefore rejected).</summary>
+    public required string Command { get; init; }
+
+    public required CommandStatus Status { get; init; }
+
+    /// <summary>What was done, or why not (for a rejected profile: the field and the rule it breaks).</summary>
+    public required string Reason { get; init; }
+
+    public required DateTimeOffset At { get; init; }
+
+    /// <summary>For <see cref="CommandKind.TestAlarm"/>: the id of the test alarm raised.</summary>
+    public string? AlarmId { get; init; }
+
+    /// <summary>For <see cref="CommandKind.RequestDiagnostics"/>.</summary>
+    public DiagnosticsReport? Diagnostics { get; init; }
+}
+
+/// <summary>Technical state of a gateway. Holds no personal data: no names, no rooms, no sensor events.</summary>
+public sealed record DiagnosticsReport
+{
+    public required long UptimeSeconds { get; init; }
+
+    /// <summary>Alarms stored on the gateway that the centre has not yet acknowledged as received.</summary>
+    public required int PendingAlarms { get; init; }
+
+    /// <summary>The highest alarm sequence number issued so far (0 when none).</summary>
+    public required long LastSeq { get; init; }
+
+    /// <summary><c>connected</c> or <c>disconnected</c>: the gateway's own view of its uplink.</summary>
+    public required string Connection { get; init; }
+
+    /// <summary><c>mqtt</c> (the centre's broker) or <c>iot-hub</c> (Azure IoT Hub).</summary>
+    public required string Transport { get; init; }
+
+    public required string SoftwareVersion { get; init; }
+
+    public required int SensorCount { get; init; }
+}
+
+[JsonSourceGenerationOptions(
+    PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase,
+    DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+    UseStringEnumConverter = true,
+    RespectNullableAnnotations = true,
+    RespectRequiredConstructorParameters = true,
+    UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow)]
+[JsonSerializable(typeof(CommandMessage))]
+[JsonSerializable(typeof(CommandResultMessage))]
+internal sealed partial class CommandJsonContext : JsonSerializerContext;
+
+/// <summary>Serializes command messages and parses them strictly, with an error that says what is wrong and where.</summary>
+public static class CommandJson
+{
+    /// <summary>Longest command id accepted.</summary>
+    public const int MaxCommandIdLength = 64;
+
+    public static byte[] Serialize(CommandMessage message) => JsonSerializer.SerializeToUtf8Bytes(message, CommandJsonContext.Default.CommandMessage);
+
+    public static byte[] Serialize(CommandResultMessage message) => JsonSerializer.SerializeToUtf8Bytes(message, CommandJsonContext.Default.CommandResultMessage);
+
+    public static bool TryParseCommand(ReadOnlySpan<byte> json, [NotNullWhen(true)] out CommandMessage? message, out string error)
+    {
+        if (!TryDeserialize(json, CommandJsonContext.Default.CommandMessage, out message, out error))
+        {
+            return false;
+        }
+
+        error = Validate(message) ?? string.Empty;
+        if (error.Length == 0)
+        {
+            return true;
+        }
+
+        message = null;
+        return false;
+    }
+
+    public static bool TryParseResult(ReadOnlySpan<byte> json, [NotNullWhen(true)] out CommandResultMessage? message, out string error)
+    {
+        if (!TryDeserialize(json, CommandJsonContext.Default.CommandResultMessage, out message, out error))
+        {
+            return false;
+        }
+
+        error = (message.Version != ProtocolJson.Version ? $"version: this build speaks protocol version {ProtocolJson.Version}, the message says {message.Version}" : null)
+            ?? (!GatewayId.IsValid(message.GatewayId) ? $"gatewayId: '{message.GatewayId}' is not a valid gateway id" : null)
+            ?? CheckCommandId(message.CommandId)
+            ?? (!Enum.IsDefined(message.Status) ? "status: must be ok, rejected or failed" : null)
+            ?? string.Empty;
+        if (error.Length == 0)
+        {
+            return true;
+        }
+
+        message = null;
+        return false;
+    }
+
+    /// <summary>
+    /// Reads only the command id of a command that failed strict parsing, so that the gateway can still answer
+    /// <c>rejected</c> with the reason. False when there is no usable id (the command is then only logged).
+    /// </summary>
+    public static bool TryReadCommandId(ReadOnlySpan<byte> json, [NotNullWhen(true)] out string? commandId, out string command)
+    {
+        commandId = null;
+        command = string.Empty;
+        if (json.Length > ProtocolJson.MaxMessageBytes)
+        {
+            return false;
+        }
+
+        try
+        {
+            using var doc = JsonDocument.Parse(json.ToArray());
+            if (doc.RootElement.ValueKind != JsonValueKind.Object)
+            {
+                return false;
+            }
+
+            if (doc.RootElement.TryGetProperty("command", out var c) && c.ValueKind == JsonValueKind.String)
+            {
+                command = c.GetString() ?? string.Empty;
+            }
+
+            if (doc.RootElement.TryGetProperty("commandId", out var id) && id.ValueKind == JsonValueKind.String && CheckCommandId(id.GetString()) is null)
+            {
+                commandId = id.GetString()!;
+                return true;
+            }
+        }
+        catch (JsonException)
+        {
+        }
+
+        return false;
+    }
+
+    /// <summary>Null when the id is acceptable: 1-64 characters of letters, digits, '-', '_', '.' and ':'.</summary>
+    public static string? CheckCommandId(string? id) =>
+        !string.IsNullOrEmpty(id) && id.Length <= MaxCommandIdLength && id.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.' or ':')
+            ? null
+            : $"commandId: '{id}' is not valid: use 1-{MaxCommandIdLength} characters of letters, digits, '-', '_', '.' and ':'";
+
+    private static string? Validate(CommandMessage m)
+    {
+        if (m.Version != ProtocolJson.Version)
+        {
+            return $"version: this build speaks protocol version {ProtocolJson.Version}, the message says {m.Version}";
+        }
+
+        if (!GatewayId.IsValid(m.GatewayId))
+        {
+            return $"gatewayId: '{m.GatewayId}' is not a valid gateway id";
+        }
+
+        if (CheckCommandId(m.CommandId) is { } id)
+        {
+            return id;
+        }
+
+        if (!CommandKind.IsKnown(m.Command))
+        {
+            return $"command: unknown command '{m.Command}'; known: {string.Join(", ", CommandKind.All)}";
+        }
+
+        if (m.Command == CommandKind.ReplaceCareProfile)
+        {
+            return m.CareProfile is { ValueKind: JsonValueKind.Object }
+                ? null
+                : "careProfile: replace-care-profile needs the careProfile section as a JSON object";
+        }
+
+        return m.CareProfile is null ? null : $"careProfile: only replace-care-profile carries a care profile, not {m.Command}";
+    }
+
+    private static bool TryDeserialize<T>(ReadOnlySpan<byte> json, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> typeInfo, [NotNullWhen(true)] out T? message, out string error)
+        where T : class
+    {
+        message = null;
+        if (json.Length > ProtocolJson.MaxMessageBytes)
+        {
+            error = $"message is {json.Length} bytes; the limit is {ProtocolJson.MaxMessageBytes}";
+            return false;
+        }
+
+        try
+        {
+            message = JsonSerializer.Deserialize(json, typeInfo);
+        }
+        catch (JsonException ex)
+        {
+            var where = ex.Path is { Length: > 0 } path ? $" at {path}" : string.Empty;
+            error = $"not a valid {typeof(T).Name}{where}: {ex.Message}";
+            return false;
+        }
+
+        if (message is null)
+        {
+            error = $"not a valid {typeof(T).Name}: the payload is JSON null";
+            return false;
+        }
+
+        error = string.Empty;
+        return true;
+    }
+}

@@ -1,0 +1,61 @@
+using CareGateway.Core;
+using CareGateway.Core.Commands;
+using CareGateway.Protocol;
+using CareGateway.Uplink;
+using CareGateway.Uplink.IotHub;
+using Microsoft.Extensions.Logging;
+
+namespace CareGateway;
+
+/// <summary>The gateway's side of the centre's commands: test alarm, care profile replacement, diagnostics.</summary>
+public sealed partial class GatewayRuntime
+{
+    private DateTimeOffset _startedAt;
+
+    /// <summary>The care profile as stored; a replacement from the centre goes through it.</summary>
+    public FileCareProfileStore ProfileStore { get; }
+
+    public CommandExecutor Executor { get; }
+
+    public CommandService Commands { get; }
+
+    public SqliteCommandJournal CommandJournal { get; private set; } = null!;
+
+    /// <summary>What <c>request-diagnostics</c> answers: technical state only, no personal data.</summary>
+    public DiagnosticsReport Diagnose(TimeProvider time)
+    {
+        ArgumentNullException.ThrowIfNull(time);
+        return new DiagnosticsReport
+        {
+            UptimeSeconds = Math.Max(0, (long)(time.GetUtcNow() - _startedAt).TotalSeconds),
+            PendingAlarms = Outbox.PendingCount,
+            LastSeq = Outbox.LastSeq,
+            Connection = Connection.IsConnected ? "connected" : "disconnected",
+            Transport = Connection.Transport,
+            SoftwareVersion = SoftwareVersion,
+            SensorCount = Config.Sensors.Count,
+        };
+    }
+
+    internal static string SoftwareVersion { get; } = typeof(GatewayRuntime).Assembly.GetName().Version?.ToString(3) ?? "0.0.0";
+
+    private (CommandExecutor, CommandService) CreateCommands(GatewayConfig config, TimeProvider time, ILoggerFactory logs)
+    {
+        _startedAt = time.GetUtcNow();
+        CommandJournal = new SqliteCommandJournal(Path.Combine(config.DataDirectory, "commands.db"));
+        ProfileStore.Replaced += profile =>
+        {
+            // The raiser reads Profile for priorities at once; the rules take the new profile on their own loop.
+            Profile = profile;
+            _ = Rules.ReplaceEngineAsync(() => new RuleEngine(profile, config.Sensors));
+        };
+        var executor = new CommandExecutor(config.GatewayId, Raiser, ProfileStore, () => Diagnose(time), CommandJournal, time, logs.CreateLogger("commands"));
+        if (Connection is IotHubUplink hub)
+        {
+            hub.AttachCommands(executor);
+            hub.AttachCareProfile(ProfileStore);
+        }
+
+        return (executor, new CommandService((ICommandChannel)Connection, executor, logs.CreateLogger("commands")));
+    }
+}

@@ -1,5 +1,6 @@
 using System.Device.Gpio;
 using CareGateway.Core;
+using CareGateway.Hardware;
 using CareGateway.Sensors;
 using CareGateway.Uplink;
 using Microsoft.Extensions.Logging;
@@ -43,9 +44,19 @@ public sealed class GatewayRuntime : IAsyncDisposable
 
         foreach (var sensor in config.Sensors.Where(s => s.Gpio is not null))
         {
-            _inputs.Add(new GpioSensorInput(gpio, sensor, time, Rules.Post));
+            // A header pin becomes its GPIO line through the board profile (the config was validated against it).
+            var resolved = sensor with { Gpio = sensor.Gpio! with { Line = SensorConfigValidation.ResolveLine(sensor.Gpio.Line, sensor.Gpio.HeaderPin) } };
+            _inputs.Add(new GpioSensorInput(gpio, resolved, time, Rules.Post));
         }
+
+        Indicator = new GpioAlarmIndicator(
+            gpio,
+            config.Board.Buzzer is { } buzzer ? ToOutput(buzzer) : null,
+            config.Board.Leds.Select(led => new LedLine(led.Name ?? string.Empty, ToOutput(led))));
     }
+
+    /// <summary>The buzzer and LEDs of the local pre-alarm.</summary>
+    public IAlarmIndicator Indicator { get; }
 
     public GatewayConfig Config { get; }
 
@@ -63,12 +74,17 @@ public sealed class GatewayRuntime : IAsyncDisposable
     public Task RunAsync(CancellationToken cancellationToken) =>
         Task.WhenAll(Rules.RunAsync(cancellationToken), Uplink.RunAsync(cancellationToken));
 
+    private static GpioOutputLine ToOutput(GpioOutputOptions output) =>
+        new(SensorConfigValidation.ResolveLine(output.Line, output.HeaderPin) ?? throw new ArgumentException($"Output '{output.Name}' has no GPIO line", nameof(output)), output.ActiveLevel == ActiveLevel.High);
+
     public async ValueTask DisposeAsync()
     {
         foreach (var input in _inputs)
         {
             input.Dispose();
         }
+
+        ((GpioAlarmIndicator)Indicator).Dispose();
 
         Rules.Dispose();
         await Uplink.DisposeAsync();

@@ -2,6 +2,7 @@ using System.Device.Gpio;
 using CareGateway.Core;
 using CareGateway.Hardware;
 using CareGateway.Sensors;
+using CareGateway.Sensors.Zigbee;
 using CareGateway.Uplink;
 using Microsoft.Extensions.Logging;
 
@@ -41,12 +42,33 @@ public sealed class GatewayRuntime : IAsyncDisposable
             time,
             logs.CreateLogger("uplink"));
         Raiser.Stored += (_, _) => Uplink.NotifyNewAlarm();
+        Health = new SensorHealthMonitor(config.Sensors, time, Rules.Post);
+        SensorStatus = new SensorStatusPublisher(config.GatewayId, Health, Uplink, time, logs.CreateLogger("sensor-status"));
+        if (config.Zigbee is { } zigbee && config.Sensors.Any(s => s.Zigbee is not null))
+        {
+            var mapper = new Zigbee2MqttMapper(zigbee.BaseTopic, config.Sensors, time, logs.CreateLogger("zigbee"));
+            Zigbee = new Zigbee2MqttClient(
+                new Zigbee2MqttOptions
+                {
+                    Host = zigbee.Broker.Host,
+                    Port = zigbee.Broker.Port,
+                    ClientId = config.GatewayId + "-zigbee",
+                    Username = zigbee.Broker.Username,
+                    Password = zigbee.Broker.PasswordFile is { } file ? File.ReadAllText(file).Trim() : null,
+                },
+                mapper,
+                Dispatch,
+                time,
+                logs.CreateLogger("zigbee"));
+        }
 
         foreach (var sensor in config.Sensors.Where(s => s.Gpio is not null))
         {
             // A header pin becomes its GPIO line through the board profile (the config was validated against it).
             var resolved = sensor with { Gpio = sensor.Gpio! with { Line = SensorConfigValidation.ResolveLine(sensor.Gpio.Line, sensor.Gpio.HeaderPin) } };
-            _inputs.Add(new GpioSensorInput(gpio, resolved, time, Rules.Post));
+            var input = new GpioSensorInput(gpio, resolved, time, Dispatch);
+            _inputs.Add(input);
+            Health.Observe(new SensorEvent(sensor.Id, sensor.Kind, sensor.Room, input.Active, time.GetUtcNow(), Type: SensorEventType.Heard));
         }
 
         Indicator = new GpioAlarmIndicator(
@@ -57,6 +79,15 @@ public sealed class GatewayRuntime : IAsyncDisposable
 
     /// <summary>The buzzer and LEDs of the local pre-alarm.</summary>
     public IAlarmIndicator Indicator { get; }
+
+    /// <summary>Per-sensor state and health (last seen, battery, link quality, supervision).</summary>
+    public SensorHealthMonitor Health { get; }
+
+    /// <summary>Publishes <see cref="Health"/> retained to the centre.</summary>
+    public SensorStatusPublisher SensorStatus { get; }
+
+    /// <summary>The zigbee2mqtt connection, when Zigbee sensors are declared.</summary>
+    public Zigbee2MqttClient? Zigbee { get; }
 
     public GatewayConfig Config { get; }
 
@@ -72,7 +103,21 @@ public sealed class GatewayRuntime : IAsyncDisposable
 
     /// <summary>Runs the rules and the uplink until cancelled.</summary>
     public Task RunAsync(CancellationToken cancellationToken) =>
-        Task.WhenAll(Rules.RunAsync(cancellationToken), Uplink.RunAsync(cancellationToken));
+        Task.WhenAll(
+            Rules.RunAsync(cancellationToken),
+            Uplink.RunAsync(cancellationToken),
+            SensorStatus.RunAsync(cancellationToken),
+            Zigbee?.RunAsync(cancellationToken) ?? Task.CompletedTask);
+
+    /// <summary>Every sensor event goes to the health monitor; all but "heard" go to the rules.</summary>
+    private void Dispatch(SensorEvent e)
+    {
+        Health.Observe(e);
+        if (e.Type != SensorEventType.Heard)
+        {
+            Rules.Post(e);
+        }
+    }
 
     private static GpioOutputLine ToOutput(GpioOutputOptions output) =>
         new(SensorConfigValidation.ResolveLine(output.Line, output.HeaderPin) ?? throw new ArgumentException($"Output '{output.Name}' has no GPIO line", nameof(output)), output.ActiveLevel == ActiveLevel.High);
@@ -85,6 +130,13 @@ public sealed class GatewayRuntime : IAsyncDisposable
         }
 
         ((GpioAlarmIndicator)Indicator).Dispose();
+        if (Zigbee is not null)
+        {
+            await Zigbee.DisposeAsync();
+        }
+
+        Health.Dispose();
+        SensorStatus.Dispose();
 
         Rules.Dispose();
         await Uplink.DisposeAsync();

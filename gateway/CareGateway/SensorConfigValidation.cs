@@ -2,6 +2,7 @@ using System.Globalization;
 using CareGateway.Hardware;
 using CareGateway.Protocol;
 using CareGateway.Sensors;
+using CareGateway.Sensors.Zigbee;
 
 namespace CareGateway;
 
@@ -180,6 +181,10 @@ public static class SensorConfigValidation
             if (string.IsNullOrWhiteSpace(z.Device) || z.Device.IndexOfAny(['#', '+']) >= 0 || z.Device.StartsWith('/') || z.Device.EndsWith('/'))
             {
                 errors.Add($"{at}.zigbee.device: sensor '{s.Id}' names '{z.Device}': give the zigbee2mqtt friendly name or IEEE address (no MQTT wildcards, no leading or trailing '/')");
+            }
+            else if (ZigbeePropertyMap.CandidateProperties(s.Kind).Count == 0)
+            {
+                errors.Add($"{at}.kind: sensor '{s.Id}' is {s.Kind}, which no zigbee2mqtt property maps to; wire it to GPIO instead");
             }
             else if (!zigbee.TryAdd((z.Device, s.Kind), s.Id))
             {

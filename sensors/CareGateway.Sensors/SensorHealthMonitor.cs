@@ -140,7 +140,8 @@ public sealed class SensorHealthMonitor : IDisposable
                     Tamper = e.Health?.Tamper ?? s.Tamper,
                     LinkQuality = e.Health?.LinkQuality ?? s.LinkQuality,
                 };
-                if (e.Type == SensorEventType.State || s.Active is null)
+                // A "heard" Zigbee message carries no trusted state; a wired input's first read does.
+                if (e.Type == SensorEventType.State || (s.Active is null && s.Source == "gpio"))
                 {
                     s = s with { Active = e.Active, StateSince = s.Active == e.Active ? s.StateSince : e.At };
                 }

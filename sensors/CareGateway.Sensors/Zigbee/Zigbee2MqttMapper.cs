@@ -10,7 +10,8 @@ namespace CareGateway.Sensors.Zigbee;
 /// <list type="bullet">
 /// <item>Learns each device from the retained <c>{base}/bridge/devices</c> (its exposes) and maps properties by kind.</item>
 /// <item>Alarms come from transitions: zigbee2mqtt repeats cached keys in every message, so a repeated state is only "heard".</item>
-/// <item>A retained state seen before any live one is a baseline, never an alarm; a retained action is never a press.</item>
+/// <item>A retained message (the broker's snapshot at subscribe time, possibly stale) never fires and is no baseline; a
+/// live message is current (zigbee2mqtt repeats the whole cached state), so the first live report of an alarm state fires.</item>
 /// <item>Availability (plain <c>online</c>/<c>offline</c> or JSON <c>{"state":"online"}</c>) and <c>bridge/state</c> become
 /// <see cref="SensorEventType.Offline"/>/<see cref="SensorEventType.Online"/> events: zigbee2mqtt down is a fault, not silence.</item>
 /// <item>A device not in the configuration is reported once and ignored; a malformed message is rejected, counted and
@@ -252,9 +253,11 @@ public sealed class Zigbee2MqttMapper
         var d = sensor.Definition;
         SensorEvent Make(bool active, SensorEventType type) => new(d.Id, d.Kind, d.Room, active, at, health, type);
 
-        if (reading.Active is not { } active || (reading.IsEvent && retained))
+        if (reading.Active is not { } active || retained)
         {
-            // No state in this message, or a stale retained action: the sensor was heard, nothing happened.
+            // No state in this message, or a retained one: the broker's snapshot at subscribe time, possibly long stale
+            // (live messages reach a subscriber without the retain flag; those queued in our session come first). It
+            // never fires and never becomes the baseline, so that the next live report of an alarm state still fires.
             events.Add(Make(sensor.State ?? false, SensorEventType.Heard));
             return;
         }
@@ -265,14 +268,6 @@ public sealed class Zigbee2MqttMapper
             events.Add(Make(true, SensorEventType.State));
             events.Add(Make(false, SensorEventType.State));
             sensor.State = false;
-            return;
-        }
-
-        if (sensor.State is null && retained)
-        {
-            // Retained state from before we started: a baseline, possibly old. Never an alarm.
-            sensor.State = active;
-            events.Add(Make(active, SensorEventType.Heard));
             return;
         }
 

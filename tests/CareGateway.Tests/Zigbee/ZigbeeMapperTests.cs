@@ -62,20 +62,24 @@ public class ZigbeeMapperTests
     }
 
     [Fact]
-    public void Retained_state_at_start_up_is_a_baseline_not_an_alarm()
+    public void Retained_state_never_fires_and_is_no_baseline_so_the_next_live_alarm_still_fires()
     {
         var mapper = Mapper([Zigbee("smoke-1", SensorKind.Smoke, "kitchen/smoke")]);
 
         var stale = Send(mapper, "zigbee2mqtt/kitchen/smoke", "{\"smoke\":true,\"battery\":90}", retained: true);
-        var repeat = Send(mapper, "zigbee2mqtt/kitchen/smoke", "{\"smoke\":true,\"battery\":90,\"linkquality\":80}");
-        var cleared = Send(mapper, "zigbee2mqtt/kitchen/smoke", "{\"smoke\":false}");
-        var again = Send(mapper, "zigbee2mqtt/kitchen/smoke", "{\"smoke\":true}");
+        var cleared = Send(mapper, "zigbee2mqtt/kitchen/smoke", "{\"smoke\":false,\"battery\":90,\"linkquality\":80}");
+        var staleAgain = Send(mapper, "zigbee2mqtt/kitchen/smoke", "{\"smoke\":true}", retained: true);
+        var repeat = Send(mapper, "zigbee2mqtt/kitchen/smoke", "{\"smoke\":false}");
+        var fire = Send(mapper, "zigbee2mqtt/kitchen/smoke", "{\"smoke\":true}");
+        var cached = Send(mapper, "zigbee2mqtt/kitchen/smoke", "{\"smoke\":true,\"battery\":89}");
 
         Assert.Equal(SensorEventType.Heard, Assert.Single(stale).Type);
         Assert.Equal(90, stale[0].Health!.BatteryPercent);
-        Assert.Equal(SensorEventType.Heard, Assert.Single(repeat).Type);
         Assert.Equal((SensorEventType.State, false), (Assert.Single(cleared).Type, cleared[0].Active));
-        Assert.Equal((SensorEventType.State, true), (Assert.Single(again).Type, again[0].Active));
+        Assert.Equal((SensorEventType.Heard, false), (Assert.Single(staleAgain).Type, staleAgain[0].Active));
+        Assert.Equal(SensorEventType.Heard, Assert.Single(repeat).Type);
+        Assert.Equal((SensorEventType.State, true), (Assert.Single(fire).Type, fire[0].Active));
+        Assert.Equal(SensorEventType.Heard, Assert.Single(cached).Type); // z2m repeats cached keys: no second alarm
     }
 
     [Fact]

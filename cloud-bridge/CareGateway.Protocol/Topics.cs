@@ -22,6 +22,15 @@ public static class Topics
     public static string Status(string gatewayId) => $"{Prefix(gatewayId)}/{StatusLeaf}";
     public static string Heartbeat(string gatewayId) => $"{Prefix(gatewayId)}/{HeartbeatLeaf}";
 
+    /// <summary>Gateway -> centre, QoS 1, retained: <c>care/v1/{gatewayId}/sensors/{sensorId}</c>, one sensor's state and health.</summary>
+    public const string SensorsLeaf = "sensors";
+
+    public static string Sensor(string gatewayId, string sensorId)
+    {
+        GatewayId.ThrowIfInvalid(sensorId);
+        return $"{Prefix(gatewayId)}/{SensorsLeaf}/{sensorId}";
+    }
+
     /// <summary>Subscription filter for the centre: one leaf of every gateway.</summary>
     public static string AllGateways(string leaf) => $"{Root}/+/{leaf}";
 

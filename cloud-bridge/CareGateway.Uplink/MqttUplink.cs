@@ -61,6 +61,23 @@ public sealed partial class MqttUplink : IAsyncDisposable
     /// <summary>Wakes the sender: a new alarm is in the outbox.</summary>
     public void NotifyNewAlarm() => _sendSignal.Release();
 
+    /// <summary>
+    /// Publishes a retained QoS 1 message on a topic of this gateway (for example its sensors' state and health); false when
+    /// not connected or the broker did not confirm. Not durable: the caller republishes after <see cref="Connected"/>.
+    /// </summary>
+    public Task<bool> PublishRetainedAsync(string topic, byte[] payload, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(topic);
+        if (!topic.StartsWith(Topics.Prefix(_options.GatewayId) + "/", StringComparison.Ordinal))
+        {
+            throw new ArgumentException($"'{topic}' is not under this gateway's topic tree", nameof(topic));
+        }
+
+        return _client.IsConnected
+            ? PublishAsync(topic, payload, MqttQualityOfServiceLevel.AtLeastOnce, retain: true, cancellationToken)
+            : Task.FromResult(false);
+    }
+
     public async Task RunAsync(CancellationToken cancellationToken)
     {
         var connection = KeepConnectedAsync(cancellationToken);

@@ -94,7 +94,9 @@ public sealed class RuleRunner : IDisposable
     private IReadOnlyList<AlarmRequest> Evaluate(SensorEvent e)
     {
         EventSeen?.Invoke(e);
-        return _engine.OnEvent(e);
+
+        // The engine reasons about states; health events (offline, online, heard) are seen but carry no new state.
+        return e.Type == SensorEventType.State ? _engine.OnEvent(e) : [];
     }
 
     private static IReadOnlyList<AlarmRequest> Complete(Marker marker)

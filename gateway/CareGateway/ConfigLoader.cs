@@ -95,7 +95,7 @@ public static partial class ConfigLoader
             errors.Add("$.broker.tls.caFile: must name the CA certificate (PEM) that signed the broker's certificate");
         }
 
-        ValidateSensors(config.Sensors, errors);
+        SensorConfigValidation.Validate(config, errors);
         ValidateProfile(config.CareProfile, errors);
         ValidateIotHub(config.IotHub, errors);
         return errors;
@@ -120,61 +120,6 @@ public static partial class ConfigLoader
             NightWindow = new TimeWindow(ParseTime(config.NightWindow.Start)!.Value, ParseTime(config.NightWindow.End)!.Value),
             Wandering = new WanderingRule { Enabled = config.Wandering.Enabled, GraceMinutes = config.Wandering.GraceMinutes },
         };
-    }
-
-    private static void ValidateSensors(IReadOnlyList<SensorDefinition> sensors, List<string> errors)
-    {
-        var ids = new Dictionary<string, int>(StringComparer.Ordinal);
-        var lines = new Dictionary<int, string>();
-        for (var i = 0; i < sensors.Count; i++)
-        {
-            var s = sensors[i];
-            var at = $"$.sensors[{i}]";
-            if (s is null)
-            {
-                errors.Add($"{at}: must be a sensor object");
-                continue;
-            }
-
-            if (!GatewayId.IsValid(s.Id))
-            {
-                errors.Add($"{at}.id: '{s.Id}' is not valid: use 1-64 characters of a-z, 0-9 and '-'");
-            }
-            else if (!ids.TryAdd(s.Id, i))
-            {
-                errors.Add($"{at}.id: '{s.Id}' is already used by $.sensors[{ids[s.Id]}]");
-            }
-
-            if (string.IsNullOrWhiteSpace(s.Room))
-            {
-                errors.Add($"{at}.room: sensor '{s.Id}' needs a room label");
-            }
-
-            if (s.OuterDoor && s.Kind != SensorKind.Door)
-            {
-                errors.Add($"{at}.outerDoor: only a door sensor can be the outer door (sensor '{s.Id}' is {s.Kind})");
-            }
-
-            if (s.Gpio is null)
-            {
-                errors.Add($"{at}: sensor '{s.Id}' has no source: add a 'gpio' section");
-                continue;
-            }
-
-            if (s.Gpio.Line is < 0 or > 53)
-            {
-                errors.Add($"{at}.gpio.line: sensor '{s.Id}' names GPIO {s.Gpio.Line}, which does not exist");
-            }
-            else if (!lines.TryAdd(s.Gpio.Line, s.Id))
-            {
-                errors.Add($"{at}.gpio.line: sensor '{s.Id}' uses GPIO {s.Gpio.Line}, already used by sensor '{lines[s.Gpio.Line]}'");
-            }
-
-            if (s.Gpio.DebounceMs is < 0 or > 10_000)
-            {
-                errors.Add($"{at}.gpio.debounceMs: sensor '{s.Id}' has {s.Gpio.DebounceMs}; use 0 to 10000");
-            }
-        }
     }
 
     private static void ValidateProfile(CareProfileConfig profile, List<string> errors)

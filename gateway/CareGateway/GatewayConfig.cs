@@ -1,4 +1,5 @@
 using System.Text.Json.Serialization;
+using CareGateway.Hardware;
 using CareGateway.Sensors;
 
 namespace CareGateway;
@@ -23,6 +24,30 @@ public sealed record GatewayConfig
     public IReadOnlyList<SensorDefinition> Sensors { get; set; } = [];
 
     public CareProfileConfig CareProfile { get; set; } = new();
+
+    /// <summary>The local zigbee2mqtt, when Zigbee sensors are declared (docs/sensors.md).</summary>
+    public ZigbeeConfig? Zigbee { get; set; }
+}
+
+/// <summary>The local MQTT broker that zigbee2mqtt publishes to (not the centre's broker).</summary>
+public sealed record ZigbeeConfig
+{
+    public ZigbeeBrokerConfig Broker { get; set; } = new();
+
+    /// <summary>zigbee2mqtt's <c>mqtt.base_topic</c>.</summary>
+    public string BaseTopic { get; set; } = "zigbee2mqtt";
+}
+
+public sealed record ZigbeeBrokerConfig
+{
+    public string Host { get; set; } = "127.0.0.1";
+
+    public int Port { get; set; } = 1883;
+
+    public string? Username { get; set; }
+
+    /// <summary>File holding the local broker's password; the password itself is never in the config.</summary>
+    public string? PasswordFile { get; set; }
 }
 
 public sealed record BrokerConfig
@@ -65,8 +90,23 @@ public sealed record BoardConfig
 {
     public BoardDriver Driver { get; set; } = BoardDriver.Libgpiod;
 
-    /// <summary>gpiochip number for libgpiod (0 on a Pi 3/4 and on a Pi 5 with a recent kernel).</summary>
-    public int Chip { get; set; }
+    /// <summary>gpiochip number for libgpiod; omit it to let the board profile choose (0 on a Pi 3/4/Zero 2 W/CM4, the 54-line RP1 chip on a Pi 5).</summary>
+    public int? Chip { get; set; }
+
+    /// <summary>The board, for its header layout and gpiochip (docs/sensors.md). Omitted: <c>simulated</c> with the simulated driver, else <c>rpi4</c>.</summary>
+    public BoardModel? Model { get; set; }
+
+    /// <summary>Buses whose pins may be used as plain GPIO on this box (<c>i2c</c>, <c>uart</c>, <c>spi</c>, <c>id-eeprom</c>).</summary>
+    public IReadOnlyList<string> FreeBuses { get; set; } = [];
+
+    /// <summary>Buzzer for the local pre-alarm.</summary>
+    public GpioOutputOptions? Buzzer { get; set; }
+
+    /// <summary>LEDs for the local pre-alarm and status.</summary>
+    public IReadOnlyList<GpioOutputOptions> Leds { get; set; } = [];
+
+    /// <summary>The board model in effect.</summary>
+    public BoardModel EffectiveModel() => Model ?? (Driver == BoardDriver.Simulated ? BoardModel.Simulated : BoardModel.RaspberryPi4);
 }
 
 public sealed record CareProfileConfig

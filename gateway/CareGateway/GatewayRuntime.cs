@@ -1,6 +1,8 @@
 using System.Device.Gpio;
 using CareGateway.Core;
+using CareGateway.Hardware;
 using CareGateway.Sensors;
+using CareGateway.Sensors.Zigbee;
 using CareGateway.Uplink;
 using Microsoft.Extensions.Logging;
 
@@ -44,12 +46,53 @@ public sealed partial class GatewayRuntime : IAsyncDisposable
         Connection = (IAlarmUplink?)_mqtt ?? CreateIotHubUplink(config, time, logs);
         Raiser.Stored += (_, _) => Connection.NotifyNewAlarm();
         (Executor, Commands) = CreateCommands(config, time, logs);
+        Health = new SensorHealthMonitor(config.Sensors, time, Rules.Post);
+        // Retained sensor status needs the centre's broker; over IoT Hub it is not published (yet).
+        SensorStatus = _mqtt is null ? null : new SensorStatusPublisher(config.GatewayId, Health, _mqtt, time, logs.CreateLogger("sensor-status"));
+        if (config.Zigbee is { } zigbee && config.Sensors.Any(s => s.Zigbee is not null))
+        {
+            var mapper = new Zigbee2MqttMapper(zigbee.BaseTopic, config.Sensors, time, logs.CreateLogger("zigbee"));
+            Zigbee = new Zigbee2MqttClient(
+                new Zigbee2MqttOptions
+                {
+                    Host = zigbee.Broker.Host,
+                    Port = zigbee.Broker.Port,
+                    ClientId = config.GatewayId + "-zigbee",
+                    Username = zigbee.Broker.Username,
+                    Password = zigbee.Broker.PasswordFile is { } file ? File.ReadAllText(file).Trim() : null,
+                },
+                mapper,
+                Dispatch,
+                time,
+                logs.CreateLogger("zigbee"));
+        }
 
         foreach (var sensor in config.Sensors.Where(s => s.Gpio is not null))
         {
-            _inputs.Add(new GpioSensorInput(gpio, sensor, time, Rules.Post));
+            // A header pin becomes its GPIO line through the board profile (the config was validated against it).
+            var resolved = sensor with { Gpio = sensor.Gpio! with { Line = SensorConfigValidation.ResolveLine(sensor.Gpio.Line, sensor.Gpio.HeaderPin) } };
+            var input = new GpioSensorInput(gpio, resolved, time, Dispatch);
+            _inputs.Add(input);
+            Health.Observe(new SensorEvent(sensor.Id, sensor.Kind, sensor.Room, input.Active, time.GetUtcNow(), Type: SensorEventType.Heard));
         }
+
+        Indicator = new GpioAlarmIndicator(
+            gpio,
+            config.Board.Buzzer is { } buzzer ? ToOutput(buzzer) : null,
+            config.Board.Leds.Select(led => new LedLine(led.Name ?? string.Empty, ToOutput(led))));
     }
+
+    /// <summary>The buzzer and LEDs of the local pre-alarm.</summary>
+    public IAlarmIndicator Indicator { get; }
+
+    /// <summary>Per-sensor state and health (last seen, battery, link quality, supervision).</summary>
+    public SensorHealthMonitor Health { get; }
+
+    /// <summary>Publishes <see cref="Health"/> retained to the centre.</summary>
+    public SensorStatusPublisher? SensorStatus { get; }
+
+    /// <summary>The zigbee2mqtt connection, when Zigbee sensors are declared.</summary>
+    public Zigbee2MqttClient? Zigbee { get; }
 
     public GatewayConfig Config { get; }
 
@@ -70,7 +113,25 @@ public sealed partial class GatewayRuntime : IAsyncDisposable
 
     /// <summary>Runs the rules and the uplink until cancelled.</summary>
     public Task RunAsync(CancellationToken cancellationToken) =>
-        Task.WhenAll(Rules.RunAsync(cancellationToken), Connection.RunAsync(cancellationToken), Commands.RunAsync(cancellationToken));
+        Task.WhenAll(
+            Rules.RunAsync(cancellationToken),
+            Connection.RunAsync(cancellationToken),
+            Commands.RunAsync(cancellationToken),
+            SensorStatus?.RunAsync(cancellationToken) ?? Task.CompletedTask,
+            Zigbee?.RunAsync(cancellationToken) ?? Task.CompletedTask);
+
+    /// <summary>Every sensor event goes to the health monitor; all but "heard" go to the rules.</summary>
+    private void Dispatch(SensorEvent e)
+    {
+        Health.Observe(e);
+        if (e.Type != SensorEventType.Heard)
+        {
+            Rules.Post(e);
+        }
+    }
+
+    private static GpioOutputLine ToOutput(GpioOutputOptions output) =>
+        new(SensorConfigValidation.ResolveLine(output.Line, output.HeaderPin) ?? throw new ArgumentException($"Output '{output.Name}' has no GPIO line", nameof(output)), output.ActiveLevel == ActiveLevel.High);
 
     public async ValueTask DisposeAsync()
     {
@@ -78,6 +139,15 @@ public sealed partial class GatewayRuntime : IAsyncDisposable
         {
             input.Dispose();
         }
+
+        ((GpioAlarmIndicator)Indicator).Dispose();
+        if (Zigbee is not null)
+        {
+            await Zigbee.DisposeAsync();
+        }
+
+        Health.Dispose();
+        SensorStatus?.Dispose();
 
         Rules.Dispose();
         await Connection.DisposeAsync();

@@ -1,5 +1,4 @@
 using System.Device.Gpio;
-using System.Device.Gpio.Drivers;
 using CareGateway.Hardware;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -89,10 +88,11 @@ internal static class RunCommand
             return watchdog.RunAsync(stoppingToken);
         }
 
+        // Built explicitly from the board profile: the Pi 5 header is on the RP1 chip, whose number depends on the kernel.
         private static GpioDriver CreateDriver(BoardConfig board) => board.Driver switch
         {
             BoardDriver.Simulated => new SimulatedBoard(),
-            _ => new LibGpiodDriver(board.Chip),
+            _ => GpioChips.CreateDriver(board.EffectiveModel(), board.Chip),
         };
     }
 }

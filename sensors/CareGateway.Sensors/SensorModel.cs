@@ -52,10 +52,49 @@ public sealed record SensorHealth
 /// <param name="Active">The new state: see <see cref="SensorKind"/> for what active means per kind.</param>
 /// <param name="At">When the change happened (UTC).</param>
 /// <param name="Health">Health fields when the message carried them.</param>
+/// <param name="Type">What the event says: a new state (the default), only that the sensor was heard, or that it went offline or came back.</param>
+/// <param name="Detail">For <see cref="SensorEventType.Offline"/> and <see cref="SensorEventType.Online"/>: why (for example <c>supervision-timeout</c>, <c>zigbee2mqtt-offline</c>).</param>
 public sealed record SensorEvent(
     string SensorId,
     SensorKind Kind,
     string Room,
     bool Active,
     DateTimeOffset At,
-    SensorHealth? Health = null);
+    SensorHealth? Health = null,
+    SensorEventType Type = SensorEventType.State,
+    string? Detail = null);
+
+/// <summary>What a <see cref="SensorEvent"/> says.</summary>
+public enum SensorEventType
+{
+    /// <summary>The sensor's state changed to <see cref="SensorEvent.Active"/>.</summary>
+    State,
+
+    /// <summary>The sensor reported without a change of state (health fields, a repeated state); for health tracking only.</summary>
+    Heard,
+
+    /// <summary>The sensor can no longer be heard (<c>sensor-offline</c>): a technical fault, not an alarm. <see cref="SensorEvent.Active"/> is the last known state.</summary>
+    Offline,
+
+    /// <summary>The sensor can be heard again. <see cref="SensorEvent.Active"/> is the last known state.</summary>
+    Online,
+}
+
+/// <summary>The wire names of <see cref="SensorKind"/> (as in the configuration and the protocol).</summary>
+public static class SensorKinds
+{
+    public static string Name(SensorKind kind) => kind switch
+    {
+        SensorKind.Fall => "fall",
+        SensorKind.Door => "door",
+        SensorKind.Bed => "bed",
+        SensorKind.Motion => "motion",
+        SensorKind.Presence => "presence",
+        SensorKind.Panic => "panic",
+        SensorKind.Smoke => "smoke",
+        SensorKind.Water => "water",
+        SensorKind.CancelButton => "cancel-button",
+        SensorKind.PowerFail => "power-fail",
+        _ => kind.ToString().ToLowerInvariant(),
+    };
+}

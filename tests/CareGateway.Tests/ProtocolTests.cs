@@ -30,6 +30,7 @@ public class ProtocolTests
             "heartbeat" => (ProtocolJson.TryParseHeartbeat(bytes, out _, out var e), e),
             "command" => (CommandJson.TryParseCommand(bytes, out _, out var e), e),
             "command-result" => (CommandJson.TryParseResult(bytes, out _, out var e), e),
+            "sensor" => (SensorStatusJson.TryParse(bytes, out _, out var e), e),
             _ => throw new InvalidOperationException($"Example {file} names no known message kind"),
         };
         Assert.True(parsed, error);

@@ -1,0 +1,113 @@
+using System.Text;
+using CareGateway.Protocol;
+using CareGateway.Sensors;
+using Microsoft.Extensions.Time.Testing;
+
+namespace CareGateway.Tests;
+
+public class SensorHealthTests
+{
+    private static readonly DateTimeOffset T0 = new(2026, 11, 24, 1, 0, 0, TimeSpan.Zero);
+
+    private static SensorDefinition Zigbee(string id, SensorKind kind, int? supervisionMinutes = null) =>
+        new() { Id = id, Kind = kind, Room = "kitchen", Zigbee = new ZigbeeSensorOptions { Device = id }, SupervisionMinutes = supervisionMinutes };
+
+    private static SensorEvent Heard(SensorDefinition s, DateTimeOffset at, SensorHealth? health = null, bool active = false) =>
+        new(s.Id, s.Kind, s.Room, active, at, health, SensorEventType.Heard);
+
+    [Fact]
+    public void Supervision_defaults_by_kind_and_source()
+    {
+        Assert.Equal(TimeSpan.FromHours(25), SensorHealthMonitor.SupervisionOf(Zigbee("smoke-1", SensorKind.Smoke)));
+        Assert.Equal(TimeSpan.FromHours(1), SensorHealthMonitor.SupervisionOf(Zigbee("fall-1", SensorKind.Fall)));
+        Assert.Equal(TimeSpan.FromMinutes(30), SensorHealthMonitor.SupervisionOf(Zigbee("door-1", SensorKind.Door, 30)));
+        Assert.Null(SensorHealthMonitor.SupervisionOf(new SensorDefinition { Id = "door-2", Kind = SensorKind.Door, Room = "hall", Gpio = new() { Line = 17 } }));
+    }
+
+    [Fact]
+    public void A_sensor_silent_longer_than_its_timeout_goes_offline_once_and_back_online_when_heard()
+    {
+        var clock = new FakeTimeProvider(T0);
+        var smoke = Zigbee("smoke-1", SensorKind.Smoke, supervisionMinutes: 60);
+        var emitted = new List<SensorEvent>();
+        using var monitor = new SensorHealthMonitor([smoke], clock, emitted.Add);
+        monitor.Observe(Heard(smoke, T0, new SensorHealth { BatteryPercent = 80, LinkQuality = 120 }));
+
+        clock.Advance(TimeSpan.FromMinutes(59));
+        Assert.Empty(emitted);
+        clock.Advance(TimeSpan.FromMinutes(3));
+
+        var offline = Assert.Single(emitted);
+        Assert.Equal((SensorEventType.Offline, SensorHealthMonitor.SupervisionTimeout), (offline.Type, offline.Detail));
+        Assert.False(monitor.Get("smoke-1")!.Online);
+        clock.Advance(TimeSpan.FromHours(3));
+        Assert.Single(emitted); // reported once, not every minute
+
+        monitor.Observe(Heard(smoke, clock.GetUtcNow(), new SensorHealth { BatteryLow = true }));
+        Assert.Equal(SensorEventType.Online, emitted[^1].Type);
+        var status = monitor.Get("smoke-1")!;
+        Assert.True(status.Online);
+        Assert.Equal((80, true, 120), (status.BatteryPercent, status.BatteryLow, status.LinkQuality));
+    }
+
+    [Fact]
+    public void Wired_sensors_are_not_supervised()
+    {
+        var clock = new FakeTimeProvider(T0);
+        var emitted = new List<SensorEvent>();
+        using var monitor = new SensorHealthMonitor([new SensorDefinition { Id = "door-1", Kind = SensorKind.Door, Room = "hall", Gpio = new() { Line = 17 } }], clock, emitted.Add);
+
+        clock.Advance(TimeSpan.FromDays(10));
+
+        Assert.Empty(emitted);
+        Assert.True(monitor.Get("door-1")!.Online);
+    }
+
+    [Fact]
+    public void An_offline_event_from_the_source_is_kept_with_its_reason_and_changes_are_published()
+    {
+        var clock = new FakeTimeProvider(T0);
+        var door = Zigbee("door-1", SensorKind.Door);
+        using var monitor = new SensorHealthMonitor([door], clock, _ => { });
+        var changes = new List<SensorStatus>();
+        monitor.Changed += changes.Add;
+
+        monitor.Observe(new SensorEvent(door.Id, door.Kind, door.Room, true, T0, null, SensorEventType.State));
+        monitor.Observe(Heard(door, T0.AddSeconds(10), active: true)); // only last seen changed: not republished at once
+        monitor.Observe(new SensorEvent(door.Id, door.Kind, door.Room, true, T0, null, SensorEventType.Offline, "zigbee2mqtt-offline"));
+
+        Assert.Equal(2, changes.Count);
+        Assert.Equal((true, T0), (changes[0].Active, changes[0].StateSince));
+        Assert.Equal((false, "zigbee2mqtt-offline"), (changes[1].Online, changes[1].OfflineReason));
+    }
+
+    [Fact]
+    public void The_published_status_matches_its_schema_and_parses()
+    {
+        var status = new SensorStatus
+        {
+            SensorId = "water-bath", Kind = SensorKind.Water, Room = "bathroom", Source = "zigbee", Active = false, StateSince = T0,
+            Online = false, OfflineReason = "device-unavailable", LastSeen = T0, BatteryPercent = 55, BatteryLow = false, Tamper = true,
+            LinkQuality = 77, Supervision = TimeSpan.FromHours(25),
+        };
+
+        var bytes = SensorStatusJson.Serialize(SensorStatusPublisher.ToMessage("gw-0042", status, T0));
+
+        SchemaValidation.AssertValid("sensor", Encoding.UTF8.GetString(bytes));
+        Assert.True(SensorStatusJson.TryParse(bytes, out var parsed, out var error), error);
+        Assert.Equal(("water", "inactive", 90000), (parsed.Kind, parsed.State, parsed.SupervisionSeconds));
+        Assert.Equal("care/v1/gw-0042/sensors/water-bath", Topics.Sensor("gw-0042", "water-bath"));
+    }
+
+    [Fact]
+    public void A_sensor_that_never_reported_is_unknown_on_the_wire_and_valid()
+    {
+        var status = new SensorStatus { SensorId = "pir-1", Kind = SensorKind.CancelButton, Room = "hall", Source = "gpio" };
+
+        var json = Encoding.UTF8.GetString(SensorStatusJson.Serialize(SensorStatusPublisher.ToMessage("gw-1", status, T0)));
+
+        SchemaValidation.AssertValid("sensor", json);
+        Assert.Contains("\"state\":\"unknown\"", json, StringComparison.Ordinal);
+        Assert.Contains("\"kind\":\"cancel-button\"", json, StringComparison.Ordinal);
+    }
+}

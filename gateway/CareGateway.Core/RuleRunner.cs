@@ -17,14 +17,31 @@ public sealed class RuleRunner : IDisposable
     private readonly ILogger _log;
     private readonly Channel<object> _inputs = Channel.CreateUnbounded<object>(new UnboundedChannelOptions { SingleReader = true });
     private readonly ITimer _timer;
+    private readonly IRuleStateStore? _store;
 
-    public RuleRunner(RuleEngine engine, AlarmRaiser raiser, TimeProvider time, ILogger log)
+    /// <param name="engine">The rules.</param>
+    /// <param name="raiser">Stores each alarm.</param>
+    /// <param name="time">Clock and timer.</param>
+    /// <param name="log">Where failures go.</param>
+    /// <param name="store">
+    /// Keeps the engine's state between restarts: loaded here, saved after every input once its alarms are stored.
+    /// </param>
+    public RuleRunner(RuleEngine engine, AlarmRaiser raiser, TimeProvider time, ILogger log, IRuleStateStore? store = null)
     {
+        ArgumentNullException.ThrowIfNull(engine);
         _engine = engine;
         _raiser = raiser;
         _time = time;
         _log = log;
+        _store = store;
         _timer = time.CreateTimer(_ => _inputs.Writer.TryWrite(Tick.Instance), null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+        if (store?.Load() is { } saved)
+        {
+            engine.Restore(saved);
+
+            // Timers that ran out while the gateway was down fire as soon as the loop runs.
+            _inputs.Writer.TryWrite(Tick.Instance);
+        }
     }
 
     /// <summary>Raised on the rule loop for each sensor event, before the rules evaluate it.</summary>
@@ -32,6 +49,9 @@ public sealed class RuleRunner : IDisposable
 
     /// <summary>Queues a sensor event; safe from any thread (GPIO callbacks, MQTT handlers).</summary>
     public void Post(SensorEvent sensorEvent) => _inputs.Writer.TryWrite(sensorEvent);
+
+    /// <summary>Queues a command that sets (true) or ends (false) the away state, e.g. from the centre.</summary>
+    public void PostAway(bool away, string source) => _inputs.Writer.TryWrite(new AwayCommand(away, source));
 
     /// <summary>Completes when every input posted before the call has been evaluated and its alarms stored.</summary>
     public Task DrainAsync()
@@ -51,13 +71,20 @@ public sealed class RuleRunner : IDisposable
                 {
                     SensorEvent e => Evaluate(e),
                     Tick => _engine.OnTime(_time.GetUtcNow()),
+                    AwayCommand c => _engine.SetAway(c.Away, _time.GetUtcNow(), c.Source),
                     Marker m => Complete(m),
                     _ => [],
                 };
 
                 foreach (var alarm in alarms)
                 {
-                    await _raiser.RaiseAsync(alarm, cancellationToken);
+                    await _raiser.RaiseUnlessOpenAsync(alarm, cancellationToken);
+                }
+
+                if (input is not Marker)
+                {
+                    // Only after the alarms are durable: a crash in between re-raises, and the outbox check drops the copy.
+                    _store?.Save(_engine.Snapshot());
                 }
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
@@ -100,6 +127,8 @@ public sealed class RuleRunner : IDisposable
             _timer.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
         }
     }
+
+    private sealed record AwayCommand(bool Away, string Source);
 
     private sealed class Tick
     {

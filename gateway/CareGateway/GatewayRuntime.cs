@@ -22,7 +22,12 @@ public sealed class GatewayRuntime : IAsyncDisposable
         Profile = ConfigLoader.ToProfile(config.CareProfile);
         Outbox = new SqliteOutbox(Path.Combine(config.DataDirectory, "outbox.db"));
         Raiser = new AlarmRaiser(Outbox, () => Profile);
-        Rules = new RuleRunner(new RuleEngine(Profile, config.Sensors), Raiser, time, logs.CreateLogger("rules"));
+        Rules = new RuleRunner(
+            new RuleEngine(Profile, config.Sensors),
+            Raiser,
+            time,
+            logs.CreateLogger("rules"),
+            new FileRuleStateStore(Path.Combine(config.DataDirectory, "rules-state.json"), logs.CreateLogger("rules")));
         Uplink = new MqttUplink(
             new UplinkOptions
             {

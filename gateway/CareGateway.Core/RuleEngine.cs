@@ -566,41 +566,41 @@ public sealed class RuleEngine
 
     private void CheckInactivity(DateTimeOffset now, List<AlarmRequest> alarms)
     {
-        if (_profile.Inactivity is not { Enabled: true, Mode: InactivityMode.Continuous } || _s.Away is not null
-            || _s.LastActivityAt is not { } last || _s.InactivityRaisedFor == last || !Inactive(last, now))
+        if (InactivityDue() is not { } due || now < due)
         {
             return;
         }
 
+        var last = _s.LastActivityAt!.Value;
         _s.InactivityRaisedFor = last;
         var reason = string.Create(
             CultureInfo.InvariantCulture,
-            $"No activity from any sensor since {Local(last):yyyy-MM-dd HH:mm} ({(now - last).TotalHours:0.#} h; threshold {_profile.Inactivity.DayHours:0.#} h by day, {_profile.Inactivity.NightHours:0.#} h at night)");
-        Emit(new(AlarmType.Inactivity, null, null, reason, now), alarms);
+            $"No activity from any sensor since {Local(last):yyyy-MM-dd HH:mm} ({(due - last).TotalHours:0.#} h; threshold {_profile.Inactivity.DayHours:0.#} h by day, {_profile.Inactivity.NightHours:0.#} h for a quiet period that reaches into the night window)");
+        Emit(new(AlarmType.Inactivity, null, null, reason, due), alarms);
     }
 
-    private bool Inactive(DateTimeOffset last, DateTimeOffset at) =>
-        at - last >= TimeSpan.FromHours(IsNight(at) ? _profile.Inactivity.NightHours : _profile.Inactivity.DayHours);
-
-    private IEnumerable<DateTimeOffset> InactivityCandidates()
+    /// <summary>
+    /// When the current quiet period becomes an inactivity alarm (continuous mode). A quiet period that began by day
+    /// uses the day threshold until it reaches the night window; from then on (and for one that began at night) the
+    /// night threshold applies, so that a night's sleep is not an alarm at the first minute of the day.
+    /// </summary>
+    private DateTimeOffset? InactivityDue()
     {
         if (_profile.Inactivity is not { Enabled: true, Mode: InactivityMode.Continuous } rule || _s.Away is not null
             || _s.LastActivityAt is not { } last || _s.InactivityRaisedFor == last)
         {
-            yield break;
+            return null;
         }
 
-        // The first moment the condition holds is one of: last + a threshold, or a night-window boundary.
-        var horizon = last + TimeSpan.FromHours(Math.Max(rule.DayHours, rule.NightHours));
-        var points = new List<DateTimeOffset> { last + TimeSpan.FromHours(rule.DayHours), last + TimeSpan.FromHours(rule.NightHours) };
-        var from = _s.Now is { } n && n > last ? n : last;
-        points.AddRange(Occurrences(_profile.NightWindow.Start, from, horizon));
-        points.AddRange(Occurrences(_profile.NightWindow.End, from, horizon));
-        var first = points.Where(p => Inactive(last, p)).Order().FirstOrDefault();
-        if (first != default)
+        var byNight = last + TimeSpan.FromHours(rule.NightHours);
+        if (IsNight(last))
         {
-            yield return first;
+            return byNight;
         }
+
+        var nightStarts = Next(_profile.NightWindow.Start, last);
+        var byDay = last + TimeSpan.FromHours(rule.DayHours);
+        return byDay <= nightStarts ? byDay : (byNight > nightStarts ? byNight : nightStarts);
     }
 
     // ---------------------------------------------------------------- time
@@ -656,9 +656,9 @@ public sealed class RuleEngine
             }
         }
 
-        foreach (var t in InactivityCandidates())
+        if (InactivityDue() is { } inactivity)
         {
-            yield return t;
+            yield return inactivity;
         }
     }
 

@@ -281,13 +281,31 @@ public class InactivityTests
     }
 
     [Fact]
-    public void At_night_the_night_threshold_applies_and_the_day_threshold_takes_over_at_the_end_of_the_night()
+    public void A_quiet_period_that_reaches_into_the_night_uses_the_night_threshold_so_sleep_is_not_an_alarm_at_dawn()
     {
         var e = Home.Engine(Continuous(day: 4, night: 10));
         e.OnEvent(Home.Ev(Home.KitchenMotion, true, Home.At(6, 1, 21, 0)));
 
-        // 4 h of quiet falls at 01:00, inside the night (10 h applies); at 06:00 it is day and 9 h > 4 h.
-        Assert.Equal(Home.At(6, 2, 6, 0), Assert.Single(e.RunUntil(Home.At(6, 2, 12, 0))).At);
+        // 4 h of quiet would end at 01:00, but the quiet period reached the night at 22:00: 10 h applies.
+        Assert.Equal(Home.At(6, 2, 7, 0), Assert.Single(e.RunUntil(Home.At(6, 2, 12, 0))).At);
+    }
+
+    [Fact]
+    public void A_quiet_period_by_day_that_ends_before_the_night_uses_the_day_threshold()
+    {
+        var e = Home.Engine(Continuous(day: 4, night: 10));
+        e.OnEvent(Home.Ev(Home.KitchenMotion, true, Home.At(6, 1, 18, 0)));
+
+        Assert.Equal(Home.At(6, 1, 22, 0), Assert.Single(e.RunUntil(Home.At(6, 2, 12, 0))).At);
+    }
+
+    [Fact]
+    public void A_night_threshold_shorter_than_the_day_one_applies_from_the_start_of_the_night()
+    {
+        var e = Home.Engine(Continuous(day: 8, night: 2));
+        e.OnEvent(Home.Ev(Home.KitchenMotion, true, Home.At(6, 1, 19, 0)));
+
+        Assert.Equal(Home.At(6, 1, 22, 0), Assert.Single(e.RunUntil(Home.At(6, 2, 12, 0))).At);
     }
 
     [Fact]

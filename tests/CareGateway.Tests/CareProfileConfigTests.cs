@@ -57,6 +57,21 @@ public class CareProfileConfigTests
     }
 
     [Fact]
+    public void The_example_profile_in_the_docs_is_valid()
+    {
+        var doc = File.ReadAllText(RepoFiles.PathOf("docs", "care-profile.md"));
+        var start = doc.IndexOf("```json", StringComparison.Ordinal) + "```json".Length;
+        var json = doc[start..doc.IndexOf("```", start, StringComparison.Ordinal)];
+        var profileStart = json.IndexOf(':', StringComparison.Ordinal) + 1;
+        var profile = json[profileStart..json.LastIndexOf('}')];
+
+        var p = ConfigLoader.ToProfile(Parse(profile).CareProfile);
+
+        Assert.True(p.Inactivity.Enabled && p.NotUp.Enabled && p.PreAlarm.Enabled);
+        Assert.Equal((double?)20, p.Away.AutoAfterMinutes);
+    }
+
+    [Fact]
     public void Defaults_are_the_proven_ones()
     {
         var p = ConfigLoader.ToProfile(Parse("{}").CareProfile);

@@ -78,7 +78,10 @@ public sealed class RuleRunner : IDisposable
 
                 foreach (var alarm in alarms)
                 {
-                    await _raiser.RaiseUnlessOpenAsync(alarm, cancellationToken);
+                    if (await _raiser.RaiseUnlessOpenAsync(alarm, cancellationToken) is null)
+                    {
+                        _log.LogInformation("Alarm '{Type}' for {Sensor} not stored: one is still open at the centre", alarm.Type, alarm.SensorId ?? "-");
+                    }
                 }
 
                 if (input is not Marker)

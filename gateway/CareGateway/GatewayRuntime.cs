@@ -23,7 +23,7 @@ public sealed class GatewayRuntime : IAsyncDisposable
         Outbox = new SqliteOutbox(Path.Combine(config.DataDirectory, "outbox.db"));
         Raiser = new AlarmRaiser(Outbox, () => Profile);
         Rules = new RuleRunner(
-            new RuleEngine(Profile, config.Sensors),
+            new RuleEngine(Profile, config.Sensors, new LoggingPreAlarmSignal(logs.CreateLogger("pre-alarm"))),
             Raiser,
             time,
             logs.CreateLogger("rules"),

@@ -138,7 +138,7 @@ public static class Replay
                     inputs.Add(input);
                 }
             }
-            catch (Exception ex) when (ex is ReplayFormatException or JsonException or FormatException)
+            catch (Exception ex) when (ex is ReplayFormatException or JsonException or FormatException or InvalidOperationException)
             {
                 throw new ReplayFormatException($"{source} line {lineNo}: {ex.Message.Split(" Path:")[0]}");
             }

@@ -63,7 +63,7 @@ internal sealed class Zigbee2MqttLog(Dictionary<string, SensorDefinition> sensor
             var action = o["action"]?.GetValue<string>();
             return string.IsNullOrEmpty(action)
                 ? health is null ? [] : [Input(sensor, false, at, health, lineNo)]
-                : [Input(sensor, true, at, health, lineNo), Input(sensor, false, at.AddSeconds(1), null, lineNo)];
+                : [Input(sensor, true, at, health, lineNo), Input(sensor, false, at, null, lineNo)];
         }
 
         var active = sensor.Kind switch

@@ -250,6 +250,35 @@ public class NotUpTests
     }
 }
 
+public class DailyTimeAcrossDstTests
+{
+    private static CareProfile NotUpAt(int hour, int minute) => new()
+    {
+        NotUp = new NotUpRule { Enabled = true, Deadline = new TimeOnly(hour, minute), From = new TimeOnly(0, 0) },
+    };
+
+    [Fact]
+    public void A_daily_time_that_does_not_exist_on_the_spring_change_day_happens_when_the_clocks_jump()
+    {
+        // 02:30 does not exist in Oslo on 2026-03-29: the check runs an hour on, at 03:30 CEST (01:30 UTC); it is never skipped.
+        var e = Home.Engine(NotUpAt(2, 30));
+        e.OnEvent(Home.Ev(Home.Bed, true, Home.Utc(3, 28, 21, 0)));
+
+        var alarm = Assert.Single(e.RunUntil(Home.Utc(3, 29, 12, 0)));
+        Assert.Equal(Home.Utc(3, 29, 1, 30), alarm.At);
+    }
+
+    [Fact]
+    public void A_daily_time_that_happens_twice_on_the_autumn_change_day_is_checked_once()
+    {
+        var e = Home.Engine(NotUpAt(2, 30));
+        e.OnEvent(Home.Ev(Home.Bed, true, Home.Utc(10, 24, 21, 0)));
+
+        var alarm = Assert.Single(e.RunUntil(Home.Utc(10, 25, 12, 0)));
+        Assert.Equal(Home.Utc(10, 25, 0, 30), alarm.At); // 02:30 CEST, the first of the two
+    }
+}
+
 public class InactivityTests
 {
     private static CareProfile Continuous(double day = 4, double night = 10) => new()

@@ -54,6 +54,37 @@ public class ReplayTests
     }
 
     [Fact]
+    public async Task Zigbee2mqtt_repeats_of_cached_values_and_quick_button_presses_replay_as_transitions_only()
+    {
+        using var dir = new TempDir();
+        var events = new FileInfo(dir.File("z.log"));
+        await File.WriteAllTextAsync(events.FullName, """
+            2026-11-24T14:00:00+0100 zigbee2mqtt/panic-1 {"action":"single","battery":70}
+            2026-11-24T14:00:00+0100 zigbee2mqtt/panic-1 {"action":"","battery":70}
+            2026-11-24T14:00:00+0100 zigbee2mqtt/panic-1 {"action":"single","battery":70}
+            2026-11-24T14:05:00+0100 zigbee2mqtt/door-front {"contact":true,"battery":80}
+            2026-11-24T14:06:00+0100 zigbee2mqtt/door-front {"contact":true,"battery":79}
+            2026-11-24T14:07:00+0100 zigbee2mqtt/door-front {"contact":true,"battery_low":true}
+            2026-11-24T14:08:00+0100 zigbee2mqtt/door-front {"contact":true,"battery_low":true}
+            2026-11-24T14:09:00+0100 zigbee2mqtt/kettle {"power":1800}
+            2026-11-24T14:10:00+0100 zigbee2mqtt/panic-1 {"action":3}
+            """);
+
+        var (code, output, error) = await RunAsync(Example("profile.json"), events);
+
+        Assert.Equal(2, code);
+        Assert.Contains("z.log line 9:", error, StringComparison.Ordinal);
+
+        await File.WriteAllLinesAsync(events.FullName, (await File.ReadAllLinesAsync(events.FullName))[..^1]);
+        (code, output, error) = await RunAsync(Example("profile.json"), events);
+
+        Assert.True(code == 0, error);
+        Assert.Equal(2, output.Split('\n').Count(l => l.Contains("  panic ", StringComparison.Ordinal)));
+        Assert.Single(output.Split('\n'), l => l.Contains("  low-battery ", StringComparison.Ordinal));
+        Assert.Contains("3 alarms", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Until_lets_the_timers_run_past_the_last_event()
     {
         using var dir = new TempDir();

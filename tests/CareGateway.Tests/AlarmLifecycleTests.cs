@@ -204,6 +204,41 @@ public class RestartTests
     }
 
     [Fact]
+    public async Task Through_the_runner_a_cancelled_pre_alarm_reaches_the_outbox_as_cancelled_and_an_uncancelled_one_as_raised()
+    {
+        using var dir = new TempDir();
+        var profile = new CareProfile { PreAlarm = new PreAlarmRule { Enabled = true, CancelWindowSeconds = 60 } };
+        var clock = new FakeTimeProvider(Home.At(11, 24, 23, 0));
+        await using var gateway = new Gateway(dir, clock, profile);
+
+        gateway.Runner.Post(Home.Ev(Home.Bed, true, clock.GetUtcNow()));
+        clock.Advance(TimeSpan.FromMinutes(20));
+        gateway.Runner.Post(Home.Ev(Home.Bed, false, clock.GetUtcNow()));
+        await gateway.Runner.DrainAsync().WaitAsync(TimeSpan.FromSeconds(10));
+        clock.Advance(TimeSpan.FromMinutes(5));
+        await gateway.Runner.DrainAsync().WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Empty(gateway.Outbox.All()); // held: the buzzer sounds, nothing is sent yet
+
+        clock.Advance(TimeSpan.FromSeconds(20));
+        gateway.Runner.Post(Home.Ev(Home.Cancel, true, clock.GetUtcNow()));
+        await gateway.Runner.DrainAsync().WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal(AlarmState.Cancelled, Assert.Single(gateway.Outbox.All()).Alarm.State);
+
+        // The next night-time exit is not cancelled: it is sent when the window ends.
+        gateway.Runner.Post(Home.Ev(Home.Cancel, false, clock.GetUtcNow()));
+        gateway.Runner.Post(Home.Ev(Home.Bed, true, clock.GetUtcNow()));
+        clock.Advance(TimeSpan.FromMinutes(15));
+        gateway.Runner.Post(Home.Ev(Home.Bed, false, clock.GetUtcNow()));
+        await gateway.Runner.DrainAsync().WaitAsync(TimeSpan.FromSeconds(10));
+        clock.Advance(TimeSpan.FromMinutes(5));
+        await gateway.Runner.DrainAsync().WaitAsync(TimeSpan.FromSeconds(10));
+        clock.Advance(TimeSpan.FromSeconds(60));
+        await gateway.Runner.DrainAsync().WaitAsync(TimeSpan.FromSeconds(10));
+
+        Assert.Equal([AlarmState.Cancelled, AlarmState.Raised], gateway.Outbox.All().Select(a => a.Alarm.State));
+    }
+
+    [Fact]
     public void A_held_pre_alarm_survives_a_restart_and_sounds_again()
     {
         var profile = new CareProfile { PreAlarm = new PreAlarmRule { Enabled = true } };

@@ -194,6 +194,22 @@ public sealed class SqliteOutbox : IAlarmOutbox, IDisposable
         }
     }
 
+    /// <summary>
+    /// Is an alarm of this type for this sensor still open: raised (not cancelled) and not yet closed by the centre.
+    /// </summary>
+    public Task<bool> HasOpenAsync(string type, string? sensorId, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        lock (_gate)
+        {
+            using var cmd = _db.CreateCommand();
+            cmd.CommandText = $"SELECT 1 FROM alarm WHERE type = $type AND sensor_id IS $sensor AND state = 'raised' AND ack_state < {(int)AckState.Closed} LIMIT 1;";
+            cmd.Parameters.AddWithValue("$type", type);
+            cmd.Parameters.AddWithValue("$sensor", (object?)sensorId ?? DBNull.Value);
+            return Task.FromResult(cmd.ExecuteScalar() is not null);
+        }
+    }
+
     public void Dispose() => _db.Dispose();
 
     private void Migrate()

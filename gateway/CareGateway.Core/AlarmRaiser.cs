@@ -11,6 +11,26 @@ public sealed class AlarmRaiser(IAlarmOutbox outbox, Func<CareProfile> profile)
     /// <summary>Raised after an alarm is durable, with the alarm and its sequence number.</summary>
     public event Action<NewAlarm, long>? Stored;
 
+    /// <summary>Raised when an alarm was not stored because one of its type and sensor is still open.</summary>
+    public event Action<AlarmRequest>? Suppressed;
+
+    /// <summary>
+    /// Stores the alarm unless one of the same type for the same sensor is still open (raised and not yet closed by the
+    /// centre): a bouncing door or a repeating button does not make fifty alarms. Cancelled alarms are reports and are
+    /// always stored. Returns null when suppressed.
+    /// </summary>
+    public async Task<NewAlarm?> RaiseUnlessOpenAsync(AlarmRequest request, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        if (request.State == AlarmState.Raised && await outbox.HasOpenAsync(request.Type, request.SensorId, cancellationToken))
+        {
+            Suppressed?.Invoke(request);
+            return null;
+        }
+
+        return await RaiseAsync(request, cancellationToken);
+    }
+
     public async Task<NewAlarm> RaiseAsync(AlarmRequest request, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
@@ -21,7 +41,7 @@ public sealed class AlarmRaiser(IAlarmOutbox outbox, Func<CareProfile> profile)
             Priority: profile().PriorityOf(info.Type),
             VkpCode: info.VkpCode,
             Triage: info.Triage,
-            State: AlarmState.Raised,
+            State: request.State,
             SensorId: request.SensorId,
             Room: request.Room,
             RaisedAt: request.At.ToUniversalTime(),

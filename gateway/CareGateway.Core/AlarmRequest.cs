@@ -8,7 +8,11 @@ namespace CareGateway.Core;
 /// <param name="Room">The room of that sensor, if any.</param>
 /// <param name="Reason">Plain words for the operator (no personal data).</param>
 /// <param name="At">When the condition was met (UTC).</param>
-public sealed record AlarmRequest(string Type, string? SensorId, string? Room, string Reason, DateTimeOffset At);
+public sealed record AlarmRequest(string Type, string? SensorId, string? Room, string Reason, DateTimeOffset At)
+{
+    /// <summary><see cref="AlarmState.Cancelled"/> when the resident cancelled it in the pre-alarm window: still reported.</summary>
+    public AlarmState State { get; init; } = AlarmState.Raised;
+}
 
 /// <summary>An alarm ready to be stored: everything but the per-gateway sequence number, which the outbox assigns.</summary>
 public sealed record NewAlarm(
@@ -31,4 +35,11 @@ public interface IAlarmOutbox
 {
     /// <summary>Stores the alarm durably and returns the sequence number it was given.</summary>
     Task<long> AddAsync(NewAlarm alarm, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Is an alarm of this type for this sensor (null: no sensor) still open: raised, not cancelled, not yet closed by
+    /// the centre. Used so that a bouncing door or a repeating button does not produce a new alarm while one is open.
+    /// The default answers false (no de-duplication) for stores that cannot tell.
+    /// </summary>
+    Task<bool> HasOpenAsync(string type, string? sensorId, CancellationToken cancellationToken) => Task.FromResult(false);
 }

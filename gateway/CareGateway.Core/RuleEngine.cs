@@ -6,110 +6,722 @@ namespace CareGateway.Core;
 
 /// <summary>
 /// The safety rules. Deterministic: the engine is fed sensor events (with their own timestamps) and the passing of time
-/// (<see cref="OnTime"/>), and answers with the alarms to raise. It never reads a clock, a pin or a socket itself;
-/// <see cref="NextDue"/> says when it next needs <see cref="OnTime"/>.
+/// (<see cref="OnTime"/>), and answers with the alarms to send. It never reads a clock, a pin or a socket itself;
+/// <see cref="NextDue"/> says when it next needs <see cref="OnTime"/>. Everything it remembers is in one
+/// <see cref="RuleSnapshot"/> (<see cref="Snapshot"/>, <see cref="Restore"/>), so that timers survive a restart.
 /// </summary>
+/// <remarks>
+/// Alarm types whose profile allows a local pre-alarm are held for the cancel window (<see cref="IPreAlarmSignal"/>
+/// sounds the buzzer) and then returned as raised, or as <see cref="AlarmState.Cancelled"/> if the resident pressed the
+/// cancel button: every held alarm is returned exactly once either way.
+/// </remarks>
 public sealed class RuleEngine
 {
+    private static readonly TimeSpan PassingTolerance = TimeSpan.FromSeconds(15);
     private readonly CareProfile _profile;
     private readonly TimeZoneInfo _zone;
     private readonly Dictionary<string, SensorDefinition> _sensors;
-    private readonly Dictionary<string, bool> _state = new(StringComparer.Ordinal);
-    private PendingWandering? _wandering;
+    private readonly IPreAlarmSignal? _signal;
+    private readonly bool _hasActivitySensors;
+    private RuleSnapshot _s = new();
 
-    public RuleEngine(CareProfile profile, IEnumerable<SensorDefinition> sensors)
+    public RuleEngine(CareProfile profile, IEnumerable<SensorDefinition> sensors, IPreAlarmSignal? signal = null)
     {
         ArgumentNullException.ThrowIfNull(profile);
+        ArgumentNullException.ThrowIfNull(sensors);
         _profile = profile;
         _zone = profile.ResolveTimeZone();
         _sensors = sensors.ToDictionary(s => s.Id, StringComparer.Ordinal);
+        _signal = signal;
+        _hasActivitySensors = _sensors.Values.Any(s => s.Kind is SensorKind.Motion or SensorKind.Presence or SensorKind.Bed or SensorKind.Door);
     }
 
     /// <summary>The earliest time at which <see cref="OnTime"/> may raise an alarm; null when nothing is pending.</summary>
-    public DateTimeOffset? NextDue => _wandering?.Deadline;
+    public DateTimeOffset? NextDue => Candidates().Where(t => _s.Now is null || t >= _s.Now).Select(t => (DateTimeOffset?)t).Min();
+
+    /// <summary>Is the resident away (door, bed and inactivity rules paused).</summary>
+    public bool IsAway => _s.Away is not null;
+
+    /// <summary>Alarms held for the local pre-alarm, waiting for the cancel window to end.</summary>
+    public IReadOnlyList<AlarmRequest> Held => [.. _s.Held.Select(h => h.ToRequest())];
+
+    /// <summary>A copy of the engine's whole state, to be saved.</summary>
+    public RuleSnapshot Snapshot() => RuleSnapshot.FromJson(_s.ToJson())!;
+
+    /// <summary>Continues from a saved state. Held pre-alarms sound again.</summary>
+    public void Restore(RuleSnapshot snapshot)
+    {
+        ArgumentNullException.ThrowIfNull(snapshot);
+        _s = RuleSnapshot.FromJson(snapshot.ToJson()) ?? new RuleSnapshot();
+        foreach (var h in _s.Held)
+        {
+            _signal?.Started(h.ToRequest(), h.Until);
+        }
+    }
 
     public IReadOnlyList<AlarmRequest> OnEvent(SensorEvent e)
     {
         ArgumentNullException.ThrowIfNull(e);
         var alarms = new List<AlarmRequest>();
-        var wasActive = _state.TryGetValue(e.SensorId, out var previous) && previous;
-        _state[e.SensorId] = e.Active;
+
+        // What fell due before this event happened is decided first: a late event cannot undo it.
+        alarms.AddRange(OnTime(e.At));
+
+        if (!Health(e, alarms))
+        {
+            return alarms;
+        }
+
+        var wasActive = _s.Active.TryGetValue(e.SensorId, out var previous) && previous;
+        _s.Active[e.SensorId] = e.Active;
         var rising = e.Active && !wasActive;
+        var changed = e.Active != wasActive;
+        _sensors.TryGetValue(e.SensorId, out var sensor);
+        var room = sensor?.Room ?? e.Room;
 
         switch (e.Kind)
         {
             case SensorKind.Panic when rising:
-                alarms.Add(new(AlarmType.Panic, e.SensorId, e.Room, "Panic button pressed", e.At));
+                // A panic press also ends the away state.
+                EndAway(e.At);
+                Emit(new(AlarmType.Panic, e.SensorId, room, "Panic button pressed", e.At), alarms);
                 break;
             case SensorKind.Fall when rising:
-                alarms.Add(new(AlarmType.Fall, e.SensorId, e.Room, "Fall detected", e.At));
+                Emit(new(AlarmType.Fall, e.SensorId, room, "Fall detected", e.At), alarms);
                 break;
             case SensorKind.Smoke when rising:
-                alarms.Add(new(AlarmType.Smoke, e.SensorId, e.Room, "Smoke detected", e.At));
+                Emit(new(AlarmType.Smoke, e.SensorId, room, "Smoke detected", e.At), alarms);
                 break;
             case SensorKind.Water when rising:
-                alarms.Add(new(AlarmType.Water, e.SensorId, e.Room, "Water leak detected", e.At));
+                Emit(new(AlarmType.Water, e.SensorId, room, "Water leak detected", e.At), alarms);
                 break;
-            case SensorKind.Door:
-                OnDoor(e, rising);
+            case SensorKind.PowerFail when rising && _profile.Technical.GatewayPower:
+                Emit(new(AlarmType.GatewayPower, e.SensorId, room, "Mains power failed: the gateway runs on its backup battery", e.At), alarms);
                 break;
-            case SensorKind.Motion or SensorKind.Presence when e.Active:
-                OnActivityInside(e);
+            case SensorKind.CancelButton when rising:
+                CancelHeld(e.At, alarms);
+                break;
+            case SensorKind.AwayButton when rising:
+                if (_s.Away is null)
+                {
+                    StartAway(e.At, "away button");
+                }
+                else
+                {
+                    EndAway(e.At);
+                }
+
+                break;
+            case SensorKind.Door when changed:
+                OnDoor(e, sensor, room);
+                break;
+            case SensorKind.Bed when changed:
+                OnBed(e, room);
                 break;
             default:
                 break;
+        }
+
+        if (IsActivity(e.Kind, rising, changed))
+        {
+            OnActivity(e, room);
         }
 
         alarms.AddRange(OnTime(e.At));
         return alarms;
     }
 
-    public IReadOnlyList<AlarmRequest> OnTime(DateTimeOffset now)
+    /// <summary>A command (from the centre or the technician's tool) sets or ends the away state.</summary>
+    public IReadOnlyList<AlarmRequest> SetAway(bool away, DateTimeOffset at, string source)
     {
-        if (_wandering is { } w && now >= w.Deadline)
+        var alarms = new List<AlarmRequest>(OnTime(at));
+        if (away && _s.Away is null)
         {
-            _wandering = null;
-            var local = TimeZoneInfo.ConvertTime(w.OpenedAt, _zone);
-            var reason = string.Create(
-                CultureInfo.InvariantCulture,
-                $"Outer door opened at {local:HH:mm} in the night window {_profile.NightWindow}; nobody seen back inside within {_profile.Wandering.GraceMinutes:0.#} min");
-            return [new AlarmRequest(AlarmType.Wandering, w.DoorId, w.Room, reason, w.Deadline)];
+            StartAway(at, source);
+        }
+        else if (!away)
+        {
+            EndAway(at);
         }
 
-        return [];
+        alarms.AddRange(OnTime(at));
+        return alarms;
     }
 
-    private void OnDoor(SensorEvent e, bool opened)
+    public IReadOnlyList<AlarmRequest> OnTime(DateTimeOffset now)
     {
-        if (!_profile.Wandering.Enabled || !_sensors.TryGetValue(e.SensorId, out var door) || !door.OuterDoor)
+        var alarms = new List<AlarmRequest>();
+        if (_s.Now is null || now > _s.Now)
+        {
+            _s.Now = now;
+        }
+
+        _s.LastActivityAt ??= now;
+        _s.DailyCheckedUntil ??= now;
+
+        ReleaseHeld(now, alarms);
+        CheckWandering(now, alarms);
+        CheckBeds(now, alarms);
+        CheckBathroom(now, alarms);
+        CheckAway(now, alarms);
+        CheckDaily(now, alarms);
+        CheckInactivity(now, alarms);
+        return alarms;
+    }
+
+    // ---------------------------------------------------------------- alarm lifecycle (pre-alarm hold)
+
+    private void Emit(AlarmRequest alarm, List<AlarmRequest> output)
+    {
+        var hold = _profile.PreAlarm.HoldFor(alarm.Type);
+        if (hold <= TimeSpan.Zero)
+        {
+            output.Add(alarm);
+            return;
+        }
+
+        if (_s.Held.Any(h => h.Type == alarm.Type && h.SensorId == alarm.SensorId))
+        {
+            return; // already held: one open alarm per type and sensor
+        }
+
+        var until = (_s.Now is { } now && now > alarm.At ? now : alarm.At) + hold;
+        _s.Held.Add(new HeldAlarm { Type = alarm.Type, SensorId = alarm.SensorId, Room = alarm.Room, Reason = alarm.Reason, At = alarm.At, Until = until });
+        _signal?.Started(alarm, until);
+    }
+
+    private void ReleaseHeld(DateTimeOffset now, List<AlarmRequest> output)
+    {
+        foreach (var h in _s.Held.Where(h => h.Until <= now).ToList())
+        {
+            _s.Held.Remove(h);
+            var request = h.ToRequest();
+            output.Add(request);
+            _signal?.Ended(request, cancelled: false);
+        }
+    }
+
+    private void CancelHeld(DateTimeOffset at, List<AlarmRequest> output)
+    {
+        foreach (var h in _s.Held.ToList())
+        {
+            _s.Held.Remove(h);
+            var request = h.ToRequest(AlarmState.Cancelled) with
+            {
+                Reason = string.Create(CultureInfo.InvariantCulture, $"{h.Reason}; cancelled by the resident at {Local(at):HH:mm}"),
+            };
+            output.Add(request);
+            _signal?.Ended(request, cancelled: true);
+        }
+    }
+
+    // ---------------------------------------------------------------- technical
+
+    /// <summary>Handles the health fields; false when the event carries no state (the sensor is offline).</summary>
+    private bool Health(SensorEvent e, List<AlarmRequest> alarms)
+    {
+        var t = _profile.Technical;
+        var room = _sensors.TryGetValue(e.SensorId, out var def) ? def.Room : e.Room;
+        if (e.Health?.Offline == true)
+        {
+            if (!_s.Offline.Contains(e.SensorId))
+            {
+                _s.Offline.Add(e.SensorId);
+                if (t.SensorOffline)
+                {
+                    Emit(new(AlarmType.SensorOffline, e.SensorId, room, $"Sensor {e.SensorId} ({e.Kind.ToString().ToLowerInvariant()}) stopped reporting", e.At), alarms);
+                }
+            }
+
+            return false;
+        }
+
+        _s.Offline.Remove(e.SensorId);
+        if (e.Health is not { } h)
+        {
+            return true;
+        }
+
+        var low = h.BatteryLow == true || h.BatteryPercent <= t.LowBatteryPercent;
+        var ok = h.BatteryLow != true && (h.BatteryPercent is null ? h.BatteryLow == false : h.BatteryPercent > t.LowBatteryPercent);
+        if (low && !_s.LowBattery.Contains(e.SensorId))
+        {
+            _s.LowBattery.Add(e.SensorId);
+            if (t.LowBattery)
+            {
+                var pct = h.BatteryPercent is { } p ? string.Create(CultureInfo.InvariantCulture, $" ({p} %)") : string.Empty;
+                Emit(new(AlarmType.LowBattery, e.SensorId, room, $"Battery low on sensor {e.SensorId}{pct}", e.At), alarms);
+            }
+        }
+        else if (ok)
+        {
+            _s.LowBattery.Remove(e.SensorId);
+        }
+
+        if (h.Tamper == true && !_s.Tamper.Contains(e.SensorId))
+        {
+            _s.Tamper.Add(e.SensorId);
+            if (t.Tamper)
+            {
+                Emit(new(AlarmType.Tamper, e.SensorId, room, $"Sensor {e.SensorId} was opened or removed (tamper)", e.At), alarms);
+            }
+        }
+        else if (h.Tamper == false)
+        {
+            _s.Tamper.Remove(e.SensorId);
+        }
+
+        return true;
+    }
+
+    // ---------------------------------------------------------------- activity, away
+
+    private static bool IsActivity(SensorKind kind, bool rising, bool changed) => kind switch
+    {
+        SensorKind.Motion or SensorKind.Presence => rising,
+        SensorKind.Door or SensorKind.Bed => changed,
+        SensorKind.Panic or SensorKind.CancelButton or SensorKind.AwayButton => rising,
+        _ => false,
+    };
+
+    private void OnActivity(SensorEvent e, string room)
+    {
+        _s.LastActivityAt = e.At;
+        var inside = e.Kind is SensorKind.Motion or SensorKind.Presence || (e.Kind == SensorKind.Bed && e.Active);
+        if (inside)
+        {
+            // Movement inside after the outer door closed: the resident came back (or never left).
+            if (_s.Wandering is { ClosedAt: { } closed } && e.At >= closed)
+            {
+                _s.Wandering = null;
+            }
+
+            if (_s.LeaveCandidateAt is { } candidate && e.At >= candidate)
+            {
+                _s.LeaveCandidateAt = null;
+            }
+
+            if (_s.Away is { DoorClosedAt: { } back } && e.At >= back)
+            {
+                EndAway(e.At);
+            }
+        }
+
+        if (_s.Away is not null || !_profile.BathroomStay.Enabled)
         {
             return;
         }
 
-        if (opened && _wandering is null && IsNight(e.At))
+        var isBathroom = _profile.BathroomStay.Rooms.Contains(room, StringComparer.OrdinalIgnoreCase);
+        if (isBathroom && e.Kind is SensorKind.Motion or SensorKind.Presence or SensorKind.Door)
         {
-            _wandering = new PendingWandering(e.SensorId, e.Room, e.At, e.At + TimeSpan.FromMinutes(_profile.Wandering.GraceMinutes));
+            if (_s.Bathroom is { } b)
+            {
+                b.LastSeenAt = e.At;
+            }
+            else
+            {
+                _s.Bathroom = new BathroomState { SensorId = e.SensorId, Room = room, Since = e.At, LastSeenAt = e.At };
+            }
         }
-        else if (!e.Active && _wandering is { } w && w.DoorId == e.SensorId)
+        else if (!isBathroom && _s.Bathroom is { } b && e.At - b.LastSeenAt > PassingTolerance)
+        {
+            // Seen elsewhere: out of the bathroom. (Within a few seconds it is the hallway sensor seeing them go in.)
+            _s.Bathroom = null;
+        }
+    }
+
+    private void StartAway(DateTimeOffset at, string source)
+    {
+        _s.Away = new AwayState { Since = at, Source = source };
+        _s.Wandering = null;
+        _s.Bathroom = null;
+        _s.LeaveCandidateAt = null;
+        foreach (var bed in _s.Beds.Values)
+        {
+            bed.OutSince = null;
+        }
+    }
+
+    private void EndAway(DateTimeOffset at)
+    {
+        if (_s.Away is null)
+        {
+            return;
+        }
+
+        _s.Away = null;
+        _s.LastActivityAt = at;
+    }
+
+    private void CheckAway(DateTimeOffset now, List<AlarmRequest> alarms)
+    {
+        if (_s.Away is { Reported: false } away && now >= away.Since + TimeSpan.FromHours(_profile.Away.MaxHours))
+        {
+            away.Reported = true;
+            var reason = string.Create(
+                CultureInfo.InvariantCulture,
+                $"Away since {Local(away.Since):yyyy-MM-dd HH:mm} (set by {away.Source}), longer than the profile's maximum of {_profile.Away.MaxHours:0.#} h");
+            Emit(new(AlarmType.Wandering, null, null, reason, away.Since + TimeSpan.FromHours(_profile.Away.MaxHours)), alarms);
+        }
+
+        if (_s.LeaveCandidateAt is { } left && _profile.Away.AutoAfterMinutes is { } minutes && now >= left + TimeSpan.FromMinutes(minutes))
+        {
+            _s.LeaveCandidateAt = null;
+            if (_s.Away is null)
+            {
+                StartAway(left + TimeSpan.FromMinutes(minutes), "door sequence");
+                _s.Away!.DoorClosedAt = left;
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- wandering
+
+    private void OnDoor(SensorEvent e, SensorDefinition? door, string room)
+    {
+        if (door is not { OuterDoor: true })
+        {
+            return;
+        }
+
+        if (_s.Away is { } away)
+        {
+            if (!e.Active)
+            {
+                away.DoorClosedAt = e.At;
+            }
+
+            return;
+        }
+
+        var night = IsNight(e.At);
+        if (e.Active && _s.Wandering is null && night && _profile.Wandering.Enabled)
+        {
+            _s.Wandering = new WanderingState
+            {
+                DoorId = e.SensorId, Room = room, OpenedAt = e.At, Deadline = e.At + TimeSpan.FromMinutes(_profile.Wandering.GraceMinutes),
+            };
+        }
+        else if (!e.Active && _s.Wandering is { } w && w.DoorId == e.SensorId)
         {
             // A closing door is not proof of return: wait for movement inside.
-            _wandering = w with { ClosedAt = e.At };
+            w.ClosedAt = e.At;
         }
-    }
 
-    private void OnActivityInside(SensorEvent e)
-    {
-        if (_wandering is { ClosedAt: { } closed } && e.At >= closed)
+        if (!e.Active && !night && _profile.Away.AutoAfterMinutes is not null)
         {
-            _wandering = null;
+            _s.LeaveCandidateAt = e.At;
         }
     }
 
-    private bool IsNight(DateTimeOffset at) =>
-        _profile.NightWindow.Contains(TimeOnly.FromDateTime(TimeZoneInfo.ConvertTime(at, _zone).DateTime));
-
-    private sealed record PendingWandering(string DoorId, string Room, DateTimeOffset OpenedAt, DateTimeOffset Deadline)
+    private void CheckWandering(DateTimeOffset now, List<AlarmRequest> alarms)
     {
-        public DateTimeOffset? ClosedAt { get; init; }
+        if (_s.Wandering is { } w && now >= w.Deadline)
+        {
+            _s.Wandering = null;
+            var reason = string.Create(
+                CultureInfo.InvariantCulture,
+                $"Outer door opened at {Local(w.OpenedAt):HH:mm} in the night window {_profile.NightWindow}; nobody seen back inside within {_profile.Wandering.GraceMinutes:0.#} min");
+            Emit(new AlarmRequest(AlarmType.Wandering, w.DoorId, w.Room, reason, w.Deadline), alarms);
+        }
+    }
+
+    // ---------------------------------------------------------------- bed-exit
+
+    private void OnBed(SensorEvent e, string room)
+    {
+        if (!_s.Beds.TryGetValue(e.SensorId, out var bed))
+        {
+            bed = new BedState { Room = room };
+            _s.Beds[e.SensorId] = bed;
+        }
+
+        if (e.Active)
+        {
+            bed.InBedSince ??= e.At;
+            bed.OutSince = null;
+            return;
+        }
+
+        var rule = _profile.BedExit;
+        if (bed.InBedSince is { } since && rule.Enabled && _s.Away is null && IsNight(e.At)
+            && e.At - since >= TimeSpan.FromMinutes(rule.MinInBedMinutes))
+        {
+            bed.OutSince = e.At;
+            bed.InBedMinutes = (e.At - since).TotalMinutes;
+        }
+
+        bed.InBedSince = null;
+    }
+
+    private void CheckBeds(DateTimeOffset now, List<AlarmRequest> alarms)
+    {
+        var allowed = TimeSpan.FromMinutes(_profile.BedExit.MaxAbsentMinutes);
+        foreach (var (id, bed) in _s.Beds.OrderBy(b => b.Key, StringComparer.Ordinal))
+        {
+            if (bed.OutSince is { } outSince && now >= outSince + allowed)
+            {
+                bed.OutSince = null;
+                var reason = string.Create(
+                    CultureInfo.InvariantCulture,
+                    $"Out of bed since {Local(outSince):HH:mm} after {bed.InBedMinutes:0} min in bed, not back within {_profile.BedExit.MaxAbsentMinutes:0.#} min (night window {_profile.NightWindow})");
+                Emit(new(AlarmType.BedExit, id, bed.Room, reason, outSince + allowed), alarms);
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- bathroom-stay
+
+    private void CheckBathroom(DateTimeOffset now, List<AlarmRequest> alarms)
+    {
+        var max = TimeSpan.FromMinutes(_profile.BathroomStay.MaxMinutes);
+        if (_s.Bathroom is { Raised: false } b && now >= b.Since + max)
+        {
+            b.Raised = true;
+            var reason = string.Create(
+                CultureInfo.InvariantCulture,
+                $"In the bathroom since {Local(b.Since):HH:mm} with no activity elsewhere for more than {_profile.BathroomStay.MaxMinutes:0.#} min");
+            Emit(new(AlarmType.BathroomStay, b.SensorId, b.Room, reason, b.Since + max), alarms);
+        }
+    }
+
+    // ---------------------------------------------------------------- not-up and inactivity windows (daily checks)
+
+    private void CheckDaily(DateTimeOffset now, List<AlarmRequest> alarms)
+    {
+        var from = _s.DailyCheckedUntil!.Value;
+        if (now <= from)
+        {
+            return;
+        }
+
+        var checks = new List<(DateTimeOffset At, Action Check)>();
+        if (_profile.NotUp.Enabled && _hasActivitySensors)
+        {
+            foreach (var deadline in Occurrences(_profile.NotUp.Deadline, from, now))
+            {
+                checks.Add((deadline, () => CheckNotUp(deadline, alarms)));
+            }
+        }
+
+        if (_profile.Inactivity is { Enabled: true, Mode: InactivityMode.Windows } rule)
+        {
+            foreach (var window in rule.Windows)
+            {
+                foreach (var end in Occurrences(window.End, from, now))
+                {
+                    checks.Add((end, () => CheckWindow(window, end, alarms)));
+                }
+            }
+        }
+
+        foreach (var (_, check) in checks.OrderBy(c => c.At))
+        {
+            check();
+        }
+
+        _s.DailyCheckedUntil = now;
+    }
+
+    private void CheckNotUp(DateTimeOffset deadline, List<AlarmRequest> alarms)
+    {
+        if (_s.Away is not null)
+        {
+            return;
+        }
+
+        var inBed = _s.Beds.FirstOrDefault(b => b.Value.InBedSince is not null);
+        var since = Previous(_profile.NotUp.From ?? _profile.NightWindow.End, deadline);
+        string reason;
+        if (inBed.Key is not null)
+        {
+            reason = string.Create(CultureInfo.InvariantCulture, $"Still in bed at the morning deadline {_profile.NotUp.Deadline:HH\\:mm}");
+        }
+        else if (_s.LastActivityAt is { } last && last < since)
+        {
+            reason = string.Create(CultureInfo.InvariantCulture, $"No activity between {Local(since):HH:mm} and the morning deadline {_profile.NotUp.Deadline:HH\\:mm}");
+        }
+        else
+        {
+            return;
+        }
+
+        Emit(new(AlarmType.NotUp, inBed.Key, inBed.Value?.Room, reason, deadline), alarms);
+    }
+
+    private void CheckWindow(TimeWindow window, DateTimeOffset end, List<AlarmRequest> alarms)
+    {
+        var start = Previous(window.Start, end);
+        if (_s.Away is not null || (_s.LastActivityAt is { } last && last >= start))
+        {
+            return;
+        }
+
+        var reason = string.Create(CultureInfo.InvariantCulture, $"No activity from any sensor in the daily window {window}");
+        Emit(new(AlarmType.Inactivity, null, null, reason, end), alarms);
+    }
+
+    // ---------------------------------------------------------------- inactivity (continuous)
+
+    private void CheckInactivity(DateTimeOffset now, List<AlarmRequest> alarms)
+    {
+        if (InactivityDue() is not { } due || now < due)
+        {
+            return;
+        }
+
+        var last = _s.LastActivityAt!.Value;
+        _s.InactivityRaisedFor = last;
+        var reason = string.Create(
+            CultureInfo.InvariantCulture,
+            $"No activity from any sensor since {Local(last):yyyy-MM-dd HH:mm} ({(due - last).TotalHours:0.#} h; threshold {_profile.Inactivity.DayHours:0.#} h by day, {_profile.Inactivity.NightHours:0.#} h for a quiet period that reaches into the night window)");
+        Emit(new(AlarmType.Inactivity, null, null, reason, due), alarms);
+    }
+
+    /// <summary>
+    /// When the current quiet period becomes an inactivity alarm (continuous mode). A quiet period that began by day
+    /// uses the day threshold until it reaches the night window; from then on (and for one that began at night) the
+    /// night threshold applies, so that a night's sleep is not an alarm at the first minute of the day.
+    /// </summary>
+    private DateTimeOffset? InactivityDue()
+    {
+        if (_profile.Inactivity is not { Enabled: true, Mode: InactivityMode.Continuous } rule || _s.Away is not null
+            || _s.LastActivityAt is not { } last || _s.InactivityRaisedFor == last)
+        {
+            return null;
+        }
+
+        var byNight = last + TimeSpan.FromHours(rule.NightHours);
+        if (IsNight(last))
+        {
+            return byNight;
+        }
+
+        var nightStarts = Next(_profile.NightWindow.Start, last);
+        var byDay = last + TimeSpan.FromHours(rule.DayHours);
+        return byDay <= nightStarts ? byDay : (byNight > nightStarts ? byNight : nightStarts);
+    }
+
+    // ---------------------------------------------------------------- time
+
+    private IEnumerable<DateTimeOffset> Candidates()
+    {
+        foreach (var h in _s.Held)
+        {
+            yield return h.Until;
+        }
+
+        if (_s.Wandering is { } w)
+        {
+            yield return w.Deadline;
+        }
+
+        foreach (var bed in _s.Beds.Values)
+        {
+            if (bed.OutSince is { } o)
+            {
+                yield return o + TimeSpan.FromMinutes(_profile.BedExit.MaxAbsentMinutes);
+            }
+        }
+
+        if (_s.Bathroom is { Raised: false } b)
+        {
+            yield return b.Since + TimeSpan.FromMinutes(_profile.BathroomStay.MaxMinutes);
+        }
+
+        if (_s.Away is { Reported: false } away)
+        {
+            yield return away.Since + TimeSpan.FromHours(_profile.Away.MaxHours);
+        }
+
+        if (_s.LeaveCandidateAt is { } left && _profile.Away.AutoAfterMinutes is { } minutes)
+        {
+            yield return left + TimeSpan.FromMinutes(minutes);
+        }
+
+        if (_s.DailyCheckedUntil is { } checkedUntil)
+        {
+            if (_profile.NotUp.Enabled && _hasActivitySensors)
+            {
+                yield return Next(_profile.NotUp.Deadline, checkedUntil);
+            }
+
+            if (_profile.Inactivity is { Enabled: true, Mode: InactivityMode.Windows } rule)
+            {
+                foreach (var window in rule.Windows)
+                {
+                    yield return Next(window.End, checkedUntil);
+                }
+            }
+        }
+
+        if (InactivityDue() is { } inactivity)
+        {
+            yield return inactivity;
+        }
+    }
+
+    private DateTime Local(DateTimeOffset at) => TimeZoneInfo.ConvertTime(at, _zone).DateTime;
+
+    private bool IsNight(DateTimeOffset at) => _profile.NightWindow.Contains(TimeOnly.FromDateTime(Local(at)));
+
+    /// <summary>The instant of a local wall-clock time; a time in the spring gap counts as the moment the clocks jump.</summary>
+    private DateTimeOffset ToInstant(DateTime local)
+    {
+        local = DateTime.SpecifyKind(local, DateTimeKind.Unspecified);
+        if (_zone.IsInvalidTime(local))
+        {
+            var before = _zone.GetUtcOffset(local.AddHours(-3));
+            return new DateTimeOffset(local, before);
+        }
+
+        if (_zone.IsAmbiguousTime(local))
+        {
+            return new DateTimeOffset(local, _zone.GetAmbiguousTimeOffsets(local).Max());
+        }
+
+        return new DateTimeOffset(local, _zone.GetUtcOffset(local));
+    }
+
+    /// <summary>The first instant strictly after <paramref name="after"/> at which local time is <paramref name="time"/>.</summary>
+    private DateTimeOffset Next(TimeOnly time, DateTimeOffset after)
+    {
+        var day = Local(after).Date.AddDays(-1);
+        for (var i = 0; i < 4; i++, day = day.AddDays(1))
+        {
+            var at = ToInstant(day + time.ToTimeSpan());
+            if (at > after)
+            {
+                return at;
+            }
+        }
+
+        throw new InvalidOperationException("unreachable: a local time occurs every day");
+    }
+
+    /// <summary>The last instant at or before <paramref name="at"/> at which local time is <paramref name="time"/>.</summary>
+    private DateTimeOffset Previous(TimeOnly time, DateTimeOffset at)
+    {
+        var day = Local(at).Date.AddDays(1);
+        for (var i = 0; i < 4; i++, day = day.AddDays(-1))
+        {
+            var t = ToInstant(day + time.ToTimeSpan());
+            if (t <= at)
+            {
+                return t;
+            }
+        }
+
+        throw new InvalidOperationException("unreachable: a local time occurs every day");
+    }
+
+    /// <summary>Occurrences of a local time in (from, to].</summary>
+    private IEnumerable<DateTimeOffset> Occurrences(TimeOnly time, DateTimeOffset from, DateTimeOffset to)
+    {
+        for (var t = Next(time, from); t <= to; t = Next(time, t))
+        {
+            yield return t;
+        }
     }
 }

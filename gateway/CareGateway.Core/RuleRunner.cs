@@ -12,20 +12,36 @@ namespace CareGateway.Core;
 public sealed class RuleRunner : IDisposable
 {
     private RuleEngine _engine;
-    private EngineSwap? _pendingSwap;
     private readonly AlarmRaiser _raiser;
     private readonly TimeProvider _time;
     private readonly ILogger _log;
     private readonly Channel<object> _inputs = Channel.CreateUnbounded<object>(new UnboundedChannelOptions { SingleReader = true });
     private readonly ITimer _timer;
+    private readonly IRuleStateStore? _store;
 
-    public RuleRunner(RuleEngine engine, AlarmRaiser raiser, TimeProvider time, ILogger log)
+    /// <param name="engine">The rules.</param>
+    /// <param name="raiser">Stores each alarm.</param>
+    /// <param name="time">Clock and timer.</param>
+    /// <param name="log">Where failures go.</param>
+    /// <param name="store">
+    /// Keeps the engine's state between restarts: loaded here, saved after every input once its alarms are stored.
+    /// </param>
+    public RuleRunner(RuleEngine engine, AlarmRaiser raiser, TimeProvider time, ILogger log, IRuleStateStore? store = null)
     {
+        ArgumentNullException.ThrowIfNull(engine);
         _engine = engine;
         _raiser = raiser;
         _time = time;
         _log = log;
+        _store = store;
         _timer = time.CreateTimer(_ => _inputs.Writer.TryWrite(Tick.Instance), null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+        if (store?.Load() is { } saved)
+        {
+            engine.Restore(saved);
+
+            // Timers that ran out while the gateway was down fire as soon as the loop runs.
+            _inputs.Writer.TryWrite(Tick.Instance);
+        }
     }
 
     /// <summary>Raised on the rule loop for each sensor event, before the rules evaluate it.</summary>
@@ -36,8 +52,9 @@ public sealed class RuleRunner : IDisposable
 
     /// <summary>
     /// Replaces the rules (a new care profile) on the rule loop, between two inputs, so that no input sees half of each.
-    /// While the current rules wait on a timer (a door left open at night), the swap waits until that is decided, so a
-    /// pending alarm is never dropped by a profile change. The task completes when the new rules are in use.
+    /// The new rules continue from the old rules' state: a case already in the making (a door left open at night) keeps
+    /// the deadline it was given, so a profile change never drops a pending alarm. The task completes when the new
+    /// rules are in use.
     /// </summary>
     public Task ReplaceEngineAsync(Func<RuleEngine> create)
     {
@@ -45,6 +62,9 @@ public sealed class RuleRunner : IDisposable
         _inputs.Writer.TryWrite(swap);
         return swap.Done.Task;
     }
+
+    /// <summary>Queues a command that sets (true) or ends (false) the away state, e.g. from the centre.</summary>
+    public void PostAway(bool away, string source) => _inputs.Writer.TryWrite(new AwayCommand(away, source));
 
     /// <summary>Completes when every input posted before the call has been evaluated and its alarms stored.</summary>
     public Task DrainAsync()
@@ -64,14 +84,24 @@ public sealed class RuleRunner : IDisposable
                 {
                     SensorEvent e => Evaluate(e),
                     Tick => _engine.OnTime(_time.GetUtcNow()),
+                    AwayCommand c => _engine.SetAway(c.Away, _time.GetUtcNow(), c.Source),
                     Marker m => Complete(m),
-                    EngineSwap swap => Queue(swap),
+                    EngineSwap swap => Swap(swap),
                     _ => [],
                 };
 
                 foreach (var alarm in alarms)
                 {
-                    await _raiser.RaiseAsync(alarm, cancellationToken);
+                    if (await _raiser.RaiseUnlessOpenAsync(alarm, cancellationToken) is null)
+                    {
+                        _log.LogInformation("Alarm '{Type}' for {Sensor} not stored: one is still open at the centre", alarm.Type, alarm.SensorId ?? "-");
+                    }
+                }
+
+                if (input is not Marker)
+                {
+                    // Only after the alarms are durable: a crash in between re-raises, and the outbox check drops the copy.
+                    _store?.Save(_engine.Snapshot());
                 }
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
@@ -84,7 +114,6 @@ public sealed class RuleRunner : IDisposable
                 _log.LogError(ex, "Rule evaluation failed for {Input}; the gateway carries on", input);
             }
 
-            SwapIfIdle();
             Reschedule();
         }
     }
@@ -105,29 +134,22 @@ public sealed class RuleRunner : IDisposable
         return [];
     }
 
-    private IReadOnlyList<AlarmRequest> Queue(EngineSwap swap)
+    private IReadOnlyList<AlarmRequest> Swap(EngineSwap swap)
     {
-        _pendingSwap?.Done.TrySetResult(); // superseded by a newer profile before it was used
-        _pendingSwap = swap;
-        return [];
-    }
-
-    private void SwapIfIdle()
-    {
-        if (_pendingSwap is { } swap && _engine.NextDue is null)
+        try
         {
-            _pendingSwap = null;
-            try
-            {
-                _engine = swap.Create();
-                swap.Done.TrySetResult();
-            }
-            catch (Exception ex)
-            {
-                _log.LogError(ex, "New rules could not be built; the rules in use stay");
-                swap.Done.TrySetException(ex);
-            }
+            var next = swap.Create();
+            next.Restore(_engine.Snapshot());
+            _engine = next;
+            swap.Done.TrySetResult();
         }
+        catch (Exception ex)
+        {
+            _log.LogError(ex, "New rules could not be built; the rules in use stay");
+            swap.Done.TrySetException(ex);
+        }
+
+        return [];
     }
 
     private void Reschedule()
@@ -142,6 +164,8 @@ public sealed class RuleRunner : IDisposable
             _timer.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
         }
     }
+
+    private sealed record AwayCommand(bool Away, string Source);
 
     private sealed class Tick
     {

@@ -96,7 +96,7 @@ public static partial class ConfigLoader
         }
 
         SensorConfigValidation.Validate(config, errors);
-        ValidateProfile(config.CareProfile, errors);
+        CareProfileValidation.Validate(config.CareProfile, errors);
         ValidateIotHub(config.IotHub, errors);
         return errors;
     }
@@ -106,51 +106,12 @@ public static partial class ConfigLoader
     {
         ArgumentNullException.ThrowIfNull(profile);
         var errors = new List<string>();
-        ValidateProfile(profile, errors);
+        CareProfileValidation.Validate(profile, errors);
         return errors;
     }
 
     /// <summary>The care profile the rules use, from its validated configuration.</summary>
-    public static CareProfile ToProfile(CareProfileConfig config)
-    {
-        ArgumentNullException.ThrowIfNull(config);
-        return new CareProfile
-        {
-            TimeZone = config.TimeZone,
-            NightWindow = new TimeWindow(ParseTime(config.NightWindow.Start)!.Value, ParseTime(config.NightWindow.End)!.Value),
-            Wandering = new WanderingRule { Enabled = config.Wandering.Enabled, GraceMinutes = config.Wandering.GraceMinutes },
-        };
-    }
-
-    private static void ValidateProfile(CareProfileConfig profile, List<string> errors)
-    {
-        try
-        {
-            TimeZoneInfo.FindSystemTimeZoneById(profile.TimeZone);
-        }
-        catch (Exception ex) when (ex is TimeZoneNotFoundException or InvalidTimeZoneException or ArgumentException)
-        {
-            errors.Add($"$.careProfile.timeZone: '{profile.TimeZone}' is not a known IANA time zone (for example Europe/Oslo)");
-        }
-
-        if (ParseTime(profile.NightWindow.Start) is null)
-        {
-            errors.Add($"$.careProfile.nightWindow.start: '{profile.NightWindow.Start}' is not a time of day as HH:mm");
-        }
-
-        if (ParseTime(profile.NightWindow.End) is null)
-        {
-            errors.Add($"$.careProfile.nightWindow.end: '{profile.NightWindow.End}' is not a time of day as HH:mm");
-        }
-
-        if (profile.Wandering.GraceMinutes is <= 0 or > 180)
-        {
-            errors.Add($"$.careProfile.wandering.graceMinutes: {profile.Wandering.GraceMinutes} is outside 0-180 minutes");
-        }
-    }
-
-    private static TimeOnly? ParseTime(string? text) =>
-        TimeOnly.TryParseExact(text, "HH:mm", CultureInfo.InvariantCulture, DateTimeStyles.None, out var t) ? t : null;
+    public static CareProfile ToProfile(CareProfileConfig config) => CareProfileValidation.ToProfile(config);
 
     private static string FirstSentence(string message)
     {

@@ -14,7 +14,7 @@ namespace CareGateway;
 
 /// <summary>
 /// <c>care-gateway demo</c>: the whole chain in one process on embedded defaults. An in-process MQTT broker on a free
-/// loopback port, a simulated Raspberry Pi board with a front-door contact and a panic button, the real gateway
+/// loopback port, a simulated Raspberry Pi board with a front-door contact, a bed mat and a panic button, the real gateway
 /// (rules, durable outbox, uplink) and a minimal response centre whose operator accepts and closes each alarm.
 /// The scenario runs on a scenario clock (a night in Oslo), so it takes seconds; the network and disk are real.
 /// </summary>
@@ -22,6 +22,7 @@ internal static class DemoCommand
 {
     private const int DoorLine = 17;
     private const int PanicLine = 27;
+    private const int BedLine = 22;
     private static readonly TimeSpan SettleTimeout = TimeSpan.FromSeconds(20);
 
     public static async Task<int> RunAsync(TextWriter output, CancellationToken cancellationToken)
@@ -43,8 +44,8 @@ internal static class DemoCommand
             .SetMinimumLevel(LogLevel.Warning)
             .AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace));
 
-        // 02:10 on a winter night in Oslo (UTC+1).
-        var clock = new FakeTimeProvider(new DateTimeOffset(2026, 11, 24, 1, 10, 0, TimeSpan.Zero));
+        // 01:50 on a winter night in Oslo (UTC+1).
+        var clock = new FakeTimeProvider(new DateTimeOffset(2026, 11, 24, 0, 50, 0, TimeSpan.Zero));
         var oslo = TimeZoneInfo.FindSystemTimeZoneById("Europe/Oslo");
         var say = new Narrator(output, clock, oslo);
 
@@ -63,8 +64,9 @@ internal static class DemoCommand
         var board = new SimulatedBoard();
         board.SetInput(DoorLine, PinValue.Low);   // door closed: the reed switch holds the line low
         board.SetInput(PanicLine, PinValue.High); // button released: the pull-up holds the line high
+        board.SetInput(BedLine, PinValue.Low);    // bed mat empty: the pull-down holds the line low
         using var gpio = new GpioController(board);
-        say.Line("board", $"simulated Raspberry Pi: front-door contact on GPIO {DoorLine}, panic button on GPIO {PanicLine}");
+        say.Line("board", $"simulated Raspberry Pi: front-door contact on GPIO {DoorLine}, bed mat on GPIO {BedLine}, panic button on GPIO {PanicLine}");
 
         await using var gateway = new GatewayRuntime(config, gpio, clock, logs);
         await using var centre = new CentreReceiver(new CentreOptions { Host = "127.0.0.1", Port = port, CentreId = "centre-demo" }, clock, logs.CreateLogger("centre"));
@@ -78,9 +80,18 @@ internal static class DemoCommand
         await connected.Task.WaitAsync(SettleTimeout, cancellationToken);
 
         var ok = true;
-        say.Line("scenario", "night: the resident is asleep; night window 22:00-06:00, wandering grace 5 min");
+        say.Line("scenario", "night window 22:00-06:00: bed-exit after 10 min in bed and 5 min out, wandering grace 5 min");
 
-        clock.Advance(TimeSpan.FromMinutes(4));
+        say.Line("scenario", "the resident lies down in bed");
+        board.SetInput(BedLine, PinValue.High);
+        await Step(clock, gateway);
+
+        clock.Advance(TimeSpan.FromMinutes(23.5));
+        say.Line("scenario", "the resident gets out of bed");
+        board.SetInput(BedLine, PinValue.Low);
+        await Step(clock, gateway);
+
+        clock.Advance(TimeSpan.FromSeconds(30));
         say.Line("scenario", "the front door opens (the contact bounces on the way)");
         board.Bounce(DoorLine, PinValue.High, toggles: 4);
         await Step(clock, gateway);
@@ -90,7 +101,12 @@ internal static class DemoCommand
         board.SetInput(DoorLine, PinValue.Low);
         await Step(clock, gateway);
 
-        clock.Advance(TimeSpan.FromMinutes(4.5) - TimeSpan.FromMilliseconds(200));
+        // Out of bed for 5 minutes: bed-exit (at 02:18:30); nobody back inside 5 minutes after the door: wandering (02:19).
+        clock.Advance(TimeSpan.FromSeconds(250));
+        await gateway.Rules.DrainAsync();
+        ok &= await WaitUntilClosedAsync(gateway, cancellationToken);
+
+        clock.Advance(TimeSpan.FromSeconds(30));
         await gateway.Rules.DrainAsync();
         ok &= await WaitUntilClosedAsync(gateway, cancellationToken);
 
@@ -121,7 +137,7 @@ internal static class DemoCommand
         var closed = alarms.Count(a => a.Ack >= AckState.Closed);
         var atCentre = centre.Alarms.Count;
         var copies = centre.Alarms.Sum(a => a.Duplicates);
-        ok &= raised == 2 && closed == raised && atCentre == raised;
+        ok &= raised == 3 && closed == raised && atCentre == raised;
         await output.WriteLineAsync(string.Create(
             CultureInfo.InvariantCulture,
             $"Summary: {raised} alarms raised, {received} received, {accepted} accepted, {closed} closed by the centre; {atCentre} stored at the centre, {copies} duplicate copies dropped; {(ok ? "demo OK" : "demo FAILED")}"));
@@ -140,6 +156,11 @@ internal static class DemoCommand
             {
                 Id = "door-front", Kind = SensorKind.Door, Room = "hallway", OuterDoor = true,
                 Gpio = new GpioInputOptions { Line = DoorLine, ActiveLevel = ActiveLevel.High, Pull = PullMode.Up, DebounceMs = 50 },
+            },
+            new SensorDefinition
+            {
+                Id = "bed-bedroom", Kind = SensorKind.Bed, Room = "bedroom",
+                Gpio = new GpioInputOptions { Line = BedLine, ActiveLevel = ActiveLevel.High, Pull = PullMode.Down, DebounceMs = 50 },
             },
             new SensorDefinition
             {
@@ -188,6 +209,8 @@ internal static class DemoCommand
         (SensorKind.Door, false) => "closed",
         (SensorKind.Panic, true) => "pressed",
         (SensorKind.Panic, false) => "released",
+        (SensorKind.Bed, true) => "occupied",
+        (SensorKind.Bed, false) => "empty",
         (_, true) => "active",
         _ => "inactive",
     };

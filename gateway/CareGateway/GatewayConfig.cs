@@ -109,31 +109,6 @@ public sealed record BoardConfig
     public BoardModel EffectiveModel() => Model ?? (Driver == BoardDriver.Simulated ? BoardModel.Simulated : BoardModel.RaspberryPi4);
 }
 
-public sealed record CareProfileConfig
-{
-    public string TimeZone { get; set; } = Core.CareProfile.DefaultTimeZone;
-
-    public TimeWindowConfig NightWindow { get; set; } = new();
-
-    public WanderingConfig Wandering { get; set; } = new();
-}
-
-public sealed record TimeWindowConfig
-{
-    /// <summary>Local time, HH:mm.</summary>
-    public string Start { get; set; } = "22:00";
-
-    /// <summary>Local time, HH:mm; before <see cref="Start"/> means the window crosses midnight.</summary>
-    public string End { get; set; } = "06:00";
-}
-
-public sealed record WanderingConfig
-{
-    public bool Enabled { get; set; } = true;
-
-    public double GraceMinutes { get; set; } = 5;
-}
-
 [JsonSourceGenerationOptions(
     PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase,
     UseStringEnumConverter = true,

@@ -47,7 +47,7 @@ public sealed partial class GatewayRuntime
         {
             // The raiser reads Profile for priorities at once; the rules take the new profile on their own loop.
             Profile = profile;
-            _ = Rules.ReplaceEngineAsync(() => new RuleEngine(profile, config.Sensors));
+            _ = Rules.ReplaceEngineAsync(() => CreateEngine(profile));
         };
         var executor = new CommandExecutor(config.GatewayId, Raiser, ProfileStore, () => Diagnose(time), CommandJournal, time, logs.CreateLogger("commands"));
         if (Connection is IotHubUplink hub)

@@ -16,6 +16,7 @@ public sealed partial class GatewayRuntime : IAsyncDisposable
 {
     private readonly List<GpioSensorInput> _inputs = [];
     private readonly MqttUplink? _mqtt;
+    private readonly IPreAlarmSignal _preAlarm;
 
     public GatewayRuntime(GatewayConfig config, GpioController gpio, TimeProvider time, ILoggerFactory logs, string? password = null)
     {
@@ -24,9 +25,15 @@ public sealed partial class GatewayRuntime : IAsyncDisposable
         Config = config;
         ProfileStore = new FileCareProfileStore(config.DataDirectory, config.CareProfile, logs.CreateLogger("profile"));
         Profile = ProfileStore.Current;
+        _preAlarm = new LoggingPreAlarmSignal(logs.CreateLogger("pre-alarm"));
         Outbox = new SqliteOutbox(Path.Combine(config.DataDirectory, "outbox.db"));
         Raiser = new AlarmRaiser(Outbox, () => Profile);
-        Rules = new RuleRunner(new RuleEngine(Profile, config.Sensors), Raiser, time, logs.CreateLogger("rules"));
+        Rules = new RuleRunner(
+            CreateEngine(Profile),
+            Raiser,
+            time,
+            logs.CreateLogger("rules"),
+            new FileRuleStateStore(Path.Combine(config.DataDirectory, "rules-state.json"), logs.CreateLogger("rules")));
         _mqtt = config.IotHub is not null ? null : new MqttUplink(
             new UplinkOptions
             {
@@ -110,6 +117,9 @@ public sealed partial class GatewayRuntime : IAsyncDisposable
 
     /// <summary>The way to the centre the configuration selects: the centre's broker, or Azure IoT Hub.</summary>
     public IAlarmUplink Connection { get; }
+
+    /// <summary>The rules for a care profile, with this gateway's sensors and pre-alarm signal.</summary>
+    private RuleEngine CreateEngine(CareProfile profile) => new(profile, Config.Sensors, _preAlarm);
 
     /// <summary>Runs the rules and the uplink until cancelled.</summary>
     public Task RunAsync(CancellationToken cancellationToken) =>

@@ -23,4 +23,27 @@ var schema = new Command("config-schema", "Print the JSON Schema of the configur
 schema.SetAction(_ => Console.Out.Write(ConfigSchema.Generate()));
 root.Subcommands.Add(schema);
 
+var profileOption = new Option<FileInfo>("--profile", "-p")
+{
+    Description = "The care profile and sensors: { \"careProfile\": ..., \"sensors\": [...] }, or a gateway configuration file.",
+    Required = true,
+};
+var eventsOption = new Option<FileInfo>("--events", "-e")
+{
+    Description = "The recording: normalized events as JSON lines, or a mosquitto_sub -v -F '%I %t %p' log of zigbee2mqtt (see docs/care-profile.md).",
+    Required = true,
+};
+var untilOption = new Option<DateTimeOffset?>("--until")
+{
+    Description = "Let timers run until this time (ISO 8601); default: the last recorded event.",
+};
+var replay = new Command("replay", "Run the rules of a care profile over recorded sensor events and print the alarms it would have raised, with times and reasons.")
+{
+    profileOption,
+    eventsOption,
+    untilOption,
+};
+replay.SetAction((parse, _) => ReplayCommand.RunAsync(parse.GetValue(profileOption)!, parse.GetValue(eventsOption)!, parse.GetValue(untilOption), Console.Out, Console.Error));
+root.Subcommands.Add(replay);
+
 return await root.Parse(args).InvokeAsync();

@@ -34,6 +34,9 @@ public enum SensorKind
 
     /// <summary>Active: mains power has failed (UPS or power-fail input).</summary>
     [JsonStringEnumMemberName("power-fail")] PowerFail,
+
+    /// <summary>Active: the resident pressed the away button (leaving home or back home: each press toggles the away state).</summary>
+    [JsonStringEnumMemberName("away-button")] AwayButton,
 }
 
 /// <summary>Health of a sensor, as far as its source reports it.</summary>
@@ -43,6 +46,9 @@ public sealed record SensorHealth
     public bool? BatteryLow { get; init; }
     public bool? Tamper { get; init; }
     public int? LinkQuality { get; init; }
+
+    /// <summary>True: the source reports the sensor unreachable (the event's <c>Active</c> then means nothing); false: reachable again.</summary>
+    public bool? Offline { get; init; }
 }
 
 /// <summary>One normalized sensor event, whatever the source.</summary>

@@ -237,7 +237,7 @@ public class CommandTests
     }
 
     [Fact]
-    public async Task New_rules_wait_for_a_pending_wandering_timer_so_no_alarm_is_lost_by_a_profile_change()
+    public async Task New_rules_take_over_at_once_and_keep_the_deadline_of_a_wandering_case_in_the_making()
     {
         var door = new SensorDefinition { Id = "door-front", Kind = SensorKind.Door, Room = "hallway", OuterDoor = true };
         var clock = new FakeTimeProvider(new DateTimeOffset(2026, 11, 24, 1, 10, 0, TimeSpan.Zero)); // 02:10 in Oslo
@@ -251,11 +251,11 @@ public class CommandTests
         await runner.DrainAsync().WaitAsync(Bound);
         // The new profile has no wandering rule at all; the door already opened under the old one.
         var swapped = runner.ReplaceEngineAsync(() => new RuleEngine(new CareProfile { Wandering = new WanderingRule { Enabled = false } }, [door]));
-        await runner.DrainAsync().WaitAsync(Bound);
-        Assert.False(swapped.IsCompleted);
+        await swapped.WaitAsync(Bound);
+        Assert.Empty(outbox.Alarms);
 
         clock.Advance(TimeSpan.FromMinutes(5));
-        await swapped.WaitAsync(Bound);
+        await runner.DrainAsync().WaitAsync(Bound);
         Assert.Equal(AlarmType.Wandering, Assert.Single(outbox.Alarms).Type);
 
         // Under the new rules the door at night raises nothing.

@@ -1,0 +1,226 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using System.Text.Json.Serialization;
+using CareGateway.Core;
+using CareGateway.Protocol;
+using CareGateway.Sensors;
+
+namespace CareGateway;
+
+/// <summary>One recorded input: a sensor event, or an away/home command.</summary>
+public sealed record ReplayInput(DateTimeOffset At, SensorEvent? Event, bool? Away, int Line);
+
+/// <summary>A recording that cannot be read; the message names the file and line.</summary>
+public sealed class ReplayFormatException(string message) : Exception(message);
+
+/// <summary>The profile of a replay: the care profile and the home's sensors (or a whole gateway configuration).</summary>
+public sealed record ReplayProfileFile
+{
+    public CareProfileConfig CareProfile { get; set; } = new();
+
+    public List<SensorDefinition> Sensors { get; set; } = [];
+}
+
+/// <summary>
+/// Runs the rules over a recording, as fast as it can, on the recording's own timestamps: what the profile would have
+/// raised, when and why. Deterministic: the same profile and recording always give the same alarms.
+/// </summary>
+public static class Replay
+{
+    /// <summary>The alarms the engine returns, in order (held pre-alarms appear when sent or cancelled).</summary>
+    public static List<AlarmRequest> Run(CareProfile profile, IReadOnlyList<SensorDefinition> sensors, IEnumerable<ReplayInput> inputs, DateTimeOffset? until = null)
+    {
+        ArgumentNullException.ThrowIfNull(inputs);
+        var engine = new RuleEngine(profile, sensors);
+        var alarms = new List<AlarmRequest>();
+        DateTimeOffset? last = null;
+        foreach (var input in inputs)
+        {
+            RunTimers(engine, input.At, inclusive: false, alarms);
+            alarms.AddRange(input switch
+            {
+                { Event: { } e } => engine.OnEvent(e),
+                { Away: { } away } => engine.SetAway(away, input.At, "command"),
+                _ => engine.OnTime(input.At),
+            });
+            last = input.At;
+        }
+
+        if ((until ?? last) is { } end)
+        {
+            RunTimers(engine, end, inclusive: true, alarms);
+        }
+
+        return alarms;
+    }
+
+    private static void RunTimers(RuleEngine engine, DateTimeOffset upTo, bool inclusive, List<AlarmRequest> alarms)
+    {
+        while (engine.NextDue is { } due && (due < upTo || (inclusive && due == upTo)))
+        {
+            alarms.AddRange(engine.OnTime(due));
+        }
+    }
+
+    /// <summary>Reads a profile file: <c>{ "careProfile": ..., "sensors": [...] }</c>, or a gateway configuration.</summary>
+    public static (CareProfile Profile, IReadOnlyList<SensorDefinition> Sensors) LoadProfile(string path)
+    {
+        var text = File.ReadAllText(path);
+        var node = JsonNode.Parse(text, documentOptions: new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true });
+        if (node is JsonObject o && o.ContainsKey("gatewayId"))
+        {
+            var config = ConfigLoader.Parse(text, path);
+            return (ConfigLoader.ToProfile(config.CareProfile), config.Sensors);
+        }
+
+        ReplayProfileFile? file;
+        try
+        {
+            file = JsonSerializer.Deserialize(text, ReplayJsonContext.Default.ReplayProfileFile);
+        }
+        catch (JsonException ex)
+        {
+            throw new ConfigException(path, [$"{ex.Path ?? "$"}: {ex.Message.Split(" Path:")[0]}"]);
+        }
+
+        if (file is null)
+        {
+            throw new ConfigException(path, ["$: the file holds JSON null, not a profile"]);
+        }
+
+        var errors = new List<string>();
+        CareProfileValidation.Validate(file.CareProfile, errors);
+        var ids = new HashSet<string>(StringComparer.Ordinal);
+        for (var i = 0; i < file.Sensors.Count; i++)
+        {
+            if (!ids.Add(file.Sensors[i].Id))
+            {
+                errors.Add($"$.sensors[{i}].id: '{file.Sensors[i].Id}' is used twice");
+            }
+        }
+
+        return errors.Count > 0 ? throw new ConfigException(path, errors) : (CareProfileValidation.ToProfile(file.CareProfile), file.Sensors);
+    }
+
+    /// <summary>
+    /// Reads a recording: normalized events, one JSON object a line, or a <c>mosquitto_sub -v</c> log of zigbee2mqtt
+    /// messages with a timestamp in front (<c>-F '%I %t %p'</c>). Blank lines and lines starting with # are skipped.
+    /// </summary>
+    public static List<ReplayInput> ReadEvents(TextReader reader, string source, IReadOnlyList<SensorDefinition> sensors)
+    {
+        ArgumentNullException.ThrowIfNull(reader);
+        var byId = sensors.ToDictionary(s => s.Id, StringComparer.Ordinal);
+        var z2m = new Zigbee2MqttLog(byId);
+        var inputs = new List<ReplayInput>();
+        var lineNo = 0;
+        DateTimeOffset? previous = null;
+        while (reader.ReadLine() is { } line)
+        {
+            lineNo++;
+            var trimmed = line.Trim();
+            if (trimmed.Length == 0 || trimmed.StartsWith('#'))
+            {
+                continue;
+            }
+
+            try
+            {
+                var read = trimmed.StartsWith('{') ? [Normalized(trimmed, byId, lineNo)] : z2m.Read(trimmed, lineNo);
+                foreach (var input in read)
+                {
+                    if (previous is { } p && input.At < p)
+                    {
+                        throw new ReplayFormatException($"time {input.At:O} is before the previous line's {p:O}; a recording must be in time order");
+                    }
+
+                    previous = input.At;
+                    inputs.Add(input);
+                }
+            }
+            catch (Exception ex) when (ex is ReplayFormatException or JsonException or FormatException or InvalidOperationException)
+            {
+                throw new ReplayFormatException($"{source} line {lineNo}: {ex.Message.Split(" Path:")[0]}");
+            }
+        }
+
+        return inputs;
+    }
+
+    private static ReplayInput Normalized(string line, Dictionary<string, SensorDefinition> sensors, int lineNo)
+    {
+        var e = JsonSerializer.Deserialize(line, ReplayJsonContext.Default.RecordedEvent) ?? throw new ReplayFormatException("null is not an event");
+        if (e.Command is { } command)
+        {
+            return command switch
+            {
+                "away" => new ReplayInput(e.At, null, true, lineNo),
+                "home" => new ReplayInput(e.At, null, false, lineNo),
+                _ => throw new ReplayFormatException($"command '{command}' is not known: use 'away' or 'home'"),
+            };
+        }
+
+        if (e.Sensor is null)
+        {
+            throw new ReplayFormatException("an event needs 'sensor' (or 'command')");
+        }
+
+        if (!sensors.TryGetValue(e.Sensor, out var sensor))
+        {
+            throw new ReplayFormatException($"sensor '{e.Sensor}' is not in the profile's sensors");
+        }
+
+        if (e.Active is null && e.Health is null)
+        {
+            throw new ReplayFormatException($"event of sensor '{e.Sensor}' has neither 'active' nor 'health'");
+        }
+
+        return new ReplayInput(e.At, new SensorEvent(sensor.Id, sensor.Kind, sensor.Room, e.Active ?? false, e.At, e.Health), null, lineNo);
+    }
+
+    /// <summary>Prints the alarms as a table a nurse can read: local time, type, state, sensor, room and reason.</summary>
+    public static void Print(TextWriter output, CareProfile profile, IReadOnlyList<ReplayInput> inputs, IReadOnlyList<AlarmRequest> alarms)
+    {
+        ArgumentNullException.ThrowIfNull(output);
+        ArgumentNullException.ThrowIfNull(profile);
+        var zone = profile.ResolveTimeZone();
+        string Local(DateTimeOffset t) => TimeZoneInfo.ConvertTime(t, zone).ToString("yyyy-MM-dd HH:mm:ss zzz", CultureInfo.InvariantCulture);
+        var span = inputs.Count > 0 ? $"from {Local(inputs[0].At)} to {Local(inputs[^1].At)}" : "(empty recording)";
+        output.WriteLine($"Replay of {inputs.Count} recorded inputs {span}; local time is {profile.TimeZone}.");
+        // In order of when the condition was met (a held pre-alarm is sent later, but belongs at its time).
+        foreach (var a in alarms.OrderBy(a => a.At))
+        {
+            var state = a.State == AlarmState.Cancelled ? " (cancelled)" : string.Empty;
+            output.WriteLine($"{Local(a.At)}  {a.Type + state,-24} {a.SensorId ?? "-",-14} {a.Room ?? "-",-10} {a.Reason}");
+        }
+
+        var byType = string.Join(", ", alarms.GroupBy(a => a.Type).Select(g => $"{g.Count()} {g.Key}"));
+        output.WriteLine(alarms.Count == 0 ? "No alarms." : $"{alarms.Count} alarms: {byType}.");
+    }
+}
+
+/// <summary>One line of a normalized recording.</summary>
+public sealed record RecordedEvent
+{
+    public DateTimeOffset At { get; set; }
+
+    public string? Sensor { get; set; }
+
+    public bool? Active { get; set; }
+
+    public SensorHealth? Health { get; set; }
+
+    /// <summary><c>away</c> or <c>home</c>: the away state set or ended by a command.</summary>
+    public string? Command { get; set; }
+}
+
+[JsonSourceGenerationOptions(
+    PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase,
+    UseStringEnumConverter = true,
+    ReadCommentHandling = JsonCommentHandling.Skip,
+    AllowTrailingCommas = true,
+    UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
+    RespectNullableAnnotations = true)]
+[JsonSerializable(typeof(ReplayProfileFile))]
+[JsonSerializable(typeof(RecordedEvent))]
+internal sealed partial class ReplayJsonContext : JsonSerializerContext;

@@ -239,6 +239,32 @@ public class RestartTests
     }
 
     [Fact]
+    public async Task An_away_command_through_the_runner_pauses_wandering_and_survives_a_restart()
+    {
+        using var dir = new TempDir();
+        var clock = new FakeTimeProvider(Home.At(11, 24, 21, 0));
+        await using (var before = new Gateway(dir, clock, Profile))
+        {
+            before.Runner.PostAway(true, "centre");
+            await before.Runner.DrainAsync().WaitAsync(TimeSpan.FromSeconds(10));
+        }
+
+        clock.Advance(TimeSpan.FromHours(5)); // 02:00
+        await using var after = new Gateway(dir, clock, Profile);
+        after.Runner.Post(Home.Ev(Home.FrontDoor, true, clock.GetUtcNow()));
+        clock.Advance(TimeSpan.FromMinutes(30));
+        await after.Runner.DrainAsync().WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Empty(after.Outbox.All());
+
+        after.Runner.PostAway(false, "centre");
+        after.Runner.Post(Home.Ev(Home.FrontDoor, false, clock.GetUtcNow()));
+        after.Runner.Post(Home.Ev(Home.FrontDoor, true, clock.GetUtcNow()));
+        clock.Advance(TimeSpan.FromMinutes(5));
+        await after.Runner.DrainAsync().WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal(AlarmType.Wandering, Assert.Single(after.Outbox.All()).Alarm.Type);
+    }
+
+    [Fact]
     public void A_held_pre_alarm_survives_a_restart_and_sounds_again()
     {
         var profile = new CareProfile { PreAlarm = new PreAlarmRule { Enabled = true } };

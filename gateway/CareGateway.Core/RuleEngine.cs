@@ -67,7 +67,8 @@ public sealed class RuleEngine
         // What fell due before this event happened is decided first: a late event cannot undo it.
         alarms.AddRange(OnTime(e.At));
 
-        if (!Health(e, alarms))
+        // A health report (heard, offline, online) is not a change of state: it must not count as activity.
+        if (!Health(e, alarms) || e.Type != SensorEventType.State)
         {
             return alarms;
         }

@@ -124,8 +124,17 @@ public sealed class RuleRunner : IDisposable
     {
         EventSeen?.Invoke(e);
 
-        // The engine reasons about states; health events (offline, online, heard) are seen but carry no new state.
-        return e.Type == SensorEventType.State ? _engine.OnEvent(e) : [];
+        // Offline and online reports reach the technical rules as health; a "heard" report only for its health fields
+        // (battery, tamper). The engine reads no new state from any of them.
+        var forEngine = e.Type switch
+        {
+            SensorEventType.State => e,
+            SensorEventType.Offline => e with { Health = (e.Health ?? new SensorHealth()) with { Offline = true } },
+            SensorEventType.Online => e with { Health = (e.Health ?? new SensorHealth()) with { Offline = false } },
+            _ when e.Health is not null => e,
+            _ => null,
+        };
+        return forEngine is null ? [] : _engine.OnEvent(forEngine);
     }
 
     private static IReadOnlyList<AlarmRequest> Complete(Marker marker)

@@ -130,11 +130,14 @@ public sealed partial class GatewayRuntime : IAsyncDisposable
             SensorStatus?.RunAsync(cancellationToken) ?? Task.CompletedTask,
             Zigbee?.RunAsync(cancellationToken) ?? Task.CompletedTask);
 
-    /// <summary>Every sensor event goes to the health monitor; all but "heard" go to the rules.</summary>
+    /// <summary>
+    /// Every sensor event goes to the health monitor and to the rules; a "heard" event without health fields carries
+    /// nothing for the rules and stays out of their queue.
+    /// </summary>
     private void Dispatch(SensorEvent e)
     {
         Health.Observe(e);
-        if (e.Type != SensorEventType.Heard)
+        if (e.Type != SensorEventType.Heard || e.Health is not null)
         {
             Rules.Post(e);
         }

@@ -252,6 +252,7 @@ public class RestartTests
         clock.Advance(TimeSpan.FromHours(5)); // 02:00
         await using var after = new Gateway(dir, clock, Profile);
         after.Runner.Post(Home.Ev(Home.FrontDoor, true, clock.GetUtcNow()));
+        await after.Runner.DrainAsync().WaitAsync(TimeSpan.FromSeconds(10));
         clock.Advance(TimeSpan.FromMinutes(30));
         await after.Runner.DrainAsync().WaitAsync(TimeSpan.FromSeconds(10));
         Assert.Empty(after.Outbox.All());
@@ -259,6 +260,7 @@ public class RestartTests
         after.Runner.PostAway(false, "centre");
         after.Runner.Post(Home.Ev(Home.FrontDoor, false, clock.GetUtcNow()));
         after.Runner.Post(Home.Ev(Home.FrontDoor, true, clock.GetUtcNow()));
+        await after.Runner.DrainAsync().WaitAsync(TimeSpan.FromSeconds(10)); // the grace timer is armed before time moves
         clock.Advance(TimeSpan.FromMinutes(5));
         await after.Runner.DrainAsync().WaitAsync(TimeSpan.FromSeconds(10));
         Assert.Equal(AlarmType.Wandering, Assert.Single(after.Outbox.All()).Alarm.Type);

@@ -21,8 +21,22 @@ public sealed class SimulatedBoard : GpioDriver
 
     protected override int PinCount { get; }
 
+    private readonly List<(int Pin, PinValue Level)> _writes = [];
+
     /// <summary>Raised after an output pin was written, with the pin and its new level.</summary>
     public event Action<int, PinValue>? OutputWritten;
+
+    /// <summary>Every write to an output line so far, in order (buzzer, LEDs).</summary>
+    public IReadOnlyList<(int Pin, PinValue Level)> Writes
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return [.. _writes];
+            }
+        }
+    }
 
     /// <summary>Drives an input line to <paramref name="level"/>, as the wiring outside the board would.</summary>
     public void SetInput(int pin, PinValue level)
@@ -149,6 +163,7 @@ public sealed class SimulatedBoard : GpioDriver
             }
 
             state.Level = value;
+            _writes.Add((pinNumber, value));
         }
 
         OutputWritten?.Invoke(pinNumber, value);

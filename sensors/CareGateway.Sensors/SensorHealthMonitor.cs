@@ -222,7 +222,8 @@ public sealed class SensorHealthMonitor : IDisposable
 
     private SensorStatus? Publishable(Entry entry, SensorStatus old, SensorStatus now)
     {
-        var material = old with { LastSeen = null } != now with { LastSeen = null };
+        // Link quality moves with every message and last seen with every report: they ride along with the periodic refresh.
+        var material = old with { LastSeen = null, LinkQuality = null } != now with { LastSeen = null, LinkQuality = null };
         var clock = _time.GetUtcNow();
         if (material || entry.PublishedAt is null || clock - entry.PublishedAt >= RefreshInterval)
         {

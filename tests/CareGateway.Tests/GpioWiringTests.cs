@@ -133,6 +133,7 @@ public class GpioWiringTests
         indicator.SetBuzzer(false);
         Assert.Equal(PinValue.Low, board.Level(18));
         Assert.Contains((18, PinValue.High), writes);
+        Assert.Equal([(18, PinValue.High), (23, PinValue.Low), (18, PinValue.Low)], board.Writes.Where(w => w.Pin is 18 or 23).Skip(2));
         Assert.Throws<ArgumentException>(() => indicator.SetLed("green", true));
     }
 }

@@ -188,7 +188,16 @@ public sealed class Zigbee2MqttClient : IAsyncDisposable
 
         foreach (var e in events)
         {
-            _emit(e);
+            try
+            {
+                _emit(e);
+            }
+#pragma warning disable CA1031 // one failing consumer must not lose the other events of the message or stop the handler
+            catch (Exception ex)
+#pragma warning restore CA1031
+            {
+                _log.LogError(ex, "Handling the event of sensor {SensorId} failed; the Zigbee driver carries on", e.SensorId);
+            }
         }
     }
 

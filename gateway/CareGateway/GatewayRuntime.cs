@@ -43,7 +43,7 @@ public sealed partial class GatewayRuntime : IAsyncDisposable
             logs.CreateLogger("uplink"));
         Connection = (IAlarmUplink?)_mqtt ?? CreateIotHubUplink(config, time, logs);
         Raiser.Stored += (_, _) => Connection.NotifyNewAlarm();
-        (Executor, Commands) = CreateCommands(config, time, logs);
+        (Executor, Commands, CommandJournal) = CreateCommands(config, time, logs);
 
         foreach (var sensor in config.Sensors.Where(s => s.Gpio is not null))
         {

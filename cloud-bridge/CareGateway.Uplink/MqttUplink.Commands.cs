@@ -1,4 +1,6 @@
+using System.Buffers;
 using CareGateway.Protocol;
+using Microsoft.Extensions.Logging;
 using MQTTnet.Protocol;
 
 namespace CareGateway.Uplink;
@@ -16,11 +18,17 @@ public sealed partial class MqttUplink : IAlarmUplink, ICommandChannel
     public Task<bool> PublishCommandResultAsync(byte[] payload, CancellationToken cancellationToken) =>
         PublishAsync(CommandTopics.Result(_options.GatewayId), payload, MqttQualityOfServiceLevel.AtLeastOnce, retain: false, cancellationToken);
 
-    private bool TryHandleCommand(string topic, ReadOnlySpan<byte> payload)
+    private bool TryHandleCommand(string topic, ReadOnlySequence<byte> payload)
     {
         if (topic != CommandTopics.Command(_options.GatewayId))
         {
             return false;
+        }
+
+        if (payload.Length > ProtocolJson.MaxMessageBytes)
+        {
+            _log.LogWarning("Rejected a command on {Topic}: {Bytes} bytes is over the limit", topic, payload.Length);
+            return true;
         }
 
         CommandReceived?.Invoke(payload.ToArray());

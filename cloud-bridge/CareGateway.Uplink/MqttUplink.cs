@@ -296,7 +296,7 @@ public sealed partial class MqttUplink : IAsyncDisposable
     private Task OnMessageAsync(MqttApplicationMessageReceivedEventArgs e)
     {
         var topic = e.ApplicationMessage.Topic;
-        if (TryHandleCommand(topic, e.ApplicationMessage.Payload.ToArray()))
+        if (TryHandleCommand(topic, e.ApplicationMessage.Payload))
         {
             return Task.CompletedTask;
         }

@@ -19,7 +19,7 @@ public sealed partial class GatewayRuntime
 
     public CommandService Commands { get; }
 
-    public SqliteCommandJournal CommandJournal { get; private set; } = null!;
+    public SqliteCommandJournal CommandJournal { get; }
 
     /// <summary>What <c>request-diagnostics</c> answers: technical state only, no personal data.</summary>
     public DiagnosticsReport Diagnose(TimeProvider time)
@@ -39,23 +39,23 @@ public sealed partial class GatewayRuntime
 
     internal static string SoftwareVersion { get; } = typeof(GatewayRuntime).Assembly.GetName().Version?.ToString(3) ?? "0.0.0";
 
-    private (CommandExecutor, CommandService) CreateCommands(GatewayConfig config, TimeProvider time, ILoggerFactory logs)
+    private (CommandExecutor, CommandService, SqliteCommandJournal) CreateCommands(GatewayConfig config, TimeProvider time, ILoggerFactory logs)
     {
         _startedAt = time.GetUtcNow();
-        CommandJournal = new SqliteCommandJournal(Path.Combine(config.DataDirectory, "commands.db"));
+        var journal = new SqliteCommandJournal(Path.Combine(config.DataDirectory, "commands.db"));
         ProfileStore.Replaced += profile =>
         {
             // The raiser reads Profile for priorities at once; the rules take the new profile on their own loop.
             Profile = profile;
             _ = Rules.ReplaceEngineAsync(() => CreateEngine(profile));
         };
-        var executor = new CommandExecutor(config.GatewayId, Raiser, ProfileStore, () => Diagnose(time), CommandJournal, time, logs.CreateLogger("commands"));
+        var executor = new CommandExecutor(config.GatewayId, Raiser, ProfileStore, () => Diagnose(time), journal, time, logs.CreateLogger("commands"));
         if (Connection is IotHubUplink hub)
         {
             hub.AttachCommands(executor);
             hub.AttachCareProfile(ProfileStore);
         }
 
-        return (executor, new CommandService((ICommandChannel)Connection, executor, logs.CreateLogger("commands")));
+        return (executor, new CommandService((ICommandChannel)Connection, executor, logs.CreateLogger("commands")), journal);
     }
 }

@@ -52,7 +52,7 @@ public sealed partial class GatewayRuntime : IAsyncDisposable
             logs.CreateLogger("uplink"));
         Connection = (IAlarmUplink?)_mqtt ?? CreateIotHubUplink(config, time, logs);
         Raiser.Stored += (_, _) => Connection.NotifyNewAlarm();
-        (Executor, Commands) = CreateCommands(config, time, logs);
+        (Executor, Commands, CommandJournal) = CreateCommands(config, time, logs);
         Health = new SensorHealthMonitor(config.Sensors, time, Rules.Post);
         // Retained sensor status needs the centre's broker; over IoT Hub it is not published (yet).
         SensorStatus = _mqtt is null ? null : new SensorStatusPublisher(config.GatewayId, Health, _mqtt, time, logs.CreateLogger("sensor-status"));

@@ -86,6 +86,32 @@ public class CommandTests
         Assert.Equal(("connected", "mqtt", 0, 0L), (result.Diagnostics.Connection, result.Diagnostics.Transport, result.Diagnostics.PendingAlarms, result.Diagnostics.LastSeq));
     }
 
+    [Fact]
+    public async Task The_centre_re_sends_a_command_sent_before_the_gateway_was_up_until_it_answers_and_it_runs_once()
+    {
+        await using var broker = await MosquittoBroker.StartAsync();
+        using var dir = new TempDir();
+        var clock = new FakeTimeProvider(new DateTimeOffset(2026, 11, 24, 9, 0, 0, TimeSpan.Zero));
+        await using var centre = new ResponseCentre.CentreCommands(new ResponseCentre.CentreOptions { Host = broker.Host, Port = broker.Port, CentreId = "centre-cmd-4" }, clock, NullLogger.Instance);
+        await centre.StartAsync(CancellationToken.None);
+        var command = new CommandMessage { CommandId = "cmd-offline", GatewayId = "gw-cmd-4", Command = CommandKind.TestAlarm, SentAt = clock.GetUtcNow() };
+
+        // Sent before the gateway has ever connected: no session holds it then, so (unless the gateway subscribes before
+        // the broker has the first copy) only a re-send reaches the gateway; every copy after the first is answered, not run.
+        using var giveUp = new CancellationTokenSource(Bound);
+        var answer = centre.SendAsync(command, TimeSpan.FromSeconds(30), giveUp.Token);
+        await using var gateway = await StartGatewayAsync(broker, dir, "gw-cmd-4");
+        while (!answer.IsCompleted)
+        {
+            clock.Advance(TimeSpan.FromSeconds(30));
+            await Task.WhenAny(answer, Task.Delay(50, giveUp.Token));
+        }
+
+        var result = await answer;
+        Assert.Equal((CommandStatus.Ok, "cmd-offline"), (result.Status, result.CommandId));
+        Assert.Equal(1, gateway.Runtime.Outbox.LastSeq);
+    }
+
     private static CommandMessage Profile(string id, string gatewayId, string json) => new()
     {
         CommandId = id,

@@ -89,7 +89,11 @@ public sealed class FakeIotHub : IAsyncDisposable
     }
 
     /// <summary>Takes the oldest message from the device that matches and was not taken yet, waiting for it if need be.</summary>
-    public PublishSeen Next(Func<PublishSeen, bool> match, TimeSpan bound)
+    public PublishSeen Next(Func<PublishSeen, bool> match, TimeSpan bound) =>
+        TryNext(match, bound) ?? throw new TimeoutException($"no matching message from the device within {bound}");
+
+    /// <summary>As <see cref="Next"/>, but null when nothing matching came within the bound.</summary>
+    public PublishSeen? TryNext(Func<PublishSeen, bool> match, TimeSpan bound)
     {
         var deadline = DateTime.UtcNow + bound;
         lock (_published)
@@ -107,7 +111,7 @@ public sealed class FakeIotHub : IAsyncDisposable
                 var left = deadline - DateTime.UtcNow;
                 if (left <= TimeSpan.Zero || !Monitor.Wait(_published, left))
                 {
-                    throw new TimeoutException($"no matching message from the device within {bound}");
+                    return null;
                 }
             }
         }

@@ -46,4 +46,6 @@ var replay = new Command("replay", "Run the rules of a care profile over recorde
 replay.SetAction((parse, _) => ReplayCommand.RunAsync(parse.GetValue(profileOption)!, parse.GetValue(eventsOption)!, parse.GetValue(untilOption), Console.Out, Console.Error));
 root.Subcommands.Add(replay);
 
-return await root.Parse(args).InvokeAsync();
+// The generic host of `run` owns SIGTERM and shuts down gracefully (publishes 'offline', closes the outbox); the
+// command line's own handler would force an exit after 2 s, which a loaded Pi can need for that.
+return await root.Parse(args).InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null });

@@ -4,6 +4,7 @@ using System.Globalization;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using CareGateway.Core.Commands;
 using CareGateway.Protocol;
 using Microsoft.Extensions.Logging;
@@ -460,7 +461,7 @@ public sealed class IotHubUplink : IAlarmUplink, ICommandChannel
             }
             else if (!CommandKind.IsKnown(method))
             {
-                (status, body) = (404, Encoding.UTF8.GetBytes(JsonSerializer.Serialize(new Dictionary<string, string> { ["reason"] = $"unknown method '{method}'; known: {string.Join(", ", CommandKind.All)}" })));
+                (status, body) = (404, Encoding.UTF8.GetBytes(new JsonObject { ["reason"] = $"unknown method '{method}'; known: {string.Join(", ", CommandKind.All)}" }.ToJsonString()));
             }
             else
             {
@@ -527,10 +528,10 @@ public sealed class IotHubUplink : IAlarmUplink, ICommandChannel
             Interlocked.Exchange(ref _lastDesiredVersion, version);
             var reason = errors.Count == 0 ? "care profile validated, stored and in use" : $"{string.Join("; ", errors)}; the care profile in use is unchanged";
             _log.Log(errors.Count == 0 ? LogLevel.Information : LogLevel.Warning, "Desired care profile (twin version {Version}): {Status}: {Reason}", version, status, reason);
-            var reported = JsonSerializer.SerializeToUtf8Bytes(new Dictionary<string, object>
+            var reported = Encoding.UTF8.GetBytes(new JsonObject
             {
-                ["careProfile"] = new Dictionary<string, object> { ["status"] = status, ["reason"] = reason, ["desiredVersion"] = version },
-            });
+                ["careProfile"] = new JsonObject { ["status"] = status, ["reason"] = reason, ["desiredVersion"] = version },
+            }.ToJsonString());
             var requestId = Interlocked.Increment(ref _requestId).ToString(CultureInfo.InvariantCulture);
             await PublishAsync(IotHubTopics.TwinReportedPatch(requestId), reported, MqttQualityOfServiceLevel.AtMostOnce, CancellationToken.None);
             DesiredProfileHandled?.Invoke(version, errors);

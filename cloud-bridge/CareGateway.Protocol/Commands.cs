@@ -16,9 +16,15 @@ public static class CommandKind
     /// <summary>Answer with technical diagnostics (no personal data).</summary>
     public const string RequestDiagnostics = "request-diagnostics";
 
-    public static IReadOnlyList<string> All { get; } = [TestAlarm, ReplaceCareProfile, RequestDiagnostics];
+    /// <summary>The resident is away: door, bed and inactivity rules pause (never fall, panic, smoke or water).</summary>
+    public const string SetAway = "set-away";
 
-    public static bool IsKnown(string? name) => name is TestAlarm or ReplaceCareProfile or RequestDiagnostics;
+    /// <summary>The resident is home again: every rule of the care profile applies.</summary>
+    public const string SetHome = "set-home";
+
+    public static IReadOnlyList<string> All { get; } = [TestAlarm, ReplaceCareProfile, RequestDiagnostics, SetAway, SetHome];
+
+    public static bool IsKnown(string? name) => name is TestAlarm or ReplaceCareProfile or RequestDiagnostics or SetAway or SetHome;
 }
 
 /// <summary>Topics of the command exchange, under the gateway's own subtree.</summary>

@@ -25,7 +25,11 @@ public sealed partial class GatewayRuntime : IAsyncDisposable
         Config = config;
         ProfileStore = new FileCareProfileStore(config.DataDirectory, config.CareProfile, logs.CreateLogger("profile"));
         Profile = ProfileStore.Current;
-        _preAlarm = new LoggingPreAlarmSignal(logs.CreateLogger("pre-alarm"));
+        Indicator = new GpioAlarmIndicator(
+            gpio,
+            config.Board.Buzzer is { } buzzer ? ToOutput(buzzer) : null,
+            config.Board.Leds.Select(led => new LedLine(led.Name ?? string.Empty, ToOutput(led))));
+        _preAlarm = new IndicatorPreAlarmSignal(Indicator, new LoggingPreAlarmSignal(logs.CreateLogger("pre-alarm")));
         Outbox = new SqliteOutbox(Path.Combine(config.DataDirectory, "outbox.db"));
         Raiser = new AlarmRaiser(Outbox, () => Profile);
         Rules = new RuleRunner(
@@ -82,11 +86,6 @@ public sealed partial class GatewayRuntime : IAsyncDisposable
             _inputs.Add(input);
             Health.Observe(new SensorEvent(sensor.Id, sensor.Kind, sensor.Room, input.Active, time.GetUtcNow(), Type: SensorEventType.Heard));
         }
-
-        Indicator = new GpioAlarmIndicator(
-            gpio,
-            config.Board.Buzzer is { } buzzer ? ToOutput(buzzer) : null,
-            config.Board.Leds.Select(led => new LedLine(led.Name ?? string.Empty, ToOutput(led))));
     }
 
     /// <summary>The buzzer and LEDs of the local pre-alarm.</summary>

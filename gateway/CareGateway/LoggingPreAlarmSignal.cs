@@ -4,8 +4,8 @@ using Microsoft.Extensions.Logging;
 namespace CareGateway;
 
 /// <summary>
-/// Makes a held pre-alarm visible in the log. The buzzer and LED outputs plug in through the same
-/// <see cref="IPreAlarmSignal"/>; until a board declares them, this is the only trace of the cancel window.
+/// Makes a held pre-alarm visible in the log; <see cref="IndicatorPreAlarmSignal"/> sounds the buzzer and lights the
+/// alarm LEDs and tells this one too.
 /// </summary>
 public sealed class LoggingPreAlarmSignal(ILogger log) : IPreAlarmSignal
 {

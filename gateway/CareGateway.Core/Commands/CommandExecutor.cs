@@ -18,6 +18,7 @@ public sealed class CommandExecutor : IDisposable
     private readonly TimeProvider _time;
     private readonly ILogger _log;
     private readonly SemaphoreSlim _oneAtATime = new(1, 1);
+    private readonly Action<bool, string>? _setAway;
 
     public CommandExecutor(
         string gatewayId,
@@ -26,7 +27,8 @@ public sealed class CommandExecutor : IDisposable
         Func<DiagnosticsReport> diagnostics,
         ICommandJournal journal,
         TimeProvider time,
-        ILogger log)
+        ILogger log,
+        Action<bool, string>? setAway = null)
     {
         GatewayId.ThrowIfInvalid(gatewayId);
         _gatewayId = gatewayId;
@@ -36,6 +38,7 @@ public sealed class CommandExecutor : IDisposable
         _journal = journal;
         _time = time;
         _log = log;
+        _setAway = setAway;
     }
 
     /// <summary>Raised after a command was carried out (not for an answer repeated for a duplicate id).</summary>
@@ -83,6 +86,8 @@ public sealed class CommandExecutor : IDisposable
                     CommandKind.TestAlarm => await TestAlarmAsync(command, cancellationToken),
                     CommandKind.ReplaceCareProfile => ReplaceCareProfile(command),
                     CommandKind.RequestDiagnostics => Diagnostics(command),
+                    CommandKind.SetAway => Away(command, away: true),
+                    CommandKind.SetHome => Away(command, away: false),
                     _ => Result(command, CommandStatus.Rejected, $"command: unknown command '{command.Command}'"),
                 };
 
@@ -126,8 +131,25 @@ public sealed class CommandExecutor : IDisposable
         }
 
         return errors.Count == 0
-            ? Result(command, CommandStatus.Ok, "care profile validated, stored and in use (a rule already waiting on a timer finishes under the old one)")
+            ? Result(command, CommandStatus.Ok, "care profile validated, stored and in use (a case already in the making keeps its deadline)")
             : Result(command, CommandStatus.Rejected, $"{string.Join("; ", errors)}; the care profile in use is unchanged");
+    }
+
+    private CommandResultMessage Away(CommandMessage command, bool away)
+    {
+        if (_setAway is null)
+        {
+            return Result(command, CommandStatus.Failed, "this gateway has no rules to pause");
+        }
+
+        // Queued on the rule loop: it takes effect between two sensor events, in order with them.
+        _setAway(away, $"centre ({command.By})");
+        return Result(
+            command,
+            CommandStatus.Ok,
+            away
+                ? "away: door, bed and inactivity rules paused; fall, panic, smoke and water stay on; a panic press ends it"
+                : "home: every rule of the care profile applies");
     }
 
     private CommandResultMessage Diagnostics(CommandMessage command)

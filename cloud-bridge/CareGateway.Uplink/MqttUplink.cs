@@ -23,6 +23,8 @@ public sealed class MqttUplink : IAsyncDisposable
     private readonly SemaphoreSlim _connectionLost = new(0);
     private readonly DateTimeOffset _startedAt;
     private volatile bool _stopping;
+    private DateTimeOffset _connectedSince = DateTimeOffset.MinValue;
+    private int _connectFailures;
 
     public MqttUplink(UplinkOptions options, SqliteOutbox outbox, TimeProvider time, ILogger log)
     {
@@ -39,7 +41,9 @@ public sealed class MqttUplink : IAsyncDisposable
         {
             if (e.ClientWasConnected && !_stopping)
             {
-                _log.LogWarning("Connection to the centre's broker lost: {Reason}", Describe(e.Reason.ToString(), e.ReasonString, e.Exception));
+                var reason = Describe(e.Reason.ToString(), e.ReasonString, e.Exception);
+                _log.LogWarning("Connection to the centre's broker lost: {Reason}", reason);
+                Disconnected?.Invoke(reason);
             }
 
             _connectionLost.Release();
@@ -55,6 +59,12 @@ public sealed class MqttUplink : IAsyncDisposable
 
     /// <summary>Raised when the connection comes up.</summary>
     public event Action? Connected;
+
+    /// <summary>Raised when an established connection is lost, with the reason as far as it is known.</summary>
+    public event Action<string>? Disconnected;
+
+    /// <summary>Raised when a connection attempt fails, with the reason; the uplink tries again after a back-off.</summary>
+    public event Action<string>? ConnectFailed;
 
     public bool IsConnected => _client.IsConnected;
 
@@ -97,22 +107,73 @@ public sealed class MqttUplink : IAsyncDisposable
                 if (await TryConnectAsync(ct))
                 {
                     backoff = _options.ReconnectMin;
+                    _connectFailures = 0;
                     _sendSignal.Release();
                     Connected?.Invoke();
                 }
                 else
                 {
                     // Exponential back-off with full jitter, so that a fleet does not reconnect in lockstep after a broker restart.
-                    var wait = TimeSpan.FromMilliseconds(Random.Shared.NextDouble() * backoff.TotalMilliseconds);
+                    _connectFailures++;
+                    var wait = NextBackoff(backoff, Random.Shared.NextDouble());
+                    _log.LogInformation("Next connection attempt in {Wait} (attempt {Attempt} failed)", wait, _connectFailures);
                     await Task.Delay(wait, _time, ct);
                     backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, _options.ReconnectMax.Ticks));
                     continue;
                 }
             }
 
-            // Wait for the client to report a lost connection, and look again now and then in case it did not.
+            // Wait for the client to report a lost connection, and look again now and then in case it did not:
+            // MQTTnet 5 does not always raise DisconnectedAsync, and a half-open TCP connection looks connected.
             await WaitAsync(_connectionLost, _options.KeepAlive, ct);
+            if (_client.IsConnected && !await PingAsync(ct))
+            {
+                await DropConnectionAsync("the broker did not answer a ping");
+            }
         }
+    }
+
+    /// <summary>Full jitter: a uniformly random wait in [ReconnectMin/2, backoff], so a fleet spreads out after a broker restart.</summary>
+    internal TimeSpan NextBackoff(TimeSpan backoff, double random)
+    {
+        var floor = _options.ReconnectMin.Ticks / 2;
+        return TimeSpan.FromTicks(floor + (long)(random * Math.Max(0, backoff.Ticks - floor)));
+    }
+
+    private async Task<bool> PingAsync(CancellationToken ct)
+    {
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        deadline.CancelAfter(_options.PublishTimeout);
+        try
+        {
+            return await _client.TryPingAsync(deadline.Token);
+        }
+        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Closes a connection that is no longer trusted (a publish or ping timed out); the connection loop reconnects.</summary>
+    private async Task DropConnectionAsync(string why)
+    {
+        if (_stopping)
+        {
+            return;
+        }
+
+        _log.LogWarning("Dropping the connection to the centre's broker: {Reason}", why);
+        try
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+            await _client.DisconnectAsync(new MqttClientDisconnectOptionsBuilder().WithReason(MqttClientDisconnectOptionsReason.UnspecifiedError).Build(), timeout.Token);
+        }
+        catch (Exception ex)
+        {
+            _log.LogDebug(ex, "Disconnect after {Reason} was not clean", why);
+        }
+
+        _connectionLost.Release();
     }
 
     private async Task<bool> TryConnectAsync(CancellationToken ct)
@@ -133,11 +194,16 @@ public sealed class MqttUplink : IAsyncDisposable
             .WithCleanStart(false)
             .WithSessionExpiryInterval((uint)_options.SessionExpiry.TotalSeconds)
             .WithKeepAlivePeriod(_options.KeepAlive)
-            .WithTimeout(TimeSpan.FromSeconds(10))
+            .WithTimeout(_options.ConnectTimeout)
             .WithWillTopic(Topics.Status(_options.GatewayId))
             .WithWillPayload(will)
             .WithWillRetain(true)
             .WithWillQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce);
+        if (_options.Tls is { } tls)
+        {
+            builder = builder.WithTlsOptions(BrokerTls.Build(tls, _options.Host));
+        }
+
         if (_options.Password is not null || _options.Username is not null)
         {
             builder = builder.WithCredentials(_options.Username ?? _options.GatewayId, _options.Password);
@@ -145,10 +211,15 @@ public sealed class MqttUplink : IAsyncDisposable
 
         try
         {
-            var result = await _client.ConnectAsync(builder.Build(), ct);
+            // MqttClientOptions.Timeout does not bound the wait for CONNACK on a silent path: give the attempt its own deadline.
+            using var deadline = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            deadline.CancelAfter(_options.ConnectTimeout);
+            var result = await _client.ConnectAsync(builder.Build(), deadline.Token);
             if (result.ResultCode != MqttClientConnectResultCode.Success)
             {
-                _log.LogWarning("The broker {Host}:{Port} refused the connection: {Code} {Reason}", _options.Host, _options.Port, result.ResultCode, result.ReasonString);
+                var why = Describe(result.ResultCode.ToString(), result.ReasonString, null);
+                _log.LogWarning("The broker {Host}:{Port} refused the connection: {Reason}", _options.Host, _options.Port, why);
+                ConnectFailed?.Invoke(why);
                 return false;
             }
 
@@ -156,8 +227,14 @@ public sealed class MqttUplink : IAsyncDisposable
             var subscribe = new MqttClientSubscribeOptionsBuilder()
                 .WithTopicFilter(f => f.WithTopic(Topics.Ack(_options.GatewayId)).WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce))
                 .Build();
-            await _client.SubscribeAsync(subscribe, ct);
+            var subscribed = await _client.SubscribeAsync(subscribe, deadline.Token);
+            if (subscribed.Items.Any(i => i.ResultCode > MqttClientSubscribeResultCode.GrantedQoS2))
+            {
+                var why = string.Join(", ", subscribed.Items.Select(i => $"{i.TopicFilter.Topic}: {i.ResultCode}"));
+                throw new InvalidOperationException($"the broker refused the subscription to the acknowledgements ({why}); check the broker's ACL");
+            }
 
+            _connectedSince = _time.GetUtcNow();
             await PublishAsync(
                 Topics.Status(_options.GatewayId),
                 ProtocolJson.Serialize(new StatusMessage { GatewayId = _options.GatewayId, State = GatewayState.Online, Since = since, SoftwareVersion = _options.SoftwareVersion }),
@@ -173,7 +250,14 @@ public sealed class MqttUplink : IAsyncDisposable
         }
         catch (Exception ex)
         {
-            _log.LogWarning("Cannot connect to {Host}:{Port}: {Reason}", _options.Host, _options.Port, Describe(null, null, ex));
+            var why = ex is OperationCanceledException ? $"no answer from the broker within {_options.ConnectTimeout}" : Describe(null, null, ex);
+            _log.LogWarning("Cannot connect to {Host}:{Port}: {Reason}", _options.Host, _options.Port, why);
+            ConnectFailed?.Invoke(why);
+            if (_client.IsConnected)
+            {
+                await DropConnectionAsync("the connection could not be set up");
+            }
+
             return false;
         }
     }
@@ -182,39 +266,62 @@ public sealed class MqttUplink : IAsyncDisposable
     {
         while (!ct.IsCancellationRequested)
         {
+            var wait = _options.ResendAfter;
             if (_client.IsConnected)
             {
                 await SendDueAsync(ct);
+                wait = UntilNextResend();
             }
 
-            await WaitAsync(_sendSignal, _options.ResendAfter, ct);
+            await WaitAsync(_sendSignal, wait, ct);
         }
     }
 
+    /// <summary>
+    /// Sends every alarm that is due, in batches (most urgent first), until none is left or the connection fails.
+    /// Alarms already in flight do not block the ones behind them: a backlog of thousands drains at the broker's pace.
+    /// </summary>
     private async Task SendDueAsync(CancellationToken ct)
     {
-        foreach (var pending in _outbox.Pending())
+        while (_client.IsConnected && !ct.IsCancellationRequested)
         {
             var now = _time.GetUtcNow();
-            if (pending.LastSentAt is { } last && now - last < _options.ResendAfter)
+            var due = _outbox.Due(now - _options.ResendAfter, _connectedSince, max: 64);
+            if (due.Count == 0)
             {
-                continue;
+                return;
             }
 
-            var message = pending.ToMessage(_options.GatewayId, now, pending.Attempts + 1);
-            if (!await PublishAsync(Topics.Alarm(_options.GatewayId), ProtocolJson.Serialize(message), MqttQualityOfServiceLevel.AtLeastOnce, retain: false, ct))
+            foreach (var pending in due)
             {
-                return; // the connection is in trouble; the reconnect loop takes over, and the alarm stays pending
-            }
+                now = _time.GetUtcNow();
+                var message = pending.ToMessage(_options.GatewayId, now, pending.Attempts + 1);
+                if (!await PublishAsync(Topics.Alarm(_options.GatewayId), ProtocolJson.Serialize(message), MqttQualityOfServiceLevel.AtLeastOnce, retain: false, ct))
+                {
+                    return; // the connection is in trouble; the reconnect loop takes over, and the alarm stays pending
+                }
 
-            _outbox.MarkSent(message.AlarmId, now);
-            if (message.Attempt > 1)
-            {
-                _log.LogWarning("Alarm {AlarmId} ({Type}, seq {Seq}) re-sent, attempt {Attempt}: no 'received' from the centre yet", message.AlarmId, message.Type, message.Seq, message.Attempt);
-            }
+                _outbox.MarkSent(message.AlarmId, now);
+                if (message.Attempt > 1)
+                {
+                    _log.LogWarning("Alarm {AlarmId} ({Type}, seq {Seq}) re-sent, attempt {Attempt}, waiting {Age} on the gateway: no 'received' from the centre yet", message.AlarmId, message.Type, message.Seq, message.Attempt, now - message.RaisedAt);
+                }
 
-            AlarmSent?.Invoke(message);
+                AlarmSent?.Invoke(message);
+            }
         }
+    }
+
+    /// <summary>How long until the oldest unanswered send is due again (at most <see cref="UplinkOptions.ResendAfter"/>).</summary>
+    private TimeSpan UntilNextResend()
+    {
+        if (_outbox.OldestUnreceivedSend is not { } oldest)
+        {
+            return _options.ResendAfter;
+        }
+
+        var wait = oldest + _options.ResendAfter - _time.GetUtcNow();
+        return wait <= TimeSpan.Zero ? TimeSpan.FromMilliseconds(1) : wait < _options.ResendAfter ? wait : _options.ResendAfter;
     }
 
     private async Task HeartbeatLoopAsync(CancellationToken ct)
@@ -267,6 +374,13 @@ public sealed class MqttUplink : IAsyncDisposable
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
             throw;
+        }
+        catch (OperationCanceledException)
+        {
+            // No PUBACK within the deadline: the connection is not to be trusted (half-open TCP, stalled broker).
+            _log.LogWarning("Publishing to {Topic} got no answer from the broker within {Timeout}", topic, _options.PublishTimeout);
+            await DropConnectionAsync("a publish timed out");
+            return false;
         }
         catch (Exception ex)
         {

@@ -106,6 +106,34 @@ public sealed class SqliteOutbox : IAlarmOutbox, IDisposable
         }
     }
 
+    /// <summary>
+    /// Alarms to send now: never sent, sent at or before <paramref name="resendCutoff"/> without a <c>received</c>, or
+    /// sent before <paramref name="connectedSince"/> (on an earlier connection, whose copy may be lost with it).
+    /// Most urgent first, then oldest first.
+    /// </summary>
+    public IReadOnlyList<OutboxAlarm> Due(DateTimeOffset resendCutoff, DateTimeOffset connectedSince, int max = 100)
+    {
+        lock (_gate)
+        {
+            return Query(
+                $"WHERE ack_state < {(int)AckState.Received} AND (last_sent_at IS NULL OR last_sent_at <= $cutoff OR last_sent_at < $since) ORDER BY priority, seq LIMIT {max}",
+                ("$cutoff", Format(resendCutoff)),
+                ("$since", Format(connectedSince)));
+        }
+    }
+
+    /// <summary>The earliest last send among alarms still waiting for <c>received</c>; null when none was sent.</summary>
+    public DateTimeOffset? OldestUnreceivedSend
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return Scalar($"SELECT min(last_sent_at) FROM alarm WHERE ack_state < {(int)AckState.Received} AND last_sent_at IS NOT NULL") is string s ? Parse(s) : null;
+            }
+        }
+    }
+
     public OutboxAlarm? Find(string alarmId)
     {
         lock (_gate)
@@ -139,7 +167,8 @@ public sealed class SqliteOutbox : IAlarmOutbox, IDisposable
         {
             lock (_gate)
             {
-                return Convert.ToInt64(Scalar("SELECT coalesce(max(seq), 0) FROM alarm"), CultureInfo.InvariantCulture);
+                // From AUTOINCREMENT's own record: right even after delivered alarms were pruned.
+                return Convert.ToInt64(Scalar("SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'alarm'), 0)"), CultureInfo.InvariantCulture);
             }
         }
     }

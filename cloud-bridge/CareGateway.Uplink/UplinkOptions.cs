@@ -31,6 +31,9 @@ public sealed record UplinkOptions
     /// <summary>How long the broker keeps the gateway's session (and queued acknowledgements) while it is away.</summary>
     public TimeSpan SessionExpiry { get; init; } = TimeSpan.FromDays(7);
 
+    /// <summary>Upper bound for the TCP, TLS and MQTT handshake of one connection attempt.</summary>
+    public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
     public TimeSpan ReconnectMin { get; init; } = TimeSpan.FromSeconds(1);
 
     public TimeSpan ReconnectMax { get; init; } = TimeSpan.FromSeconds(60);

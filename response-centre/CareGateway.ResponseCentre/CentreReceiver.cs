@@ -51,6 +51,9 @@ public sealed class CentreReceiver : IAsyncDisposable
     private readonly ILogger _log;
     private readonly IMqttClient _client;
     private readonly ConcurrentDictionary<string, ReceivedAlarm> _alarms = new(StringComparer.Ordinal);
+    private readonly SemaphoreSlim _lost = new(0);
+    private readonly CancellationTokenSource _life = new();
+    private Task _supervisor = Task.CompletedTask;
 
     public CentreReceiver(CentreOptions options, TimeProvider time, ILogger log)
     {
@@ -59,7 +62,20 @@ public sealed class CentreReceiver : IAsyncDisposable
         _log = log;
         _client = new MqttClientFactory().CreateMqttClient();
         _client.ApplicationMessageReceivedAsync += OnMessageAsync;
+        _client.DisconnectedAsync += e =>
+        {
+            if (e.ClientWasConnected && !_life.IsCancellationRequested)
+            {
+                _log.LogWarning("The centre lost its broker connection: {Reason} {Detail}", e.Reason, e.ReasonString ?? e.Exception?.Message);
+                _lost.Release();
+            }
+
+            return Task.CompletedTask;
+        };
     }
+
+    /// <summary>Raised for every copy of an alarm as it arrived (before de-duplication), for audits and tests.</summary>
+    public event Action<AlarmMessage>? AlarmCopyReceived;
 
     /// <summary>Raised for every alarm message; the flag says whether the id was already known.</summary>
     public event Action<ReceivedAlarm, bool>? AlarmReceived;
@@ -70,11 +86,51 @@ public sealed class CentreReceiver : IAsyncDisposable
 
     public IReadOnlyCollection<ReceivedAlarm> Alarms => [.. _alarms.Values];
 
+    /// <summary>Connects and subscribes, then keeps the connection up (reconnecting with back-off) until disposed.</summary>
     public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        await ConnectAsync(cancellationToken);
+        _supervisor = SuperviseAsync(_life.Token);
+    }
+
+    private async Task SuperviseAsync(CancellationToken ct)
+    {
+        var backoff = TimeSpan.FromMilliseconds(100);
+        while (!ct.IsCancellationRequested)
+        {
+            try
+            {
+                // Woken by a lost connection; looks again every few seconds because MQTTnet 5 does not always say.
+                await _lost.WaitAsync(TimeSpan.FromSeconds(2), ct);
+                while (!_client.IsConnected && !ct.IsCancellationRequested)
+                {
+                    try
+                    {
+                        await ConnectAsync(ct);
+                        backoff = TimeSpan.FromMilliseconds(100);
+                        _log.LogInformation("The centre is connected to its broker again");
+                    }
+                    catch (Exception ex) when (!ct.IsCancellationRequested)
+                    {
+                        _log.LogWarning("The centre cannot connect to its broker {Host}:{Port}: {Reason}", _options.Host, _options.Port, ex.Message);
+                        await Task.Delay(TimeSpan.FromMilliseconds(backoff.TotalMilliseconds * (0.5 + (Random.Shared.NextDouble() / 2))), ct);
+                        backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, TimeSpan.FromSeconds(5).Ticks));
+                    }
+                }
+            }
+            catch (OperationCanceledException) when (ct.IsCancellationRequested)
+            {
+                return;
+            }
+        }
+    }
+
+    private async Task ConnectAsync(CancellationToken cancellationToken)
     {
         var options = new MqttClientOptionsBuilder()
             .WithTcpServer(_options.Host, _options.Port)
             .WithClientId(_options.CentreId)
+            .WithTimeout(TimeSpan.FromSeconds(10))
             .WithCleanStart(false)
             .WithSessionExpiryInterval((uint)TimeSpan.FromDays(1).TotalSeconds);
         if (_options.Username is not null)
@@ -122,6 +178,10 @@ public sealed class CentreReceiver : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        await _life.CancelAsync();
+        await _supervisor;
+        _life.Dispose();
+        _lost.Dispose();
         if (_client.IsConnected)
         {
             await _client.DisconnectAsync();
@@ -171,6 +231,7 @@ public sealed class CentreReceiver : IAsyncDisposable
 
     private async Task OnAlarmAsync(AlarmMessage alarm)
     {
+        AlarmCopyReceived?.Invoke(alarm);
         var fresh = new ReceivedAlarm(alarm, _time.GetUtcNow());
         var stored = _alarms.GetOrAdd(alarm.AlarmId, fresh);
         var duplicate = !ReferenceEquals(stored, fresh);
@@ -180,7 +241,17 @@ public sealed class CentreReceiver : IAsyncDisposable
         }
 
         // Stored (once); tell the gateway so it stops re-sending. A duplicate is answered again: the first answer may be lost.
-        await AcknowledgeAsync(alarm.GatewayId, alarm.AlarmId, AckState.Received, _options.CentreId, null, CancellationToken.None);
+        try
+        {
+            using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+            await AcknowledgeAsync(alarm.GatewayId, alarm.AlarmId, AckState.Received, _options.CentreId, null, deadline.Token);
+        }
+        catch (Exception ex)
+        {
+            // The alarm is stored; the gateway re-sends it until an answer gets through, and that copy is answered again.
+            _log.LogWarning("Could not answer 'received' for alarm {AlarmId} of {GatewayId}: {Reason}", alarm.AlarmId, alarm.GatewayId, ex.Message);
+        }
+
         AlarmReceived?.Invoke(stored, duplicate);
     }
 }

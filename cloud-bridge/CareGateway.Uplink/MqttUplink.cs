@@ -301,7 +301,15 @@ public sealed class MqttUplink : IAsyncDisposable
                     return; // the connection is in trouble; the reconnect loop takes over, and the alarm stays pending
                 }
 
-                _outbox.MarkSent(message.AlarmId, now);
+                try
+                {
+                    _outbox.MarkSent(message.AlarmId, now);
+                }
+                catch (Exception ex) when (ex is OutboxFullException or Microsoft.Data.Sqlite.SqliteException)
+                {
+                    // The copy is out; only the bookkeeping of the attempt failed. It is sent again after ResendAfter.
+                    _log.LogError("Could not record the send of alarm {AlarmId}: {Reason}", message.AlarmId, ex.Message);
+                }
                 if (message.Attempt > 1)
                 {
                     _log.LogWarning("Alarm {AlarmId} ({Type}, seq {Seq}) re-sent, attempt {Attempt}, waiting {Age} on the gateway: no 'received' from the centre yet", message.AlarmId, message.Type, message.Seq, message.Attempt, now - message.RaisedAt);
@@ -335,6 +343,7 @@ public sealed class MqttUplink : IAsyncDisposable
             }
 
             var now = _time.GetUtcNow();
+            PruneDelivered(now);
             var heartbeat = new HeartbeatMessage
             {
                 GatewayId = _options.GatewayId,
@@ -345,6 +354,21 @@ public sealed class MqttUplink : IAsyncDisposable
                 IntervalSeconds = (int)_options.HeartbeatInterval.TotalSeconds,
             };
             await PublishAsync(Topics.Heartbeat(_options.GatewayId), ProtocolJson.Serialize(heartbeat), MqttQualityOfServiceLevel.AtMostOnce, retain: false, ct);
+        }
+    }
+
+    private void PruneDelivered(DateTimeOffset now)
+    {
+        try
+        {
+            if (_outbox.PruneDelivered(now) is var pruned and > 0)
+            {
+                _log.LogInformation("Removed {Count} delivered alarms older than the retention from the outbox", pruned);
+            }
+        }
+        catch (Microsoft.Data.Sqlite.SqliteException ex)
+        {
+            _log.LogError("Could not prune delivered alarms: {Reason}", ex.Message);
         }
     }
 
@@ -418,7 +442,18 @@ public sealed class MqttUplink : IAsyncDisposable
         }
 
         // Recorded before the handler returns, so the PUBACK to the broker follows the durable write.
-        var outcome = _outbox.ApplyAck(ack);
+        AckOutcome outcome;
+        try
+        {
+            outcome = _outbox.ApplyAck(ack);
+        }
+        catch (Exception ex) when (ex is OutboxFullException or Microsoft.Data.Sqlite.SqliteException)
+        {
+            // Not recorded, so not acknowledged to the broker either: it delivers the answer again (or the centre
+            // answers the next re-send). Throwing makes MQTTnet withhold the PUBACK.
+            _log.LogError("Could not record '{State}' for alarm {AlarmId}: {Reason}", ack.State, ack.AlarmId, ex.Message);
+            throw;
+        }
         if (outcome == AckOutcome.UnknownAlarm)
         {
             _log.LogWarning("Acknowledgement '{State}' for unknown alarm {AlarmId}", ack.State, ack.AlarmId);

@@ -13,14 +13,16 @@ namespace CareGateway;
 public sealed class GatewayRuntime : IAsyncDisposable
 {
     private readonly List<GpioSensorInput> _inputs = [];
+    private readonly TimeProvider _time;
 
     public GatewayRuntime(GatewayConfig config, GpioController gpio, TimeProvider time, ILoggerFactory logs, string? password = null)
     {
         ArgumentNullException.ThrowIfNull(config);
         ArgumentNullException.ThrowIfNull(logs);
         Config = config;
+        _time = time;
         Profile = ConfigLoader.ToProfile(config.CareProfile);
-        Outbox = new SqliteOutbox(Path.Combine(config.DataDirectory, "outbox.db"));
+        Outbox = new SqliteOutbox(Path.Combine(config.DataDirectory, "outbox.db"), new OutboxPolicy(), logs.CreateLogger("outbox"));
         Raiser = new AlarmRaiser(Outbox, () => Profile);
         Rules = new RuleRunner(new RuleEngine(Profile, config.Sensors), Raiser, time, logs.CreateLogger("rules"));
         Uplink = new MqttUplink(
@@ -61,7 +63,16 @@ public sealed class GatewayRuntime : IAsyncDisposable
 
     /// <summary>Runs the rules and the uplink until cancelled.</summary>
     public Task RunAsync(CancellationToken cancellationToken) =>
-        Task.WhenAll(Rules.RunAsync(cancellationToken), Uplink.RunAsync(cancellationToken));
+        Task.WhenAll(ReportStoreRecoveryAsync(cancellationToken), Rules.RunAsync(cancellationToken), Uplink.RunAsync(cancellationToken));
+
+    /// <summary>A store that had to be replaced at start is a fault the centre must hear about: a technical alarm.</summary>
+    private async Task ReportStoreRecoveryAsync(CancellationToken cancellationToken)
+    {
+        if (Outbox.Recovery is { } recovery)
+        {
+            await Raiser.RaiseAsync(new AlarmRequest(Protocol.AlarmType.GatewayFault, null, null, $"Gateway self-check: {recovery.Describe()}", _time.GetUtcNow()), cancellationToken);
+        }
+    }
 
     public async ValueTask DisposeAsync()
     {

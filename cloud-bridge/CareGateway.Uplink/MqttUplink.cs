@@ -18,6 +18,10 @@ public sealed class MqttUplink : IAsyncDisposable
     private readonly SqliteOutbox _outbox;
     private readonly TimeProvider _time;
     private readonly ILogger _log;
+    private readonly CentreSupervisor _supervisor;
+    private readonly Lock _supervisorGate = new();
+    private TimeSpan? _lastHeartbeatRoundTrip;
+    private (DateTimeOffset At, TimeSpan RoundTrip)? _lastTest;
     private readonly IMqttClient _client;
     private readonly SemaphoreSlim _sendSignal = new(0);
     private readonly SemaphoreSlim _connectionLost = new(0);
@@ -26,7 +30,7 @@ public sealed class MqttUplink : IAsyncDisposable
     private DateTimeOffset _connectedSince = DateTimeOffset.MinValue;
     private int _connectFailures;
 
-    public MqttUplink(UplinkOptions options, SqliteOutbox outbox, TimeProvider time, ILogger log)
+    public MqttUplink(UplinkOptions options, SqliteOutbox outbox, TimeProvider time, ILogger log, ILocalIndicator? indicator = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         GatewayId.ThrowIfInvalid(options.GatewayId);
@@ -34,6 +38,7 @@ public sealed class MqttUplink : IAsyncDisposable
         _outbox = outbox;
         _time = time;
         _log = log;
+        _supervisor = new CentreSupervisor(options, new RelayIndicator(indicator ?? new LoggingIndicator(log), this));
         _startedAt = time.GetUtcNow();
         _client = new MqttClientFactory().CreateMqttClient();
         _client.ApplicationMessageReceivedAsync += OnMessageAsync;
@@ -44,6 +49,10 @@ public sealed class MqttUplink : IAsyncDisposable
                 var reason = Describe(e.Reason.ToString(), e.ReasonString, e.Exception);
                 _log.LogWarning("Connection to the centre's broker lost: {Reason}", reason);
                 Disconnected?.Invoke(reason);
+                lock (_supervisorGate)
+                {
+                    _supervisor.ConnectionDown(_time.GetUtcNow());
+                }
             }
 
             _connectionLost.Release();
@@ -76,9 +85,11 @@ public sealed class MqttUplink : IAsyncDisposable
         var connection = KeepConnectedAsync(cancellationToken);
         var sender = SendLoopAsync(cancellationToken);
         var heartbeat = HeartbeatLoopAsync(cancellationToken);
+        var supervision = SupervisionLoopAsync(cancellationToken);
+        var test = TestAlarmLoopAsync(cancellationToken);
         try
         {
-            await Task.WhenAll(connection, sender, heartbeat);
+            await Task.WhenAll(connection, sender, heartbeat, supervision, test);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
@@ -109,6 +120,11 @@ public sealed class MqttUplink : IAsyncDisposable
                     backoff = _options.ReconnectMin;
                     _connectFailures = 0;
                     _sendSignal.Release();
+                    lock (_supervisorGate)
+                    {
+                        _supervisor.ConnectionUp(_time.GetUtcNow());
+                    }
+
                     Connected?.Invoke();
                 }
                 else
@@ -226,6 +242,7 @@ public sealed class MqttUplink : IAsyncDisposable
             // Subscribe every time: cheap, and right whether or not the broker kept the session.
             var subscribe = new MqttClientSubscribeOptionsBuilder()
                 .WithTopicFilter(f => f.WithTopic(Topics.Ack(_options.GatewayId)).WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce))
+                .WithTopicFilter(f => f.WithTopic(Topics.HeartbeatAck(_options.GatewayId)).WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtMostOnce))
                 .Build();
             var subscribed = await _client.SubscribeAsync(subscribe, deadline.Token);
             if (subscribed.Items.Any(i => i.ResultCode > MqttClientSubscribeResultCode.GrantedQoS2))
@@ -351,7 +368,7 @@ public sealed class MqttUplink : IAsyncDisposable
                 UptimeSeconds = (long)(now - _startedAt).TotalSeconds,
                 PendingAlarms = _outbox.PendingCount,
                 LastSeq = _outbox.LastSeq,
-                IntervalSeconds = (int)_options.HeartbeatInterval.TotalSeconds,
+                IntervalSeconds = Math.Max(1, (int)Math.Ceiling(_options.HeartbeatInterval.TotalSeconds)),
             };
             await PublishAsync(Topics.Heartbeat(_options.GatewayId), ProtocolJson.Serialize(heartbeat), MqttQualityOfServiceLevel.AtMostOnce, retain: false, ct);
         }
@@ -416,6 +433,12 @@ public sealed class MqttUplink : IAsyncDisposable
     private Task OnMessageAsync(MqttApplicationMessageReceivedEventArgs e)
     {
         var topic = e.ApplicationMessage.Topic;
+        if (topic == Topics.HeartbeatAck(_options.GatewayId))
+        {
+            OnHeartbeatAck(e.ApplicationMessage.Payload.ToArray());
+            return Task.CompletedTask;
+        }
+
         if (topic != Topics.Ack(_options.GatewayId))
         {
             _log.LogWarning("Ignoring a message on unexpected topic {Topic}", topic);
@@ -459,8 +482,183 @@ public sealed class MqttUplink : IAsyncDisposable
             _log.LogWarning("Acknowledgement '{State}' for unknown alarm {AlarmId}", ack.State, ack.AlarmId);
         }
 
+        lock (_supervisorGate)
+        {
+            _supervisor.CentreAnswered(_time.GetUtcNow());
+        }
+
+        if (outcome == AckOutcome.Applied && ack.State == AckState.Received)
+        {
+            NoteTestRoundTrip(ack.AlarmId);
+        }
+
         AckReceived?.Invoke(ack, outcome);
         return Task.CompletedTask;
+    }
+
+    /// <summary>Raised when a local warning turns on or off (after the <see cref="ILocalIndicator"/> was told).</summary>
+    public event Action<LocalWarning, bool, string>? LocalWarningChanged;
+
+    /// <summary>Raised when the centre answers the automatic end-to-end test alarm, with the round-trip time.</summary>
+    public event Action<string, TimeSpan>? TestAlarmAnswered;
+
+    /// <summary>Raised when the centre answers a heartbeat, with the round-trip time.</summary>
+    public event Action<TimeSpan>? HeartbeatAnswered;
+
+    /// <summary>Raised when an alarm was escalated because no operator accepted it in time.</summary>
+    public event Action<OutboxAlarm>? AlarmEscalated;
+
+    /// <summary>A snapshot for diagnostics (the technician's tool, the centre's diagnostics request).</summary>
+    public UplinkDiagnostics Diagnostics
+    {
+        get
+        {
+            lock (_supervisorGate)
+            {
+                return new UplinkDiagnostics(
+                    _client.IsConnected,
+                    _connectedSince == DateTimeOffset.MinValue ? null : _connectedSince,
+                    _supervisor.LastCentreAnswer,
+                    _lastHeartbeatRoundTrip,
+                    _lastTest?.At,
+                    _lastTest?.RoundTrip,
+                    _outbox.PendingCount,
+                    _supervisor.ActiveWarnings);
+            }
+        }
+    }
+
+    /// <summary>Raises the end-to-end test alarm now (also what the periodic timer does); returns its id.</summary>
+    public async Task<string> RaiseTestAlarmAsync(CancellationToken cancellationToken)
+    {
+        var info = AlarmCatalog.Get(AlarmType.Test);
+        var now = _time.GetUtcNow();
+        var alarm = new CareGateway.Core.NewAlarm(
+            Guid.CreateVersion7(now).ToString(),
+            info.Type,
+            info.Priority,
+            info.VkpCode,
+            info.Triage,
+            AlarmState.Raised,
+            null,
+            null,
+            now,
+            "Automatic end-to-end test of the path to the centre; no action needed");
+        await _outbox.AddAsync(alarm, cancellationToken);
+        _log.LogInformation("End-to-end test alarm {AlarmId} raised", alarm.AlarmId);
+        NotifyNewAlarm();
+        return alarm.AlarmId;
+    }
+
+    private void NoteTestRoundTrip(string alarmId)
+    {
+        if (_outbox.Find(alarmId) is not { } stored || stored.Alarm.Type != AlarmType.Test)
+        {
+            return;
+        }
+
+        var now = _time.GetUtcNow();
+        var roundTrip = now - stored.Alarm.RaisedAt;
+        lock (_supervisorGate)
+        {
+            _lastTest = (now, roundTrip);
+        }
+
+        _log.LogInformation("End-to-end test alarm {AlarmId} answered by the centre: round trip {RoundTrip} ms", alarmId, (long)roundTrip.TotalMilliseconds);
+        TestAlarmAnswered?.Invoke(alarmId, roundTrip);
+    }
+
+    private void OnHeartbeatAck(byte[] payload)
+    {
+        if (!ProtocolJson.TryParseHeartbeatAck(payload, out var answer, out var error) || answer.GatewayId != _options.GatewayId)
+        {
+            _log.LogWarning("Rejected heartbeat answer: {Error}", error.Length > 0 ? error : "it names another gateway");
+            return;
+        }
+
+        var now = _time.GetUtcNow();
+        var roundTrip = now - answer.HeartbeatAt;
+        lock (_supervisorGate)
+        {
+            _supervisor.CentreAnswered(now);
+            _lastHeartbeatRoundTrip = roundTrip;
+        }
+
+        HeartbeatAnswered?.Invoke(roundTrip);
+    }
+
+    private async Task SupervisionLoopAsync(CancellationToken ct)
+    {
+        lock (_supervisorGate)
+        {
+            _supervisor.Started(_time.GetUtcNow());
+        }
+
+        while (!ct.IsCancellationRequested)
+        {
+            await Task.Delay(_options.SupervisionInterval, _time, ct);
+            IReadOnlyList<OutboxAlarm> escalate;
+            try
+            {
+                var now = _time.GetUtcNow();
+                var overdue = _outbox.Overdue(now, _options.ReceivedTimeout, _options.AcceptedTimeout);
+                lock (_supervisorGate)
+                {
+                    escalate = _supervisor.Evaluate(now, overdue);
+                }
+            }
+            catch (Microsoft.Data.Sqlite.SqliteException ex)
+            {
+                _log.LogError("Supervision could not read the outbox: {Reason}", ex.Message);
+                continue;
+            }
+
+            foreach (var alarm in escalate)
+            {
+                _log.LogError("Alarm {AlarmId} ({Type}, seq {Seq}) was received by the centre but not accepted by an operator within {Timeout}: escalating", alarm.Alarm.AlarmId, alarm.Alarm.Type, alarm.Seq, _options.AcceptedTimeout);
+                AlarmEscalated?.Invoke(alarm);
+                if (_options.EscalateByResend && _client.IsConnected)
+                {
+                    var message = alarm.ToMessage(_options.GatewayId, _time.GetUtcNow(), alarm.Attempts + 1);
+                    if (await PublishAsync(Topics.Alarm(_options.GatewayId), ProtocolJson.Serialize(message), MqttQualityOfServiceLevel.AtLeastOnce, retain: false, ct))
+                    {
+                        _outbox.MarkSent(message.AlarmId, message.SentAt);
+                        AlarmSent?.Invoke(message);
+                    }
+                }
+            }
+        }
+    }
+
+    private async Task TestAlarmLoopAsync(CancellationToken ct)
+    {
+        if (_options.TestAlarmInterval is not { } interval || interval <= TimeSpan.Zero)
+        {
+            return;
+        }
+
+        while (!ct.IsCancellationRequested)
+        {
+            await Task.Delay(interval, _time, ct);
+            try
+            {
+                await RaiseTestAlarmAsync(ct);
+            }
+            catch (Exception ex) when (ex is OutboxFullException or Microsoft.Data.Sqlite.SqliteException)
+            {
+                _log.LogError("Could not raise the end-to-end test alarm: {Reason}", ex.Message);
+            }
+        }
+    }
+
+    /// <summary>Passes every warning change to the real indicator and to <see cref="LocalWarningChanged"/>.</summary>
+    private sealed class RelayIndicator(ILocalIndicator inner, MqttUplink owner) : ILocalIndicator
+    {
+        public void Show(LocalWarning warning, bool active, string reason)
+        {
+            inner.Show(warning, active, reason);
+            owner.LocalWarningChanged?.Invoke(warning, active, reason);
+        }
     }
 
     private async Task DisconnectCleanlyAsync()

@@ -178,6 +178,31 @@ public sealed class SqliteOutbox : IAlarmOutbox, IDisposable
         }
     }
 
+    /// <summary>What the acknowledgement timers look at: alarms overdue for <c>received</c>, and for <c>accepted</c>.</summary>
+    public OutboxOverdue Overdue(DateTimeOffset now, TimeSpan receivedTimeout, TimeSpan acceptedTimeout)
+    {
+        lock (_gate)
+        {
+            using var cmd = _db.CreateCommand();
+            cmd.CommandText = $"SELECT count(*), min(raised_at) FROM alarm WHERE ack_state < {(int)AckState.Received} AND raised_at <= $cutoff;";
+            cmd.Parameters.AddWithValue("$cutoff", Format(now - receivedTimeout));
+            int count;
+            DateTimeOffset? oldest;
+            using (var reader = cmd.ExecuteReader())
+            {
+                reader.Read();
+                count = reader.GetInt32(0);
+                oldest = reader.IsDBNull(1) ? null : Parse(reader.GetString(1));
+            }
+
+            // Test alarms and alarms the resident cancelled need no operator.
+            var notAccepted = Query(
+                $"WHERE ack_state = {(int)AckState.Received} AND raised_at <= $cutoff AND type <> '{AlarmType.Test}' AND state <> 'cancelled' ORDER BY priority, seq LIMIT 100",
+                ("$cutoff", Format(now - acceptedTimeout)));
+            return new OutboxOverdue(count, oldest, notAccepted);
+        }
+    }
+
     public OutboxAlarm? Find(string alarmId)
     {
         lock (_gate)

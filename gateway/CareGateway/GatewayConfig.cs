@@ -38,6 +38,24 @@ public sealed record BrokerConfig
     public int HeartbeatSeconds { get; set; } = 60;
 
     public int ResendAfterSeconds { get; set; } = 15;
+
+    /// <summary>No 'received' this long after an alarm was raised (or no connection this long): local warning that the centre cannot be reached.</summary>
+    public int ReceivedTimeoutSeconds { get; set; } = 60;
+
+    /// <summary>No 'accepted' this long after an alarm was raised: the alarm is escalated.</summary>
+    public int AcceptedTimeoutSeconds { get; set; } = 300;
+
+    /// <summary>Escalation sends the alarm again (the centre sees a higher attempt).</summary>
+    public bool EscalateByResend { get; set; } = true;
+
+    /// <summary>Escalation turns on the local warning (buzzer/LED).</summary>
+    public bool EscalateLocally { get; set; } = true;
+
+    /// <summary>Heartbeats unanswered this long mean the centre is silent; absent means three heartbeat intervals.</summary>
+    public int? CentreSilentSeconds { get; set; }
+
+    /// <summary>Hours between automatic end-to-end test alarms; 0 turns them off.</summary>
+    public double TestAlarmIntervalHours { get; set; } = 24;
 }
 
 public sealed record TlsConfig

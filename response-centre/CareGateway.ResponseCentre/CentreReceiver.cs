@@ -52,6 +52,8 @@ public sealed class CentreReceiver : IAsyncDisposable
     private readonly IMqttClient _client;
     private readonly ConcurrentDictionary<string, ReceivedAlarm> _alarms = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _lost = new(0);
+    private readonly ConcurrentDictionary<string, HeartbeatMessage> _lastHeartbeat = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, DateTimeOffset> _lastHeard = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _life = new();
     private Task _supervisor = Task.CompletedTask;
 
@@ -220,12 +222,56 @@ public sealed class CentreReceiver : IAsyncDisposable
             case Topics.StatusLeaf when ProtocolJson.TryParseStatus(payload, out var status, out _):
                 StatusReceived?.Invoke(status);
                 break;
-            case Topics.HeartbeatLeaf when ProtocolJson.TryParseHeartbeat(payload, out var heartbeat, out _):
+            case Topics.HeartbeatLeaf when ProtocolJson.TryParseHeartbeat(payload, out var heartbeat, out _) && heartbeat.GatewayId == gatewayId:
+                _lastHeartbeat[gatewayId] = heartbeat;
+                _lastHeard[gatewayId] = _time.GetUtcNow();
+                await AnswerHeartbeatAsync(heartbeat);
                 HeartbeatReceived?.Invoke(heartbeat);
                 break;
             default:
                 _log.LogWarning("Rejected message on {Topic}: not understood", topic);
                 break;
+        }
+    }
+
+    /// <summary>
+    /// Gateways whose last heartbeat is older than <paramref name="missedIntervals"/> of their own announced intervals:
+    /// the centre's view of a silent gateway (the retained <c>offline</c> status tells of a clean or detected loss).
+    /// </summary>
+    public IReadOnlyList<(string GatewayId, DateTimeOffset LastHeard)> SilentGateways(DateTimeOffset now, double missedIntervals = 3)
+    {
+        var silent = new List<(string, DateTimeOffset)>();
+        foreach (var (gatewayId, heartbeat) in _lastHeartbeat)
+        {
+            var heard = _lastHeard.GetValueOrDefault(gatewayId);
+            if (now - heard > TimeSpan.FromSeconds(heartbeat.IntervalSeconds * missedIntervals))
+            {
+                silent.Add((gatewayId, heard));
+            }
+        }
+
+        return silent;
+    }
+
+    /// <summary>Every heartbeat is answered, so the gateway can tell a silent centre from a quiet night.</summary>
+    private async Task AnswerHeartbeatAsync(HeartbeatMessage heartbeat)
+    {
+        var answer = new HeartbeatAckMessage { GatewayId = heartbeat.GatewayId, HeartbeatAt = heartbeat.At, At = _time.GetUtcNow(), By = _options.CentreId };
+        try
+        {
+            using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+            await _client.PublishAsync(
+                new MqttApplicationMessageBuilder()
+                    .WithTopic(Topics.HeartbeatAck(heartbeat.GatewayId))
+                    .WithPayload(ProtocolJson.Serialize(answer))
+                    .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtMostOnce)
+                    .WithContentType("application/json")
+                    .Build(),
+                deadline.Token);
+        }
+        catch (Exception ex)
+        {
+            _log.LogWarning("Could not answer the heartbeat of {GatewayId}: {Reason}", heartbeat.GatewayId, ex.Message);
         }
     }
 
@@ -245,6 +291,11 @@ public sealed class CentreReceiver : IAsyncDisposable
         {
             using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(10));
             await AcknowledgeAsync(alarm.GatewayId, alarm.AlarmId, AckState.Received, _options.CentreId, null, deadline.Token);
+            if (alarm.Type == AlarmType.Test && !duplicate)
+            {
+                // A test alarm needs no operator and is not journalled: the system closes it at once.
+                await AcknowledgeAsync(alarm.GatewayId, alarm.AlarmId, AckState.Closed, _options.CentreId, "automatic end-to-end test", deadline.Token);
+            }
         }
         catch (Exception ex)
         {

@@ -28,6 +28,7 @@ public class ProtocolTests
             "ack" => (ProtocolJson.TryParseAck(bytes, out _, out var e), e),
             "status" => (ProtocolJson.TryParseStatus(bytes, out _, out var e), e),
             "heartbeat" => (ProtocolJson.TryParseHeartbeat(bytes, out _, out var e), e),
+            "heartbeat-ack" => (ProtocolJson.TryParseHeartbeatAck(bytes, out _, out var e), e),
             _ => throw new InvalidOperationException($"Example {file} names no known message kind"),
         };
         Assert.True(parsed, error);

@@ -10,14 +10,23 @@ namespace CareGateway.Uplink;
 /// </summary>
 internal static class BrokerTls
 {
-    public static MqttClientTlsOptions Build(TlsOptions tls, string host)
+    public static MqttClientTlsOptions Build(TlsOptions tls, string host, Action<string> rejected)
     {
         var ca = LoadCa(tls.CaFile);
         var builder = new MqttClientTlsOptionsBuilder()
             .UseTls(true)
             .WithTargetHost(host)
             .WithSslProtocols(System.Security.Authentication.SslProtocols.Tls12 | System.Security.Authentication.SslProtocols.Tls13)
-            .WithCertificateValidationHandler(e => Validate(e.Certificate, e.SslPolicyErrors, ca));
+            .WithCertificateValidationHandler(e =>
+            {
+                var problem = Check(e.Certificate, e.SslPolicyErrors, ca);
+                if (problem is not null)
+                {
+                    rejected(problem);
+                }
+
+                return problem is null;
+            });
         if (tls.CertFile is not null)
         {
             if (tls.KeyFile is null)
@@ -35,11 +44,16 @@ internal static class BrokerTls
     /// Accepts the broker's certificate only if it chains to <paramref name="ca"/> and names the host we dialled.
     /// Chain errors from the machine's store are ignored on purpose: the chain is built again against the pinned CA alone.
     /// </summary>
-    internal static bool Validate(X509Certificate? presented, SslPolicyErrors errors, X509Certificate2 ca)
+    internal static string? Check(X509Certificate? presented, SslPolicyErrors errors, X509Certificate2 ca)
     {
-        if (presented is null || errors.HasFlag(SslPolicyErrors.RemoteCertificateNotAvailable) || errors.HasFlag(SslPolicyErrors.RemoteCertificateNameMismatch))
+        if (presented is null || errors.HasFlag(SslPolicyErrors.RemoteCertificateNotAvailable))
         {
-            return false;
+            return "the broker presented no certificate";
+        }
+
+        if (errors.HasFlag(SslPolicyErrors.RemoteCertificateNameMismatch))
+        {
+            return $"the broker's certificate ({presented.Subject}) does not name the host the gateway dialled";
         }
 
         using var leaf = presented as X509Certificate2 ?? X509CertificateLoader.LoadCertificate(presented.GetRawCertData());
@@ -50,12 +64,15 @@ internal static class BrokerTls
         chain.ChainPolicy.VerificationFlags = X509VerificationFlags.NoFlag;
         if (!chain.Build(leaf))
         {
-            return false;
+            var status = string.Join(", ", chain.ChainStatus.Select(s => s.Status.ToString()).Distinct());
+            return $"the broker's certificate (subject '{leaf.Subject}', issuer '{leaf.Issuer}', valid {leaf.NotBefore:yyyy-MM-dd} to {leaf.NotAfter:yyyy-MM-dd}) does not chain to the pinned CA '{ca.Subject}': {status}";
         }
 
         // The root of the chain must be the pinned CA itself, not merely a certificate with the same name.
         var root = chain.ChainElements[^1].Certificate;
-        return root.RawDataMemory.Span.SequenceEqual(ca.RawDataMemory.Span);
+        return root.RawDataMemory.Span.SequenceEqual(ca.RawDataMemory.Span)
+            ? null
+            : $"the broker's certificate chains to '{root.Subject}', which is not the pinned CA file";
     }
 
     private static X509Certificate2 LoadCa(string path)

@@ -217,7 +217,7 @@ public sealed class MqttUplink : IAsyncDisposable
             .WithWillQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce);
         if (_options.Tls is { } tls)
         {
-            builder = builder.WithTlsOptions(BrokerTls.Build(tls, _options.Host));
+            builder = builder.WithTlsOptions(BrokerTls.Build(tls, _options.Host, problem => _log.LogWarning("Refusing the broker {Host}:{Port}: {Problem}", _options.Host, _options.Port, problem)));
         }
 
         if (_options.Password is not null || _options.Username is not null)

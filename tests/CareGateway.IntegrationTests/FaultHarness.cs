@@ -80,9 +80,9 @@ public sealed class CentreRecorder : IAsyncDisposable
 
     public IReadOnlyDictionary<string, ConcurrentQueue<AlarmMessage>> Copies => _copies;
 
-    public static async Task<CentreRecorder> StartAsync(MosquittoBroker broker, string centreId = "centre-test")
+    public static async Task<CentreRecorder> StartAsync(MosquittoBroker broker, string centreId = "centre-test", string? username = null)
     {
-        var centre = new CentreReceiver(new CentreOptions { Host = broker.Host, Port = broker.Port, CentreId = centreId }, TimeProvider.System, NullLogger.Instance);
+        var centre = new CentreReceiver(new CentreOptions { Host = broker.Host, Port = broker.Port, CentreId = centreId, Username = username }, TimeProvider.System, NullLogger.Instance);
         var recorder = new CentreRecorder(centre);
         centre.AlarmCopyReceived += recorder.OnCopy;
         await centre.StartAsync(CancellationToken.None);
@@ -144,6 +144,7 @@ public sealed class UplinkUnderTest : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _running;
     private int _raised;
+    private int _disposed;
 
     public UplinkUnderTest(string dataDir, UplinkOptions options, Microsoft.Extensions.Logging.ILogger? log = null)
     {
@@ -201,6 +202,11 @@ public sealed class UplinkUnderTest : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
+
         await _stop.CancelAsync();
         try
         {
@@ -235,5 +241,24 @@ public sealed class TestOutputLogger(ITestOutputHelper output, string category) 
         {
             // The test has finished; its output is closed.
         }
+    }
+}
+
+/// <summary>Keeps every log line (message and exception text) so a test can look for what must never be logged.</summary>
+public sealed class CapturingLogger : Microsoft.Extensions.Logging.ILogger
+{
+    private readonly ConcurrentQueue<string> _lines = new();
+
+    public IReadOnlyCollection<string> Lines => _lines;
+
+    public IDisposable? BeginScope<TState>(TState state)
+        where TState : notnull => null;
+
+    public bool IsEnabled(Microsoft.Extensions.Logging.LogLevel logLevel) => true;
+
+    public void Log<TState>(Microsoft.Extensions.Logging.LogLevel logLevel, Microsoft.Extensions.Logging.EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+    {
+        ArgumentNullException.ThrowIfNull(formatter);
+        _lines.Enqueue($"{logLevel}: {formatter(state, exception)} {exception}");
     }
 }

@@ -131,10 +131,10 @@ public sealed class MqttUplink : IAsyncDisposable
                 {
                     // Exponential back-off with full jitter, so that a fleet does not reconnect in lockstep after a broker restart.
                     _connectFailures++;
-                    var wait = NextBackoff(backoff, Random.Shared.NextDouble());
+                    var wait = Jitter(backoff, _options.ReconnectMin, Random.Shared.NextDouble());
                     _log.LogInformation("Next connection attempt in {Wait} (attempt {Attempt} failed)", wait, _connectFailures);
                     await Task.Delay(wait, _time, ct);
-                    backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, _options.ReconnectMax.Ticks));
+                    backoff = NextBackoff(backoff, _options.ReconnectMax);
                     continue;
                 }
             }
@@ -149,12 +149,15 @@ public sealed class MqttUplink : IAsyncDisposable
         }
     }
 
-    /// <summary>Full jitter: a uniformly random wait in [ReconnectMin/2, backoff], so a fleet spreads out after a broker restart.</summary>
-    internal TimeSpan NextBackoff(TimeSpan backoff, double random)
+    /// <summary>Jitter: a uniformly random wait in [min/2, backoff] for <paramref name="random"/> in [0, 1), so a fleet spreads out after a broker restart.</summary>
+    public static TimeSpan Jitter(TimeSpan backoff, TimeSpan min, double random)
     {
-        var floor = _options.ReconnectMin.Ticks / 2;
+        var floor = min.Ticks / 2;
         return TimeSpan.FromTicks(floor + (long)(random * Math.Max(0, backoff.Ticks - floor)));
     }
+
+    /// <summary>Exponential back-off: the step doubles after each failed attempt, up to <paramref name="max"/>.</summary>
+    public static TimeSpan NextBackoff(TimeSpan backoff, TimeSpan max) => TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, max.Ticks));
 
     private async Task<bool> PingAsync(CancellationToken ct)
     {

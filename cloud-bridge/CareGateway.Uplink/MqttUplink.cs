@@ -82,11 +82,11 @@ public sealed class MqttUplink : IAsyncDisposable
 
     public async Task RunAsync(CancellationToken cancellationToken)
     {
-        var connection = KeepConnectedAsync(cancellationToken);
-        var sender = SendLoopAsync(cancellationToken);
-        var heartbeat = HeartbeatLoopAsync(cancellationToken);
-        var supervision = SupervisionLoopAsync(cancellationToken);
-        var test = TestAlarmLoopAsync(cancellationToken);
+        var connection = KeepRunningAsync("connection", KeepConnectedAsync, cancellationToken);
+        var sender = KeepRunningAsync("sender", SendLoopAsync, cancellationToken);
+        var heartbeat = KeepRunningAsync("heartbeat", HeartbeatLoopAsync, cancellationToken);
+        var supervision = KeepRunningAsync("supervision", SupervisionLoopAsync, cancellationToken);
+        var test = KeepRunningAsync("test alarm", TestAlarmLoopAsync, cancellationToken);
         try
         {
             await Task.WhenAll(connection, sender, heartbeat, supervision, test);
@@ -97,6 +97,31 @@ public sealed class MqttUplink : IAsyncDisposable
         finally
         {
             await DisconnectCleanlyAsync();
+        }
+    }
+
+    /// <summary>
+    /// Runs one of the uplink's loops and starts it again if it fails (a disk error, a bug): the gateway keeps running
+    /// on its last good state, and the failure is logged loudly.
+    /// </summary>
+    private async Task KeepRunningAsync(string name, Func<CancellationToken, Task> loop, CancellationToken ct)
+    {
+        while (!ct.IsCancellationRequested)
+        {
+            try
+            {
+                await loop(ct);
+                return;
+            }
+            catch (OperationCanceledException) when (ct.IsCancellationRequested)
+            {
+                throw;
+            }
+            catch (Exception ex)
+            {
+                _log.LogError(ex, "The uplink's {Loop} loop failed ({Reason}); starting it again", name, ex.Message);
+                await Task.Delay(TimeSpan.FromSeconds(1), _time, ct);
+            }
         }
     }
 
@@ -115,6 +140,11 @@ public sealed class MqttUplink : IAsyncDisposable
         {
             if (!_client.IsConnected)
             {
+                lock (_supervisorGate)
+                {
+                    _supervisor.ConnectionDown(_time.GetUtcNow()); // also when MQTTnet did not report the loss
+                }
+
                 if (await TryConnectAsync(ct))
                 {
                     backoff = _options.ReconnectMin;
@@ -419,7 +449,7 @@ public sealed class MqttUplink : IAsyncDisposable
         {
             throw;
         }
-        catch (OperationCanceledException)
+        catch (Exception ex) when (ex is OperationCanceledException or MQTTnet.Exceptions.MqttCommunicationTimedOutException)
         {
             // No PUBACK within the deadline: the connection is not to be trusted (half-open TCP, stalled broker).
             _log.LogWarning("Publishing to {Topic} got no answer from the broker within {Timeout}", topic, _options.PublishTimeout);

@@ -14,6 +14,7 @@ public sealed class GatewayRuntime : IAsyncDisposable
 {
     private readonly List<GpioSensorInput> _inputs = [];
     private readonly TimeProvider _time;
+    private readonly ILogger _log;
 
     public GatewayRuntime(GatewayConfig config, GpioController gpio, TimeProvider time, ILoggerFactory logs, string? password = null)
     {
@@ -21,6 +22,7 @@ public sealed class GatewayRuntime : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(logs);
         Config = config;
         _time = time;
+        _log = logs.CreateLogger("gateway");
         Profile = ConfigLoader.ToProfile(config.CareProfile);
         Outbox = new SqliteOutbox(Path.Combine(config.DataDirectory, "outbox.db"), new OutboxPolicy(), logs.CreateLogger("outbox"));
         Raiser = new AlarmRaiser(Outbox, () => Profile);
@@ -76,7 +78,14 @@ public sealed class GatewayRuntime : IAsyncDisposable
     {
         if (Outbox.Recovery is { } recovery)
         {
-            await Raiser.RaiseAsync(new AlarmRequest(Protocol.AlarmType.GatewayFault, null, null, $"Gateway self-check: {recovery.Describe()}", _time.GetUtcNow()), cancellationToken);
+            try
+            {
+                await Raiser.RaiseAsync(new AlarmRequest(Protocol.AlarmType.GatewayFault, null, null, $"Gateway self-check: {recovery.Describe()}", _time.GetUtcNow()), cancellationToken);
+            }
+            catch (OutboxFullException ex)
+            {
+                _log.LogCritical("Could not raise the alarm about the replaced alarm store: {Reason}", ex.Message);
+            }
         }
     }
 

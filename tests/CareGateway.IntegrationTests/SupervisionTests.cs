@@ -45,6 +45,11 @@ public class SupervisionTests(ITestOutputHelper output)
         Assert.NotNull(diagnostics.LastTestAlarmRoundTrip);
         Assert.Empty(diagnostics.ActiveWarnings);
 
+        // The centre's side of the watch: a gateway is silent once three of its announced heartbeat intervals pass unheard.
+        var now = DateTimeOffset.UtcNow;
+        Assert.DoesNotContain(centre.Centre.SilentGateways(now, missedIntervals: 30), g => g.GatewayId == "gw-sup-test");
+        Assert.Contains(centre.Centre.SilentGateways(now + TimeSpan.FromSeconds(60)), g => g.GatewayId == "gw-sup-test");
+
         // The centre closes a test alarm by itself: no operator, no escalation.
         var closed = new Counter();
         gateway.Uplink.AckReceived += (ack, _) =>

@@ -25,6 +25,12 @@ public sealed record CentreOptions
     /// Null subscribes plainly (the in-process demo broker refuses <c>$share/</c>).
     /// </summary>
     public string? SharedGroup { get; init; }
+
+    /// <summary>
+    /// TLS to the broker (in production the centre, like every gateway, connects with its own client certificate,
+    /// common name <c>centre</c> in the example ACL). Null for a plain loopback connection in demos and tests.
+    /// </summary>
+    public MqttClientTlsOptions? Tls { get; init; }
 }
 
 /// <summary>An alarm as the centre holds it.</summary>
@@ -138,6 +144,11 @@ public sealed class CentreReceiver : IAsyncDisposable
         if (_options.Username is not null)
         {
             options = options.WithCredentials(_options.Username, _options.Password);
+        }
+
+        if (_options.Tls is { } tls)
+        {
+            options = options.WithTlsOptions(tls);
         }
 
         await _client.ConnectAsync(options.Build(), cancellationToken);

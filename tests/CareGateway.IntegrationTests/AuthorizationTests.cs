@@ -10,7 +10,8 @@ using Xunit.Abstractions;
 namespace CareGateway.IntegrationTests;
 
 /// <summary>
-/// Per-gateway authorization with the ACL from docs/mosquitto/care-gateway.acl on a mutual-TLS listener: gateway A
+/// Per-gateway authorization with the ACL from docs/mosquitto/care-gateway.acl on a mutual-TLS listener (the centre
+/// included): gateway A
 /// cannot publish as gateway B, nor read B's acknowledgements. Mosquitto 2 drops an unauthorized publish (silently for
 /// MQTT 3.1.1, with a reason code for MQTT 5), so the test asserts on what the centre and B actually receive, and uses
 /// a later message on the same path as the marker that anything forged would have arrived by then (no sleeping).
@@ -28,12 +29,14 @@ public class AuthorizationTests(ITestOutputHelper output)
         await pki.IssueAsync("ca", "server", "localhost", server: true);
         var a = await pki.IssueAsync("ca", "gw-a", "gw-a", server: false);
         var b = await pki.IssueAsync("ca", "gw-b", "gw-b", server: false);
+        var centreIdentity = await pki.IssueAsync("ca", "centre", "centre", server: false);
         var acl = pki.PathOf("care-gateway.acl");
         File.Copy(RepoFiles.PathOf("docs", "mosquitto", "care-gateway.acl"), acl);
         File.SetUnixFileMode(acl, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
         var tlsPort = MosquittoBroker.FreePort();
         await using var broker = await MosquittoBroker.StartAsync($"acl_file {acl}\n{pki.TlsListener(tlsPort, "ca", "server")}");
-        await using var centre = await CentreRecorder.StartAsync(broker, "centre-acl", username: "centre");
+        // The centre too connects over mutual TLS; its certificate's common name 'centre' is the ACL's centre user.
+        await using var centre = await CentreRecorder.StartAsync(broker, "centre-acl", port: tlsPort, tls: Client.TlsWith(centreIdentity));
 
         await using var gatewayA = await Client.ConnectAsync("gw-a", tlsPort, a);
         await using var gatewayB = await Client.ConnectAsync("gw-b", tlsPort, b);
@@ -104,19 +107,25 @@ public class AuthorizationTests(ITestOutputHelper output)
 
         public IReadOnlyCollection<(string Topic, string Json)> Received => _received;
 
-        public static async Task<Client> ConnectAsync(string gatewayId, int port, (string Cert, string Key) identity)
+        public static MqttClientTlsOptions TlsWith((string Cert, string Key) identity)
         {
             using var pem = X509Certificate2.CreateFromPemFile(identity.Cert, identity.Key);
             var certificate = X509CertificateLoader.LoadPkcs12(pem.Export(X509ContentType.Pkcs12), null);
+            return new MqttClientTlsOptionsBuilder()
+                .UseTls(true)
+                .WithClientCertificates([certificate])
+                .WithCertificateValidationHandler(_ => true) // the broker is the test's own; the gateway's pinning is tested in TlsTests
+                .Build();
+        }
+
+        public static async Task<Client> ConnectAsync(string gatewayId, int port, (string Cert, string Key) identity)
+        {
             var client = new MqttClientFactory().CreateMqttClient();
             var options = new MqttClientOptionsBuilder()
                 .WithTcpServer("127.0.0.1", port)
                 .WithClientId(gatewayId)
                 .WithProtocolVersion(MQTTnet.Formatter.MqttProtocolVersion.V500)
-                .WithTlsOptions(o => o
-                    .UseTls(true)
-                    .WithClientCertificates([certificate])
-                    .WithCertificateValidationHandler(_ => true)) // the broker is the test's own; the gateway's pinning is tested in TlsTests
+                .WithTlsOptions(TlsWith(identity))
                 .Build();
             using var deadline = new CancellationTokenSource(Bound);
             await client.ConnectAsync(options, deadline.Token);

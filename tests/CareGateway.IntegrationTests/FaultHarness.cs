@@ -80,9 +80,9 @@ public sealed class CentreRecorder : IAsyncDisposable
 
     public IReadOnlyDictionary<string, ConcurrentQueue<AlarmMessage>> Copies => _copies;
 
-    public static async Task<CentreRecorder> StartAsync(MosquittoBroker broker, string centreId = "centre-test", string? username = null)
+    public static async Task<CentreRecorder> StartAsync(MosquittoBroker broker, string centreId = "centre-test", string? username = null, int? port = null, MQTTnet.MqttClientTlsOptions? tls = null)
     {
-        var centre = new CentreReceiver(new CentreOptions { Host = broker.Host, Port = broker.Port, CentreId = centreId, Username = username }, TimeProvider.System, NullLogger.Instance);
+        var centre = new CentreReceiver(new CentreOptions { Host = broker.Host, Port = port ?? broker.Port, CentreId = centreId, Username = username, Tls = tls }, TimeProvider.System, NullLogger.Instance);
         var recorder = new CentreRecorder(centre);
         centre.AlarmCopyReceived += recorder.OnCopy;
         await centre.StartAsync(CancellationToken.None);

@@ -319,8 +319,8 @@ public sealed class MqttUplink : IAsyncDisposable
             var wait = _options.ResendAfter;
             if (_client.IsConnected)
             {
-                await SendDueAsync(ct);
-                wait = UntilNextResend();
+                // After a failure, wait for a wake-up (a new alarm, a reconnect) or ResendAfter, never spin.
+                wait = await SendDueAsync(ct) ? UntilNextResend() : _options.ResendAfter;
             }
 
             await WaitAsync(_sendSignal, wait, ct);
@@ -331,7 +331,8 @@ public sealed class MqttUplink : IAsyncDisposable
     /// Sends every alarm that is due, in batches (most urgent first), until none is left or the connection fails.
     /// Alarms already in flight do not block the ones behind them: a backlog of thousands drains at the broker's pace.
     /// </summary>
-    private async Task SendDueAsync(CancellationToken ct)
+    /// <returns>True when everything due was sent; false when a publish or its bookkeeping failed.</returns>
+    private async Task<bool> SendDueAsync(CancellationToken ct)
     {
         while (_client.IsConnected && !ct.IsCancellationRequested)
         {
@@ -339,7 +340,7 @@ public sealed class MqttUplink : IAsyncDisposable
             var due = _outbox.Due(now - _options.ResendAfter, _connectedSince, max: 64);
             if (due.Count == 0)
             {
-                return;
+                return true;
             }
 
             foreach (var pending in due)
@@ -348,7 +349,7 @@ public sealed class MqttUplink : IAsyncDisposable
                 var message = pending.ToMessage(_options.GatewayId, now, pending.Attempts + 1);
                 if (!await PublishAsync(Topics.Alarm(_options.GatewayId), ProtocolJson.Serialize(message), MqttQualityOfServiceLevel.AtLeastOnce, retain: false, ct))
                 {
-                    return; // the connection is in trouble; the reconnect loop takes over, and the alarm stays pending
+                    return false; // the connection is in trouble; the reconnect loop takes over, and the alarm stays pending
                 }
 
                 try
@@ -357,9 +358,13 @@ public sealed class MqttUplink : IAsyncDisposable
                 }
                 catch (Exception ex) when (ex is OutboxFullException or Microsoft.Data.Sqlite.SqliteException)
                 {
-                    // The copy is out; only the bookkeeping of the attempt failed. It is sent again after ResendAfter.
+                    // The copy is out; only the bookkeeping of the attempt failed. Pause until the next wake-up rather than
+                    // send the same alarm again at once in a tight loop.
                     _log.LogError("Could not record the send of alarm {AlarmId}: {Reason}", message.AlarmId, ex.Message);
+                    AlarmSent?.Invoke(message);
+                    return false;
                 }
+
                 if (message.Attempt > 1)
                 {
                     _log.LogWarning("Alarm {AlarmId} ({Type}, seq {Seq}) re-sent, attempt {Attempt}, waiting {Age} on the gateway: no 'received' from the centre yet", message.AlarmId, message.Type, message.Seq, message.Attempt, now - message.RaisedAt);
@@ -368,6 +373,8 @@ public sealed class MqttUplink : IAsyncDisposable
                 AlarmSent?.Invoke(message);
             }
         }
+
+        return false; // disconnected (or stopping) before everything due was sent
     }
 
     /// <summary>How long until the oldest unanswered send is due again (at most <see cref="UplinkOptions.ResendAfter"/>).</summary>

@@ -90,6 +90,21 @@ public static class ConfigLoader
             errors.Add($"$.broker.resendAfterSeconds: must be 1 or more, was {config.Broker.ResendAfterSeconds}");
         }
 
+        if (config.Outbox.MaxMegabytes is < 1 or > 4096)
+        {
+            errors.Add($"$.outbox.maxMegabytes: use 1 to 4096, was {config.Outbox.MaxMegabytes}");
+        }
+
+        if (config.Outbox.DeliveredRetentionDays is < 1 or > 3650)
+        {
+            errors.Add($"$.outbox.deliveredRetentionDays: use 1 to 3650, was {config.Outbox.DeliveredRetentionDays}");
+        }
+
+        if (config.Outbox.ReserveMegabytes is < 0 or > 1024)
+        {
+            errors.Add($"$.outbox.reserveMegabytes: use 0 (off) to 1024, was {config.Outbox.ReserveMegabytes}");
+        }
+
         if (config.Broker.ReceivedTimeoutSeconds < 1)
         {
             errors.Add($"$.broker.receivedTimeoutSeconds: must be 1 or more, was {config.Broker.ReceivedTimeoutSeconds}");

@@ -15,6 +15,9 @@ public sealed record GatewayConfig
 
     public BrokerConfig Broker { get; set; } = new();
 
+    /// <summary>The durable alarm outbox's disk policy (docs/operations.md).</summary>
+    public OutboxConfig Outbox { get; set; } = new();
+
     public BoardConfig Board { get; set; } = new();
 
     public IReadOnlyList<SensorDefinition> Sensors { get; set; } = [];
@@ -56,6 +59,18 @@ public sealed record BrokerConfig
 
     /// <summary>Hours between automatic end-to-end test alarms; 0 turns them off.</summary>
     public double TestAlarmIntervalHours { get; set; } = 24;
+}
+
+public sealed record OutboxConfig
+{
+    /// <summary>Normal upper bound of the store; past it delivered alarms go first, and undelivered ones are never dropped.</summary>
+    public int MaxMegabytes { get; set; } = 64;
+
+    /// <summary>Delivered alarms are kept this long, then removed.</summary>
+    public int DeliveredRetentionDays { get; set; } = 30;
+
+    /// <summary>Disk space held back for the moment the disk is full; 0 turns it off.</summary>
+    public int ReserveMegabytes { get; set; } = 4;
 }
 
 public sealed record TlsConfig

@@ -24,7 +24,14 @@ public sealed class GatewayRuntime : IAsyncDisposable
         _time = time;
         _log = logs.CreateLogger("gateway");
         Profile = ConfigLoader.ToProfile(config.CareProfile);
-        Outbox = new SqliteOutbox(Path.Combine(config.DataDirectory, "outbox.db"), new OutboxPolicy(), logs.CreateLogger("outbox"));
+        Outbox = new SqliteOutbox(Path.Combine(config.DataDirectory, "outbox.db"), new OutboxPolicy
+            {
+                MaxBytes = config.Outbox.MaxMegabytes * 1024L * 1024,
+                EmergencyGrowthBytes = Math.Max(1, config.Outbox.MaxMegabytes / 4) * 1024L * 1024,
+                DeliveredRetention = TimeSpan.FromDays(config.Outbox.DeliveredRetentionDays),
+                ReserveBytes = config.Outbox.ReserveMegabytes * 1024L * 1024,
+            },
+            logs.CreateLogger("outbox"));
         Raiser = new AlarmRaiser(Outbox, () => Profile);
         Rules = new RuleRunner(new RuleEngine(Profile, config.Sensors), Raiser, time, logs.CreateLogger("rules"));
         Uplink = new MqttUplink(

@@ -13,6 +13,20 @@ public class UplinkSettingsTests
         var broker = Valid().Broker;
         Assert.Equal((60, 300, true, true, 24.0), (broker.ReceivedTimeoutSeconds, broker.AcceptedTimeoutSeconds, broker.EscalateByResend, broker.EscalateLocally, broker.TestAlarmIntervalHours));
         Assert.Null(broker.CentreSilentSeconds);
+        Assert.Equal(new OutboxConfig { MaxMegabytes = 64, DeliveredRetentionDays = 30, ReserveMegabytes = 4 }, Valid().Outbox);
+    }
+
+    [Fact]
+    public void Bad_outbox_settings_are_reported_with_their_path()
+    {
+        var config = Valid();
+        config.Outbox = new OutboxConfig { MaxMegabytes = 0, DeliveredRetentionDays = 0, ReserveMegabytes = -1 };
+
+        var errors = ConfigLoader.Validate(config);
+
+        Assert.Contains(errors, e => e.StartsWith("$.outbox.maxMegabytes:", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.StartsWith("$.outbox.deliveredRetentionDays:", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.StartsWith("$.outbox.reserveMegabytes:", StringComparison.Ordinal));
     }
 
     [Fact]

@@ -38,7 +38,8 @@ public sealed class MqttUplink : IAsyncDisposable
         _outbox = outbox;
         _time = time;
         _log = log;
-        _supervisor = new CentreSupervisor(options, new RelayIndicator(indicator ?? new LoggingIndicator(log), this));
+        Indicator = indicator ?? new LoggingIndicator(log);
+        _supervisor = new CentreSupervisor(options, new RelayIndicator(this));
         _startedAt = time.GetUtcNow();
         _client = new MqttClientFactory().CreateMqttClient();
         _client.ApplicationMessageReceivedAsync += OnMessageAsync;
@@ -76,6 +77,12 @@ public sealed class MqttUplink : IAsyncDisposable
     public event Action<string>? ConnectFailed;
 
     public bool IsConnected => _client.IsConnected;
+
+    /// <summary>
+    /// Where local warnings go: a buzzer and LEDs on real hardware (set it once the outputs exist), by default a
+    /// <see cref="LoggingIndicator"/>. Only changes are shown; the active set is in <see cref="Diagnostics"/>.
+    /// </summary>
+    public ILocalIndicator Indicator { get; set; }
 
     /// <summary>Wakes the sender: a new alarm is in the outbox.</summary>
     public void NotifyNewAlarm() => _sendSignal.Release();
@@ -691,12 +698,12 @@ public sealed class MqttUplink : IAsyncDisposable
         }
     }
 
-    /// <summary>Passes every warning change to the real indicator and to <see cref="LocalWarningChanged"/>.</summary>
-    private sealed class RelayIndicator(ILocalIndicator inner, MqttUplink owner) : ILocalIndicator
+    /// <summary>Passes every warning change to the current <see cref="Indicator"/> and to <see cref="LocalWarningChanged"/>.</summary>
+    private sealed class RelayIndicator(MqttUplink owner) : ILocalIndicator
     {
         public void Show(LocalWarning warning, bool active, string reason)
         {
-            inner.Show(warning, active, reason);
+            owner.Indicator.Show(warning, active, reason);
             owner.LocalWarningChanged?.Invoke(warning, active, reason);
         }
     }

@@ -13,6 +13,9 @@ public enum LocalWarning
 
     /// <summary>The centre stored an alarm but no operator has accepted it in time: escalated.</summary>
     AlarmNotAccepted,
+
+    /// <summary>The alarm store is over its bound or the disk is full: a technician must look (stays on until restart).</summary>
+    StorageProblem,
 }
 
 /// <summary>
@@ -137,6 +140,9 @@ public sealed class CentreSupervisor(UplinkOptions options, ILocalIndicator indi
                 : "every received alarm has been accepted");
         return escalate;
     }
+
+    /// <summary>The outbox had to grow past its bound or use its disk reserve.</summary>
+    public void StorageProblem(string reason) => Set(LocalWarning.StorageProblem, true, reason);
 
     private void Set(LocalWarning warning, bool on, string reason)
     {

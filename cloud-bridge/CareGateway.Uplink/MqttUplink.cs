@@ -22,6 +22,7 @@ public sealed class MqttUplink : IAsyncDisposable
     private readonly Lock _supervisorGate = new();
     private TimeSpan? _lastHeartbeatRoundTrip;
     private (DateTimeOffset At, TimeSpan RoundTrip)? _lastTest;
+    private int _storageFaultReported;
     private readonly IMqttClient _client;
     private readonly SemaphoreSlim _sendSignal = new(0);
     private readonly SemaphoreSlim _connectionLost = new(0);
@@ -40,6 +41,7 @@ public sealed class MqttUplink : IAsyncDisposable
         _log = log;
         Indicator = indicator ?? new LoggingIndicator(log);
         _supervisor = new CentreSupervisor(options, new RelayIndicator(this));
+        _outbox.StorageWarning += OnStorageWarning;
         _startedAt = time.GetUtcNow();
         _client = new MqttClientFactory().CreateMqttClient();
         _client.ApplicationMessageReceivedAsync += OnMessageAsync;
@@ -560,6 +562,8 @@ public sealed class MqttUplink : IAsyncDisposable
     {
         get
         {
+            // The outbox is read outside the supervisor's lock: the outbox may call into the supervisor under its own lock.
+            var pending = _outbox.PendingCount;
             lock (_supervisorGate)
             {
                 return new UplinkDiagnostics(
@@ -569,7 +573,7 @@ public sealed class MqttUplink : IAsyncDisposable
                     _lastHeartbeatRoundTrip,
                     _lastTest?.At,
                     _lastTest?.RoundTrip,
-                    _outbox.PendingCount,
+                    pending,
                     _supervisor.ActiveWarnings);
             }
         }
@@ -596,6 +600,49 @@ public sealed class MqttUplink : IAsyncDisposable
         NotifyNewAlarm();
         return alarm.AlarmId;
     }
+
+    /// <summary>
+    /// The outbox grew past its bound or used its disk reserve: say so locally at once, and tell the centre once per run
+    /// with a <c>gateway-fault</c> alarm (raised outside the outbox's own write, which is still in progress).
+    /// </summary>
+    private void OnStorageWarning(string problem)
+    {
+        lock (_supervisorGate)
+        {
+            _supervisor.StorageProblem(problem);
+        }
+
+        if (Interlocked.Exchange(ref _storageFaultReported, 1) == 1)
+        {
+            return;
+        }
+
+        _ = Task.Run(async () =>
+        {
+            try
+            {
+                await RaiseGatewayFaultAsync("Gateway self-check: the alarm store is over its size bound or the disk is full; no alarm was dropped. A technician should check the gateway.", CancellationToken.None);
+            }
+            catch (Exception ex) when (ex is OutboxFullException or Microsoft.Data.Sqlite.SqliteException or ObjectDisposedException)
+            {
+                _log.LogCritical("Could not raise the alarm about the full store: {Reason}", ex.Message);
+            }
+        });
+    }
+
+    private async Task RaiseGatewayFaultAsync(string reason, CancellationToken ct)
+    {
+        var info = AlarmCatalog.Get(AlarmType.GatewayFault);
+        var now = _time.GetUtcNow();
+        var alarm = new CareGateway.Core.NewAlarm(Guid.CreateVersion7(now).ToString(), info.Type, info.Priority, info.VkpCode, info.Triage, AlarmState.Raised, null, null, now, reason);
+        await _outbox.AddAsync(alarm, ct);
+        _log.LogError("Raised technical alarm {AlarmId}: {Reason}", alarm.AlarmId, reason);
+        GatewayFaultRaised?.Invoke(alarm.AlarmId);
+        NotifyNewAlarm();
+    }
+
+    /// <summary>Raised when the uplink itself raised a <c>gateway-fault</c> alarm (for example about a full store).</summary>
+    public event Action<string>? GatewayFaultRaised;
 
     private void NoteTestRoundTrip(string alarmId)
     {

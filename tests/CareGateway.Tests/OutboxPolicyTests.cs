@@ -172,3 +172,47 @@ public class OutboxPolicyTests
         file.Write(garbage);
     }
 }
+
+/// <summary>A store over its bound is a problem someone must hear about: locally at once, and at the centre.</summary>
+public class StorageWarningTests
+{
+    [Fact]
+    public async Task A_store_that_grows_past_its_bound_turns_on_the_local_warning_and_raises_one_gateway_fault_alarm()
+    {
+        using var dir = new TempDir();
+        using var outbox = new SqliteOutbox(dir.File("outbox.db"), new OutboxPolicy { MaxBytes = 64 * 1024, EmergencyGrowthBytes = 16 * 1024, ReserveBytes = 0 }, NullLogger.Instance);
+        await using var uplink = new MqttUplink(new UplinkOptions { GatewayId = "gw-1", Host = "127.0.0.1" }, outbox, new Microsoft.Extensions.Time.Testing.FakeTimeProvider(), NullLogger.Instance);
+        var warnings = new List<(LocalWarning Warning, bool Active)>();
+        uplink.LocalWarningChanged += (w, active, _) => warnings.Add((w, active));
+        var fault = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var faults = 0;
+        uplink.GatewayFaultRaised += id =>
+        {
+            Interlocked.Increment(ref faults);
+            fault.TrySetResult(id);
+        };
+
+        var raised = 0;
+        while (warnings.Count == 0 && raised < 5000)
+        {
+            raised++;
+            var info = AlarmCatalog.Get(AlarmType.Panic);
+            await outbox.AddAsync(new NewAlarm(Guid.CreateVersion7().ToString(), info.Type, info.Priority, info.VkpCode, info.Triage, AlarmState.Raised, "s-1", "hallway", DateTimeOffset.UtcNow, new string('x', 400)), CancellationToken.None);
+        }
+
+        Assert.Equal([(LocalWarning.StorageProblem, true)], warnings);
+        var id = await fault.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal(AlarmType.GatewayFault, outbox.Find(id)!.Alarm.Type);
+        Assert.Equal(raised + 1, outbox.PendingCount); // nothing dropped, and the fault alarm queued too
+        Assert.Contains(LocalWarning.StorageProblem, uplink.Diagnostics.ActiveWarnings);
+
+        // More growth: still one fault alarm per run.
+        for (var i = 0; i < 300; i++)
+        {
+            var info = AlarmCatalog.Get(AlarmType.Fall);
+            await outbox.AddAsync(new NewAlarm(Guid.CreateVersion7().ToString(), info.Type, info.Priority, info.VkpCode, info.Triage, AlarmState.Raised, "s-1", "hallway", DateTimeOffset.UtcNow, new string('y', 400)), CancellationToken.None);
+        }
+
+        Assert.Equal(1, Volatile.Read(ref faults));
+    }
+}

@@ -61,6 +61,7 @@ public sealed class CentreSupervisor(UplinkOptions options, ILocalIndicator indi
     private DateTimeOffset? _disconnectedSince;
     private DateTimeOffset? _connectedSince;
     private DateTimeOffset? _lastCentreAnswer;
+    private DateTimeOffset? _firstUnanswered;
 
     /// <summary>How long the centre may leave heartbeats unanswered before the gateway calls it silent.</summary>
     public TimeSpan SilentAfter => options.CentreSilentAfter ?? options.HeartbeatInterval * 3;
@@ -74,6 +75,7 @@ public sealed class CentreSupervisor(UplinkOptions options, ILocalIndicator indi
     public void ConnectionUp(DateTimeOffset now)
     {
         _connectedSince = now;
+        _firstUnanswered = null;
         _disconnectedSince = null;
     }
 
@@ -87,8 +89,15 @@ public sealed class CentreSupervisor(UplinkOptions options, ILocalIndicator indi
     public void CentreAnswered(DateTimeOffset now)
     {
         _lastCentreAnswer = now;
+        _firstUnanswered = null;
         Set(LocalWarning.CentreSilent, false, "the centre answers again");
     }
+
+    /// <summary>
+    /// A heartbeat went out (the broker took it). Silence is counted from the first heartbeat the centre has not answered,
+    /// so a gateway that could not send (or whose clock jumped) never blames the centre.
+    /// </summary>
+    public void HeartbeatSent(DateTimeOffset now) => _firstUnanswered ??= now;
 
     /// <summary>Looks at everything once; returns the alarms newly escalated for not being accepted in time.</summary>
     public IReadOnlyList<OutboxAlarm> Evaluate(DateTimeOffset now, OutboxOverdue overdue)
@@ -109,13 +118,12 @@ public sealed class CentreSupervisor(UplinkOptions options, ILocalIndicator indi
             Set(LocalWarning.CentreUnreachable, false, "every alarm is received and the connection is up");
         }
 
-        // Connected, but the centre has not answered a heartbeat for too long.
-        if (_connectedSince is { } up)
+        // Connected, but the centre has not answered the heartbeats sent for too long.
+        if (_connectedSince is not null)
         {
-            var since = _lastCentreAnswer is { } last && last > up ? last : up;
-            if (now - since >= SilentAfter)
+            if (_firstUnanswered is { } first && now - first >= SilentAfter)
             {
-                Set(LocalWarning.CentreSilent, true, $"the broker is reachable but the centre has not answered since {since:O}");
+                Set(LocalWarning.CentreSilent, true, $"the broker is reachable but the centre has answered no heartbeat since {first:O} (last answer {(_lastCentreAnswer is { } last ? last.ToString("O", System.Globalization.CultureInfo.InvariantCulture) : "never")})");
             }
         }
         else

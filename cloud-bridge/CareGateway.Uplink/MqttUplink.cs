@@ -419,7 +419,13 @@ public sealed class MqttUplink : IAsyncDisposable
                 LastSeq = _outbox.LastSeq,
                 IntervalSeconds = Math.Max(1, (int)Math.Ceiling(_options.HeartbeatInterval.TotalSeconds)),
             };
-            await PublishAsync(Topics.Heartbeat(_options.GatewayId), ProtocolJson.Serialize(heartbeat), MqttQualityOfServiceLevel.AtMostOnce, retain: false, ct);
+            if (await PublishAsync(Topics.Heartbeat(_options.GatewayId), ProtocolJson.Serialize(heartbeat), MqttQualityOfServiceLevel.AtMostOnce, retain: false, ct))
+            {
+                lock (_supervisorGate)
+                {
+                    _supervisor.HeartbeatSent(now);
+                }
+            }
         }
     }
 

@@ -84,9 +84,23 @@ public sealed class CentreSupervisorTests : IDisposable
     public void A_centre_that_stops_answering_heartbeats_is_reported_silent_and_cleared_when_it_answers()
     {
         Assert.Equal(TimeSpan.FromMinutes(3), _supervisor.SilentAfter);
-        _clock.Advance(TimeSpan.FromMinutes(2));
-        _supervisor.CentreAnswered(_clock.GetUtcNow());
-        _clock.Advance(TimeSpan.FromMinutes(2.9));
+        for (var i = 0; i < 3; i++)
+        {
+            _clock.Advance(TimeSpan.FromMinutes(1));
+            _supervisor.HeartbeatSent(_clock.GetUtcNow());
+            _supervisor.CentreAnswered(_clock.GetUtcNow());
+            Evaluate();
+        }
+
+        // From here on the centre answers nothing: silence counts from the first unanswered heartbeat.
+        for (var i = 0; i < 3; i++)
+        {
+            _clock.Advance(TimeSpan.FromMinutes(1));
+            _supervisor.HeartbeatSent(_clock.GetUtcNow());
+            Evaluate();
+        }
+
+        _clock.Advance(TimeSpan.FromMinutes(0.9)); // 2.9 minutes after the first unanswered heartbeat
         Evaluate();
         Assert.Empty(_indicator.Changes);
 
@@ -98,6 +112,16 @@ public sealed class CentreSupervisorTests : IDisposable
         _supervisor.CentreAnswered(_clock.GetUtcNow());
         Assert.Equal((LocalWarning.CentreSilent, false), (_indicator.Changes[^1].Warning, _indicator.Changes[^1].Active));
         Assert.Empty(_supervisor.ActiveWarnings);
+    }
+
+    [Fact]
+    public void A_gateway_that_sent_no_heartbeat_does_not_blame_the_centre()
+    {
+        // A long gap without heartbeats (the clock jumped, or sending failed), then one heartbeat: not yet silence.
+        _clock.Advance(TimeSpan.FromHours(1));
+        _supervisor.HeartbeatSent(_clock.GetUtcNow());
+        Evaluate();
+        Assert.Empty(_indicator.Changes);
     }
 
     [Fact]

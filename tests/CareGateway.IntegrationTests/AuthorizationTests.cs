@@ -13,7 +13,7 @@ namespace CareGateway.IntegrationTests;
 /// Per-gateway authorization with the ACL from docs/mosquitto/care-gateway.acl on a mutual-TLS listener (the centre
 /// included): gateway A
 /// cannot publish as gateway B, nor read B's acknowledgements. Mosquitto 2 drops an unauthorized publish (silently for
-/// MQTT 3.1.1, with a reason code for MQTT 5), so the test asserts on what the centre and B actually receive, and uses
+/// MQTT 3.1.1, with a reason code for MQTT 5; both are checked), so the test asserts on what the centre and B actually receive, and uses
 /// a later message on the same path as the marker that anything forged would have arrived by then (no sleeping).
 /// </summary>
 [System.Runtime.Versioning.UnsupportedOSPlatform("windows")] // Mosquitto tests run on Linux
@@ -69,6 +69,15 @@ public class AuthorizationTests(ITestOutputHelper output)
         await centre.Centre.AcknowledgeAsync("gw-b", "b-marker-2", AckState.Received, "centre-acl", null, CancellationToken.None);
         await gatewayB.WaitForAsync(m => m.Json.Contains("b-marker-2", StringComparison.Ordinal));
         Assert.DoesNotContain(gatewayB.Received, m => m.Json.Contains("b-alarm-2", StringComparison.Ordinal));
+
+        // 4. Over MQTT 3.1.1 the broker cannot say no: the forged publish looks accepted, and is dropped all the same.
+        await using var gatewayA3 = await Client.ConnectAsync("gw-a", tlsPort, a, MQTTnet.Formatter.MqttProtocolVersion.V311);
+        var forged3 = Alarm("gw-b", 2);
+        Assert.Equal(MqttClientPublishReasonCode.Success, await gatewayA3.PublishAsync(Topics.Alarm("gw-b"), ProtocolJson.Serialize(forged3)));
+        var own3 = Alarm("gw-a", 2);
+        await gatewayA3.PublishAsync(Topics.Alarm("gw-a"), ProtocolJson.Serialize(own3));
+        await centre.Distinct.WaitForAsync(2, Bound, "A's second own alarm at the centre");
+        centre.AssertExactly([own.AlarmId, own3.AlarmId], "gw-a");
     }
 
     private static AlarmMessage Alarm(string gatewayId, long seq) => new()
@@ -118,13 +127,13 @@ public class AuthorizationTests(ITestOutputHelper output)
                 .Build();
         }
 
-        public static async Task<Client> ConnectAsync(string gatewayId, int port, (string Cert, string Key) identity)
+        public static async Task<Client> ConnectAsync(string gatewayId, int port, (string Cert, string Key) identity, MQTTnet.Formatter.MqttProtocolVersion version = MQTTnet.Formatter.MqttProtocolVersion.V500)
         {
             var client = new MqttClientFactory().CreateMqttClient();
             var options = new MqttClientOptionsBuilder()
                 .WithTcpServer("127.0.0.1", port)
                 .WithClientId(gatewayId)
-                .WithProtocolVersion(MQTTnet.Formatter.MqttProtocolVersion.V500)
+                .WithProtocolVersion(version)
                 .WithTlsOptions(TlsWith(identity))
                 .Build();
             using var deadline = new CancellationTokenSource(Bound);

@@ -18,6 +18,8 @@ public static class AlarmType
     public const string LowBattery = "low-battery";
     public const string SensorOffline = "sensor-offline";
     public const string GatewayPower = "gateway-power";
+    /// <summary>The gateway found a fault in itself (for example its alarm store was corrupt and was replaced).</summary>
+    public const string GatewayFault = "gateway-fault";
     public const string Test = "test";
 }
 
@@ -95,6 +97,7 @@ public static class AlarmCatalog
         new(AlarmType.BedExit, "4.2", "Forlatt sengen", Triage.Yellow, AlarmPriority.Medium, false),
         new(AlarmType.NotUp, "4.19", "Manglende bevegelse", Triage.Yellow, AlarmPriority.Medium, false),
         new(AlarmType.GatewayPower, DigitalSupervision, DigitalSupervisionDisplay, Triage.Green, AlarmPriority.Medium, true),
+        new(AlarmType.GatewayFault, DigitalSupervision, DigitalSupervisionDisplay, Triage.Green, AlarmPriority.Medium, true),
         new(AlarmType.Tamper, DigitalSupervision, DigitalSupervisionDisplay, Triage.Green, AlarmPriority.Low, true),
         new(AlarmType.SensorOffline, DigitalSupervision, DigitalSupervisionDisplay, Triage.Green, AlarmPriority.Low, true),
         new(AlarmType.LowBattery, DigitalSupervision, DigitalSupervisionDisplay, Triage.Blue, AlarmPriority.Low, true),

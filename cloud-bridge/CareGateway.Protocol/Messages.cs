@@ -138,3 +138,23 @@ public sealed record HeartbeatMessage
     /// <summary>The heartbeat interval in seconds, so the centre knows when one is missing.</summary>
     public required int IntervalSeconds { get; init; }
 }
+
+/// <summary>
+/// Centre -> gateway on <c>care/v1/{gatewayId}/heartbeat-ack</c>: the centre's answer to one heartbeat, so the gateway
+/// can tell a silent centre from a quiet night. Schema: docs/schemas/heartbeat-ack.schema.json.
+/// </summary>
+public sealed record HeartbeatAckMessage
+{
+    public int Version { get; init; } = ProtocolJson.Version;
+
+    public required string GatewayId { get; init; }
+
+    /// <summary>The <c>at</c> of the heartbeat answered (the gateway's clock), so the gateway can measure the round trip.</summary>
+    public required DateTimeOffset HeartbeatAt { get; init; }
+
+    /// <summary>When the centre answered (the centre's clock).</summary>
+    public required DateTimeOffset At { get; init; }
+
+    /// <summary>The centre system's id.</summary>
+    public required string By { get; init; }
+}

@@ -14,6 +14,7 @@ namespace CareGateway.Protocol;
 [JsonSerializable(typeof(AckMessage))]
 [JsonSerializable(typeof(StatusMessage))]
 [JsonSerializable(typeof(HeartbeatMessage))]
+[JsonSerializable(typeof(HeartbeatAckMessage))]
 internal sealed partial class ProtocolJsonContext : JsonSerializerContext;
 
 /// <summary>Serializes protocol messages and parses them strictly, with an error that says what is wrong.</summary>
@@ -28,6 +29,21 @@ public static class ProtocolJson
     public static byte[] Serialize(AckMessage message) => JsonSerializer.SerializeToUtf8Bytes(message, ProtocolJsonContext.Default.AckMessage);
     public static byte[] Serialize(StatusMessage message) => JsonSerializer.SerializeToUtf8Bytes(message, ProtocolJsonContext.Default.StatusMessage);
     public static byte[] Serialize(HeartbeatMessage message) => JsonSerializer.SerializeToUtf8Bytes(message, ProtocolJsonContext.Default.HeartbeatMessage);
+    public static byte[] Serialize(HeartbeatAckMessage message) => JsonSerializer.SerializeToUtf8Bytes(message, ProtocolJsonContext.Default.HeartbeatAckMessage);
+
+    public static bool TryParseHeartbeatAck(ReadOnlySpan<byte> json, [NotNullWhen(true)] out HeartbeatAckMessage? message, out string error)
+    {
+        if (!TryDeserialize(json, ProtocolJsonContext.Default.HeartbeatAckMessage, out message, out error))
+        {
+            return false;
+        }
+
+        error = CheckVersion(message.Version)
+            ?? CheckGateway(message.GatewayId)
+            ?? (string.IsNullOrWhiteSpace(message.By) ? "by: must not be empty" : null)
+            ?? string.Empty;
+        return error.Length == 0 || Fail(ref message);
+    }
 
     public static bool TryParseAlarm(ReadOnlySpan<byte> json, [NotNullWhen(true)] out AlarmMessage? message, out string error)
     {

@@ -16,11 +16,14 @@ public static class Topics
     public const string StatusLeaf = "status";
     /// <summary>Gateway -> centre, QoS 0, not retained.</summary>
     public const string HeartbeatLeaf = "heartbeat";
+    /// <summary>Centre -> gateway, QoS 0, not retained: the answer to each heartbeat.</summary>
+    public const string HeartbeatAckLeaf = "heartbeat-ack";
 
     public static string Alarm(string gatewayId) => $"{Prefix(gatewayId)}/{AlarmLeaf}";
     public static string Ack(string gatewayId) => $"{Prefix(gatewayId)}/{AckLeaf}";
     public static string Status(string gatewayId) => $"{Prefix(gatewayId)}/{StatusLeaf}";
     public static string Heartbeat(string gatewayId) => $"{Prefix(gatewayId)}/{HeartbeatLeaf}";
+    public static string HeartbeatAck(string gatewayId) => $"{Prefix(gatewayId)}/{HeartbeatAckLeaf}";
 
     /// <summary>Gateway -> centre, QoS 1, retained: <c>care/v1/{gatewayId}/sensors/{sensorId}</c>, one sensor's state and health.</summary>
     public const string SensorsLeaf = "sensors";

@@ -18,13 +18,20 @@ public sealed partial class MqttUplink : IAsyncDisposable
     private readonly SqliteOutbox _outbox;
     private readonly TimeProvider _time;
     private readonly ILogger _log;
+    private readonly CentreSupervisor _supervisor;
+    private readonly Lock _supervisorGate = new();
+    private TimeSpan? _lastHeartbeatRoundTrip;
+    private (DateTimeOffset At, TimeSpan RoundTrip)? _lastTest;
+    private int _storageFaultReported;
     private readonly IMqttClient _client;
     private readonly SemaphoreSlim _sendSignal = new(0);
     private readonly SemaphoreSlim _connectionLost = new(0);
     private readonly DateTimeOffset _startedAt;
     private volatile bool _stopping;
+    private DateTimeOffset _connectedSince = DateTimeOffset.MinValue;
+    private int _connectFailures;
 
-    public MqttUplink(UplinkOptions options, SqliteOutbox outbox, TimeProvider time, ILogger log)
+    public MqttUplink(UplinkOptions options, SqliteOutbox outbox, TimeProvider time, ILogger log, ILocalIndicator? indicator = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         GatewayId.ThrowIfInvalid(options.GatewayId);
@@ -32,6 +39,9 @@ public sealed partial class MqttUplink : IAsyncDisposable
         _outbox = outbox;
         _time = time;
         _log = log;
+        Indicator = indicator ?? new LoggingIndicator(log);
+        _supervisor = new CentreSupervisor(options, new RelayIndicator(this));
+        _outbox.StorageWarning += OnStorageWarning;
         _startedAt = time.GetUtcNow();
         _client = new MqttClientFactory().CreateMqttClient();
         _client.ApplicationMessageReceivedAsync += OnMessageAsync;
@@ -39,7 +49,13 @@ public sealed partial class MqttUplink : IAsyncDisposable
         {
             if (e.ClientWasConnected && !_stopping)
             {
-                _log.LogWarning("Connection to the centre's broker lost: {Reason}", Describe(e.Reason.ToString(), e.ReasonString, e.Exception));
+                var reason = Describe(e.Reason.ToString(), e.ReasonString, e.Exception);
+                _log.LogWarning("Connection to the centre's broker lost: {Reason}", reason);
+                Disconnected?.Invoke(reason);
+                lock (_supervisorGate)
+                {
+                    _supervisor.ConnectionDown(_time.GetUtcNow());
+                }
             }
 
             _connectionLost.Release();
@@ -56,7 +72,19 @@ public sealed partial class MqttUplink : IAsyncDisposable
     /// <summary>Raised when the connection comes up.</summary>
     public event Action? Connected;
 
+    /// <summary>Raised when an established connection is lost, with the reason as far as it is known.</summary>
+    public event Action<string>? Disconnected;
+
+    /// <summary>Raised when a connection attempt fails, with the reason; the uplink tries again after a back-off.</summary>
+    public event Action<string>? ConnectFailed;
+
     public bool IsConnected => _client.IsConnected;
+
+    /// <summary>
+    /// Where local warnings go: a buzzer and LEDs on real hardware (set it once the outputs exist), by default a
+    /// <see cref="LoggingIndicator"/>. Only changes are shown; the active set is in <see cref="Diagnostics"/>.
+    /// </summary>
+    public ILocalIndicator Indicator { get; set; }
 
     /// <summary>Wakes the sender: a new alarm is in the outbox.</summary>
     public void NotifyNewAlarm() => _sendSignal.Release();
@@ -80,12 +108,14 @@ public sealed partial class MqttUplink : IAsyncDisposable
 
     public async Task RunAsync(CancellationToken cancellationToken)
     {
-        var connection = KeepConnectedAsync(cancellationToken);
-        var sender = SendLoopAsync(cancellationToken);
-        var heartbeat = HeartbeatLoopAsync(cancellationToken);
+        var connection = KeepRunningAsync("connection", KeepConnectedAsync, cancellationToken);
+        var sender = KeepRunningAsync("sender", SendLoopAsync, cancellationToken);
+        var heartbeat = KeepRunningAsync("heartbeat", HeartbeatLoopAsync, cancellationToken);
+        var supervision = KeepRunningAsync("supervision", SupervisionLoopAsync, cancellationToken);
+        var test = KeepRunningAsync("test alarm", TestAlarmLoopAsync, cancellationToken);
         try
         {
-            await Task.WhenAll(connection, sender, heartbeat);
+            await Task.WhenAll(connection, sender, heartbeat, supervision, test);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
@@ -93,6 +123,31 @@ public sealed partial class MqttUplink : IAsyncDisposable
         finally
         {
             await DisconnectCleanlyAsync();
+        }
+    }
+
+    /// <summary>
+    /// Runs one of the uplink's loops and starts it again if it fails (a disk error, a bug): the gateway keeps running
+    /// on its last good state, and the failure is logged loudly.
+    /// </summary>
+    private async Task KeepRunningAsync(string name, Func<CancellationToken, Task> loop, CancellationToken ct)
+    {
+        while (!ct.IsCancellationRequested)
+        {
+            try
+            {
+                await loop(ct);
+                return;
+            }
+            catch (OperationCanceledException) when (ct.IsCancellationRequested)
+            {
+                throw;
+            }
+            catch (Exception ex)
+            {
+                _log.LogError(ex, "The uplink's {Loop} loop failed ({Reason}); starting it again", name, ex.Message);
+                await Task.Delay(TimeSpan.FromSeconds(1), _time, ct);
+            }
         }
     }
 
@@ -111,25 +166,89 @@ public sealed partial class MqttUplink : IAsyncDisposable
         {
             if (!_client.IsConnected)
             {
+                lock (_supervisorGate)
+                {
+                    _supervisor.ConnectionDown(_time.GetUtcNow()); // also when MQTTnet did not report the loss
+                }
+
                 if (await TryConnectAsync(ct))
                 {
                     backoff = _options.ReconnectMin;
+                    _connectFailures = 0;
                     _sendSignal.Release();
+                    lock (_supervisorGate)
+                    {
+                        _supervisor.ConnectionUp(_time.GetUtcNow());
+                    }
+
                     Connected?.Invoke();
                 }
                 else
                 {
                     // Exponential back-off with full jitter, so that a fleet does not reconnect in lockstep after a broker restart.
-                    var wait = TimeSpan.FromMilliseconds(Random.Shared.NextDouble() * backoff.TotalMilliseconds);
+                    _connectFailures++;
+                    var wait = Jitter(backoff, _options.ReconnectMin, Random.Shared.NextDouble());
+                    _log.LogInformation("Next connection attempt in {Wait} (attempt {Attempt} failed)", wait, _connectFailures);
                     await Task.Delay(wait, _time, ct);
-                    backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, _options.ReconnectMax.Ticks));
+                    backoff = NextBackoff(backoff, _options.ReconnectMax);
                     continue;
                 }
             }
 
-            // Wait for the client to report a lost connection, and look again now and then in case it did not.
+            // Wait for the client to report a lost connection, and look again now and then in case it did not:
+            // MQTTnet 5 does not always raise DisconnectedAsync, and a half-open TCP connection looks connected.
             await WaitAsync(_connectionLost, _options.KeepAlive, ct);
+            if (_client.IsConnected && !await PingAsync(ct))
+            {
+                await DropConnectionAsync("the broker did not answer a ping");
+            }
         }
+    }
+
+    /// <summary>Jitter: a uniformly random wait in [min/2, backoff] for <paramref name="random"/> in [0, 1), so a fleet spreads out after a broker restart.</summary>
+    public static TimeSpan Jitter(TimeSpan backoff, TimeSpan min, double random)
+    {
+        var floor = min.Ticks / 2;
+        return TimeSpan.FromTicks(floor + (long)(random * Math.Max(0, backoff.Ticks - floor)));
+    }
+
+    /// <summary>Exponential back-off: the step doubles after each failed attempt, up to <paramref name="max"/>.</summary>
+    public static TimeSpan NextBackoff(TimeSpan backoff, TimeSpan max) => TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, max.Ticks));
+
+    private async Task<bool> PingAsync(CancellationToken ct)
+    {
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        deadline.CancelAfter(_options.PublishTimeout);
+        try
+        {
+            return await _client.TryPingAsync(deadline.Token);
+        }
+        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Closes a connection that is no longer trusted (a publish or ping timed out); the connection loop reconnects.</summary>
+    private async Task DropConnectionAsync(string why)
+    {
+        if (_stopping)
+        {
+            return;
+        }
+
+        _log.LogWarning("Dropping the connection to the centre's broker: {Reason}", why);
+        try
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+            await _client.DisconnectAsync(new MqttClientDisconnectOptionsBuilder().WithReason(MqttClientDisconnectOptionsReason.UnspecifiedError).Build(), timeout.Token);
+        }
+        catch (Exception ex)
+        {
+            _log.LogDebug(ex, "Disconnect after {Reason} was not clean", why);
+        }
+
+        _connectionLost.Release();
     }
 
     private async Task<bool> TryConnectAsync(CancellationToken ct)
@@ -150,11 +269,16 @@ public sealed partial class MqttUplink : IAsyncDisposable
             .WithCleanStart(false)
             .WithSessionExpiryInterval((uint)_options.SessionExpiry.TotalSeconds)
             .WithKeepAlivePeriod(_options.KeepAlive)
-            .WithTimeout(TimeSpan.FromSeconds(10))
+            .WithTimeout(_options.ConnectTimeout)
             .WithWillTopic(Topics.Status(_options.GatewayId))
             .WithWillPayload(will)
             .WithWillRetain(true)
             .WithWillQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce);
+        if (_options.Tls is { } tls)
+        {
+            builder = builder.WithTlsOptions(BrokerTls.Build(tls, _options.Host, problem => _log.LogWarning("Refusing the broker {Host}:{Port}: {Problem}", _options.Host, _options.Port, problem)));
+        }
+
         if (_options.Password is not null || _options.Username is not null)
         {
             builder = builder.WithCredentials(_options.Username ?? _options.GatewayId, _options.Password);
@@ -162,10 +286,15 @@ public sealed partial class MqttUplink : IAsyncDisposable
 
         try
         {
-            var result = await _client.ConnectAsync(builder.Build(), ct);
+            // MqttClientOptions.Timeout does not bound the wait for CONNACK on a silent path: give the attempt its own deadline.
+            using var deadline = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            deadline.CancelAfter(_options.ConnectTimeout);
+            var result = await _client.ConnectAsync(builder.Build(), deadline.Token);
             if (result.ResultCode != MqttClientConnectResultCode.Success)
             {
-                _log.LogWarning("The broker {Host}:{Port} refused the connection: {Code} {Reason}", _options.Host, _options.Port, result.ResultCode, result.ReasonString);
+                var why = Describe(result.ResultCode.ToString(), result.ReasonString, null);
+                _log.LogWarning("The broker {Host}:{Port} refused the connection: {Reason}", _options.Host, _options.Port, why);
+                ConnectFailed?.Invoke(why);
                 return false;
             }
 
@@ -173,9 +302,16 @@ public sealed partial class MqttUplink : IAsyncDisposable
             var subscribe = new MqttClientSubscribeOptionsBuilder()
                 .WithTopicFilter(f => f.WithTopic(Topics.Ack(_options.GatewayId)).WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce))
                 .WithTopicFilter(f => f.WithTopic(CommandTopics.Command(_options.GatewayId)).WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce))
+                .WithTopicFilter(f => f.WithTopic(Topics.HeartbeatAck(_options.GatewayId)).WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtMostOnce))
                 .Build();
-            await _client.SubscribeAsync(subscribe, ct);
+            var subscribed = await _client.SubscribeAsync(subscribe, deadline.Token);
+            if (subscribed.Items.Any(i => i.ResultCode > MqttClientSubscribeResultCode.GrantedQoS2))
+            {
+                var why = string.Join(", ", subscribed.Items.Select(i => $"{i.TopicFilter.Topic}: {i.ResultCode}"));
+                throw new InvalidOperationException($"the broker refused the subscription to the acknowledgements ({why}); check the broker's ACL");
+            }
 
+            _connectedSince = _time.GetUtcNow();
             await PublishAsync(
                 Topics.Status(_options.GatewayId),
                 ProtocolJson.Serialize(new StatusMessage { GatewayId = _options.GatewayId, State = GatewayState.Online, Since = since, SoftwareVersion = _options.SoftwareVersion }),
@@ -191,7 +327,14 @@ public sealed partial class MqttUplink : IAsyncDisposable
         }
         catch (Exception ex)
         {
-            _log.LogWarning("Cannot connect to {Host}:{Port}: {Reason}", _options.Host, _options.Port, Describe(null, null, ex));
+            var why = ex is OperationCanceledException ? $"no answer from the broker within {_options.ConnectTimeout}" : Describe(null, null, ex);
+            _log.LogWarning("Cannot connect to {Host}:{Port}: {Reason}", _options.Host, _options.Port, why);
+            ConnectFailed?.Invoke(why);
+            if (_client.IsConnected)
+            {
+                await DropConnectionAsync("the connection could not be set up");
+            }
+
             return false;
         }
     }
@@ -200,39 +343,77 @@ public sealed partial class MqttUplink : IAsyncDisposable
     {
         while (!ct.IsCancellationRequested)
         {
+            var wait = _options.ResendAfter;
             if (_client.IsConnected)
             {
-                await SendDueAsync(ct);
+                // After a failure, wait for a wake-up (a new alarm, a reconnect) or ResendAfter, never spin.
+                wait = await SendDueAsync(ct) ? UntilNextResend() : _options.ResendAfter;
             }
 
-            await WaitAsync(_sendSignal, _options.ResendAfter, ct);
+            await WaitAsync(_sendSignal, wait, ct);
         }
     }
 
-    private async Task SendDueAsync(CancellationToken ct)
+    /// <summary>
+    /// Sends every alarm that is due, in batches (most urgent first), until none is left or the connection fails.
+    /// Alarms already in flight do not block the ones behind them: a backlog of thousands drains at the broker's pace.
+    /// </summary>
+    /// <returns>True when everything due was sent; false when a publish or its bookkeeping failed.</returns>
+    private async Task<bool> SendDueAsync(CancellationToken ct)
     {
-        foreach (var pending in _outbox.Pending())
+        while (_client.IsConnected && !ct.IsCancellationRequested)
         {
             var now = _time.GetUtcNow();
-            if (pending.LastSentAt is { } last && now - last < _options.ResendAfter)
+            var due = _outbox.Due(now - _options.ResendAfter, _connectedSince, max: 64);
+            if (due.Count == 0)
             {
-                continue;
+                return true;
             }
 
-            var message = pending.ToMessage(_options.GatewayId, now, pending.Attempts + 1);
-            if (!await PublishAsync(Topics.Alarm(_options.GatewayId), ProtocolJson.Serialize(message), MqttQualityOfServiceLevel.AtLeastOnce, retain: false, ct))
+            foreach (var pending in due)
             {
-                return; // the connection is in trouble; the reconnect loop takes over, and the alarm stays pending
-            }
+                now = _time.GetUtcNow();
+                var message = pending.ToMessage(_options.GatewayId, now, pending.Attempts + 1);
+                if (!await PublishAsync(Topics.Alarm(_options.GatewayId), ProtocolJson.Serialize(message), MqttQualityOfServiceLevel.AtLeastOnce, retain: false, ct))
+                {
+                    return false; // the connection is in trouble; the reconnect loop takes over, and the alarm stays pending
+                }
 
-            _outbox.MarkSent(message.AlarmId, now);
-            if (message.Attempt > 1)
-            {
-                _log.LogWarning("Alarm {AlarmId} ({Type}, seq {Seq}) re-sent, attempt {Attempt}: no 'received' from the centre yet", message.AlarmId, message.Type, message.Seq, message.Attempt);
-            }
+                try
+                {
+                    _outbox.MarkSent(message.AlarmId, now);
+                }
+                catch (Exception ex) when (ex is OutboxFullException or Microsoft.Data.Sqlite.SqliteException)
+                {
+                    // The copy is out; only the bookkeeping of the attempt failed. Pause until the next wake-up rather than
+                    // send the same alarm again at once in a tight loop.
+                    _log.LogError("Could not record the send of alarm {AlarmId}: {Reason}", message.AlarmId, ex.Message);
+                    AlarmSent?.Invoke(message);
+                    return false;
+                }
 
-            AlarmSent?.Invoke(message);
+                if (message.Attempt > 1)
+                {
+                    _log.LogWarning("Alarm {AlarmId} ({Type}, seq {Seq}) re-sent, attempt {Attempt}, waiting {Age} on the gateway: no 'received' from the centre yet", message.AlarmId, message.Type, message.Seq, message.Attempt, now - message.RaisedAt);
+                }
+
+                AlarmSent?.Invoke(message);
+            }
         }
+
+        return false; // disconnected (or stopping) before everything due was sent
+    }
+
+    /// <summary>How long until the oldest unanswered send is due again (at most <see cref="UplinkOptions.ResendAfter"/>).</summary>
+    private TimeSpan UntilNextResend()
+    {
+        if (_outbox.OldestUnreceivedSend is not { } oldest)
+        {
+            return _options.ResendAfter;
+        }
+
+        var wait = oldest + _options.ResendAfter - _time.GetUtcNow();
+        return wait <= TimeSpan.Zero ? TimeSpan.FromMilliseconds(1) : wait < _options.ResendAfter ? wait : _options.ResendAfter;
     }
 
     private async Task HeartbeatLoopAsync(CancellationToken ct)
@@ -246,6 +427,7 @@ public sealed partial class MqttUplink : IAsyncDisposable
             }
 
             var now = _time.GetUtcNow();
+            PruneDelivered(now);
             var heartbeat = new HeartbeatMessage
             {
                 GatewayId = _options.GatewayId,
@@ -253,9 +435,30 @@ public sealed partial class MqttUplink : IAsyncDisposable
                 UptimeSeconds = (long)(now - _startedAt).TotalSeconds,
                 PendingAlarms = _outbox.PendingCount,
                 LastSeq = _outbox.LastSeq,
-                IntervalSeconds = (int)_options.HeartbeatInterval.TotalSeconds,
+                IntervalSeconds = Math.Max(1, (int)Math.Ceiling(_options.HeartbeatInterval.TotalSeconds)),
             };
-            await PublishAsync(Topics.Heartbeat(_options.GatewayId), ProtocolJson.Serialize(heartbeat), MqttQualityOfServiceLevel.AtMostOnce, retain: false, ct);
+            if (await PublishAsync(Topics.Heartbeat(_options.GatewayId), ProtocolJson.Serialize(heartbeat), MqttQualityOfServiceLevel.AtMostOnce, retain: false, ct))
+            {
+                lock (_supervisorGate)
+                {
+                    _supervisor.HeartbeatSent(now);
+                }
+            }
+        }
+    }
+
+    private void PruneDelivered(DateTimeOffset now)
+    {
+        try
+        {
+            if (_outbox.PruneDelivered(now) is var pruned and > 0)
+            {
+                _log.LogInformation("Removed {Count} delivered alarms older than the retention from the outbox", pruned);
+            }
+        }
+        catch (Microsoft.Data.Sqlite.SqliteException ex)
+        {
+            _log.LogError("Could not prune delivered alarms: {Reason}", ex.Message);
         }
     }
 
@@ -286,6 +489,13 @@ public sealed partial class MqttUplink : IAsyncDisposable
         {
             throw;
         }
+        catch (Exception ex) when (ex is OperationCanceledException or MQTTnet.Exceptions.MqttCommunicationTimedOutException)
+        {
+            // No PUBACK within the deadline: the connection is not to be trusted (half-open TCP, stalled broker).
+            _log.LogWarning("Publishing to {Topic} got no answer from the broker within {Timeout}", topic, _options.PublishTimeout);
+            await DropConnectionAsync("a publish timed out");
+            return false;
+        }
         catch (Exception ex)
         {
             _log.LogWarning("Publishing to {Topic} failed: {Reason}", topic, Describe(null, null, ex));
@@ -298,6 +508,12 @@ public sealed partial class MqttUplink : IAsyncDisposable
         var topic = e.ApplicationMessage.Topic;
         if (TryHandleCommand(topic, e.ApplicationMessage.Payload))
         {
+            return Task.CompletedTask;
+        }
+
+        if (topic == Topics.HeartbeatAck(_options.GatewayId))
+        {
+            OnHeartbeatAck(e.ApplicationMessage.Payload.ToArray());
             return Task.CompletedTask;
         }
 
@@ -327,14 +543,245 @@ public sealed partial class MqttUplink : IAsyncDisposable
         }
 
         // Recorded before the handler returns, so the PUBACK to the broker follows the durable write.
-        var outcome = _outbox.ApplyAck(ack);
+        AckOutcome outcome;
+        try
+        {
+            outcome = _outbox.ApplyAck(ack);
+        }
+        catch (Exception ex) when (ex is OutboxFullException or Microsoft.Data.Sqlite.SqliteException)
+        {
+            // Not recorded, so not acknowledged to the broker either: it delivers the answer again (or the centre
+            // answers the next re-send). Throwing makes MQTTnet withhold the PUBACK.
+            _log.LogError("Could not record '{State}' for alarm {AlarmId}: {Reason}", ack.State, ack.AlarmId, ex.Message);
+            throw;
+        }
         if (outcome == AckOutcome.UnknownAlarm)
         {
             _log.LogWarning("Acknowledgement '{State}' for unknown alarm {AlarmId}", ack.State, ack.AlarmId);
         }
 
+        lock (_supervisorGate)
+        {
+            _supervisor.CentreAnswered(_time.GetUtcNow());
+        }
+
+        if (outcome == AckOutcome.Applied && ack.State == AckState.Received)
+        {
+            NoteTestRoundTrip(ack.AlarmId);
+        }
+
         AckReceived?.Invoke(ack, outcome);
         return Task.CompletedTask;
+    }
+
+    /// <summary>Raised when a local warning turns on or off (after the <see cref="ILocalIndicator"/> was told).</summary>
+    public event Action<LocalWarning, bool, string>? LocalWarningChanged;
+
+    /// <summary>Raised when the centre answers the automatic end-to-end test alarm, with the round-trip time.</summary>
+    public event Action<string, TimeSpan>? TestAlarmAnswered;
+
+    /// <summary>Raised when the centre answers a heartbeat, with the round-trip time.</summary>
+    public event Action<TimeSpan>? HeartbeatAnswered;
+
+    /// <summary>Raised when an alarm was escalated because no operator accepted it in time.</summary>
+    public event Action<OutboxAlarm>? AlarmEscalated;
+
+    /// <summary>A snapshot for diagnostics (the technician's tool, the centre's diagnostics request).</summary>
+    public UplinkDiagnostics Diagnostics
+    {
+        get
+        {
+            // The outbox is read outside the supervisor's lock: the outbox may call into the supervisor under its own lock.
+            var pending = _outbox.PendingCount;
+            lock (_supervisorGate)
+            {
+                return new UplinkDiagnostics(
+                    _client.IsConnected,
+                    _connectedSince == DateTimeOffset.MinValue ? null : _connectedSince,
+                    _supervisor.LastCentreAnswer,
+                    _lastHeartbeatRoundTrip,
+                    _lastTest?.At,
+                    _lastTest?.RoundTrip,
+                    pending,
+                    _supervisor.ActiveWarnings);
+            }
+        }
+    }
+
+    /// <summary>Raises the end-to-end test alarm now (also what the periodic timer does); returns its id.</summary>
+    public async Task<string> RaiseTestAlarmAsync(CancellationToken cancellationToken)
+    {
+        var info = AlarmCatalog.Get(AlarmType.Test);
+        var now = _time.GetUtcNow();
+        var alarm = new CareGateway.Core.NewAlarm(
+            Guid.CreateVersion7(now).ToString(),
+            info.Type,
+            info.Priority,
+            info.VkpCode,
+            info.Triage,
+            AlarmState.Raised,
+            null,
+            null,
+            now,
+            "Automatic end-to-end test of the path to the centre; no action needed");
+        await _outbox.AddAsync(alarm, cancellationToken);
+        _log.LogInformation("End-to-end test alarm {AlarmId} raised", alarm.AlarmId);
+        NotifyNewAlarm();
+        return alarm.AlarmId;
+    }
+
+    /// <summary>
+    /// The outbox grew past its bound or used its disk reserve: say so locally at once, and tell the centre once per run
+    /// with a <c>gateway-fault</c> alarm (raised outside the outbox's own write, which is still in progress).
+    /// </summary>
+    private void OnStorageWarning(string problem)
+    {
+        lock (_supervisorGate)
+        {
+            _supervisor.StorageProblem(problem);
+        }
+
+        if (Interlocked.Exchange(ref _storageFaultReported, 1) == 1)
+        {
+            return;
+        }
+
+        _ = Task.Run(async () =>
+        {
+            try
+            {
+                await RaiseGatewayFaultAsync("Gateway self-check: the alarm store is over its size bound or the disk is full; no alarm was dropped. A technician should check the gateway.", CancellationToken.None);
+            }
+            catch (Exception ex) when (ex is OutboxFullException or Microsoft.Data.Sqlite.SqliteException or ObjectDisposedException)
+            {
+                _log.LogCritical("Could not raise the alarm about the full store: {Reason}", ex.Message);
+            }
+        });
+    }
+
+    private async Task RaiseGatewayFaultAsync(string reason, CancellationToken ct)
+    {
+        var info = AlarmCatalog.Get(AlarmType.GatewayFault);
+        var now = _time.GetUtcNow();
+        var alarm = new CareGateway.Core.NewAlarm(Guid.CreateVersion7(now).ToString(), info.Type, info.Priority, info.VkpCode, info.Triage, AlarmState.Raised, null, null, now, reason);
+        await _outbox.AddAsync(alarm, ct);
+        _log.LogError("Raised technical alarm {AlarmId}: {Reason}", alarm.AlarmId, reason);
+        GatewayFaultRaised?.Invoke(alarm.AlarmId);
+        NotifyNewAlarm();
+    }
+
+    /// <summary>Raised when the uplink itself raised a <c>gateway-fault</c> alarm (for example about a full store).</summary>
+    public event Action<string>? GatewayFaultRaised;
+
+    private void NoteTestRoundTrip(string alarmId)
+    {
+        if (_outbox.Find(alarmId) is not { } stored || stored.Alarm.Type != AlarmType.Test)
+        {
+            return;
+        }
+
+        var now = _time.GetUtcNow();
+        var roundTrip = now - stored.Alarm.RaisedAt;
+        lock (_supervisorGate)
+        {
+            _lastTest = (now, roundTrip);
+        }
+
+        _log.LogInformation("End-to-end test alarm {AlarmId} answered by the centre: round trip {RoundTrip} ms", alarmId, (long)roundTrip.TotalMilliseconds);
+        TestAlarmAnswered?.Invoke(alarmId, roundTrip);
+    }
+
+    private void OnHeartbeatAck(byte[] payload)
+    {
+        if (!ProtocolJson.TryParseHeartbeatAck(payload, out var answer, out var error) || answer.GatewayId != _options.GatewayId)
+        {
+            _log.LogWarning("Rejected heartbeat answer: {Error}", error.Length > 0 ? error : "it names another gateway");
+            return;
+        }
+
+        var now = _time.GetUtcNow();
+        var roundTrip = now - answer.HeartbeatAt;
+        lock (_supervisorGate)
+        {
+            _supervisor.CentreAnswered(now);
+            _lastHeartbeatRoundTrip = roundTrip;
+        }
+
+        HeartbeatAnswered?.Invoke(roundTrip);
+    }
+
+    private async Task SupervisionLoopAsync(CancellationToken ct)
+    {
+        lock (_supervisorGate)
+        {
+            _supervisor.Started(_time.GetUtcNow());
+        }
+
+        while (!ct.IsCancellationRequested)
+        {
+            await Task.Delay(_options.SupervisionInterval, _time, ct);
+            IReadOnlyList<OutboxAlarm> escalate;
+            try
+            {
+                var now = _time.GetUtcNow();
+                var overdue = _outbox.Overdue(now, _options.ReceivedTimeout, _options.AcceptedTimeout);
+                lock (_supervisorGate)
+                {
+                    escalate = _supervisor.Evaluate(now, overdue);
+                }
+            }
+            catch (Microsoft.Data.Sqlite.SqliteException ex)
+            {
+                _log.LogError("Supervision could not read the outbox: {Reason}", ex.Message);
+                continue;
+            }
+
+            foreach (var alarm in escalate)
+            {
+                _log.LogError("Alarm {AlarmId} ({Type}, seq {Seq}) was received by the centre but not accepted by an operator within {Timeout}: escalating", alarm.Alarm.AlarmId, alarm.Alarm.Type, alarm.Seq, _options.AcceptedTimeout);
+                AlarmEscalated?.Invoke(alarm);
+                if (_options.EscalateByResend && _client.IsConnected)
+                {
+                    var message = alarm.ToMessage(_options.GatewayId, _time.GetUtcNow(), alarm.Attempts + 1);
+                    if (await PublishAsync(Topics.Alarm(_options.GatewayId), ProtocolJson.Serialize(message), MqttQualityOfServiceLevel.AtLeastOnce, retain: false, ct))
+                    {
+                        _outbox.MarkSent(message.AlarmId, message.SentAt);
+                        AlarmSent?.Invoke(message);
+                    }
+                }
+            }
+        }
+    }
+
+    private async Task TestAlarmLoopAsync(CancellationToken ct)
+    {
+        if (_options.TestAlarmInterval is not { } interval || interval <= TimeSpan.Zero)
+        {
+            return;
+        }
+
+        while (!ct.IsCancellationRequested)
+        {
+            await Task.Delay(interval, _time, ct);
+            try
+            {
+                await RaiseTestAlarmAsync(ct);
+            }
+            catch (Exception ex) when (ex is OutboxFullException or Microsoft.Data.Sqlite.SqliteException)
+            {
+                _log.LogError("Could not raise the end-to-end test alarm: {Reason}", ex.Message);
+            }
+        }
+    }
+
+    /// <summary>Passes every warning change to the current <see cref="Indicator"/> and to <see cref="LocalWarningChanged"/>.</summary>
+    private sealed class RelayIndicator(MqttUplink owner) : ILocalIndicator
+    {
+        public void Show(LocalWarning warning, bool active, string reason)
+        {
+            owner.Indicator.Show(warning, active, reason);
+            owner.LocalWarningChanged?.Invoke(warning, active, reason);
+        }
     }
 
     private async Task DisconnectCleanlyAsync()

@@ -2,6 +2,8 @@ using System.Globalization;
 using CareGateway.Core;
 using CareGateway.Protocol;
 using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace CareGateway.Uplink;
 
@@ -48,12 +50,29 @@ public enum AckOutcome
 public sealed class SqliteOutbox : IAlarmOutbox, IDisposable
 {
     private const int SchemaVersion = 1;
+    private const int SqliteCorrupt = 11;
+    private const int SqliteFull = 13;
+    private const int SqliteNotADatabase = 26;
+    private const string Columns = "seq, alarm_id, type, priority, vkp_code, triage, state, sensor_id, room, raised_at, reason, attempts, last_sent_at, ack_state, ack_by, received_at, accepted_at, closed_at";
     private readonly Lock _gate = new();
-    private readonly SqliteConnection _db;
+    private readonly OutboxPolicy _policy;
+    private readonly ILogger _log;
+    private SqliteConnection _db;
+    private long _maxPages;
 
     public SqliteOutbox(string path)
+        : this(path, new OutboxPolicy(), NullLogger.Instance)
+    {
+    }
+
+    /// <summary>
+    /// Opens (or creates) the store. A file that is not a database or fails SQLite's integrity check is moved aside,
+    /// whatever alarms can still be read from it are copied into a new store, and <see cref="Recovery"/> says so.
+    /// </summary>
+    public SqliteOutbox(string path, OutboxPolicy policy, ILogger log)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
+        ArgumentNullException.ThrowIfNull(policy);
         var dir = Path.GetDirectoryName(Path.GetFullPath(path));
         if (!string.IsNullOrEmpty(dir))
         {
@@ -61,20 +80,45 @@ public sealed class SqliteOutbox : IAlarmOutbox, IDisposable
         }
 
         DatabasePath = path;
-        _db = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Pooling = false }.ToString());
-        _db.Open();
-        Execute("PRAGMA journal_mode=WAL;");
-        Execute("PRAGMA synchronous=FULL;");
-        Migrate();
+        _policy = policy;
+        _log = log ?? NullLogger.Instance;
+        try
+        {
+            _db = OpenChecked(path);
+        }
+        catch (Exception ex) when (IsCorruption(ex))
+        {
+            Recovery = RecoverFromCorruption(path, ex);
+            _db = OpenChecked(path);
+            RestoreSalvage();
+        }
+
+        EnsureReserve();
     }
 
     public string DatabasePath { get; }
+
+    /// <summary>Set when the store file was unusable at start and was replaced; the gateway raises a technical alarm.</summary>
+    public OutboxRecovery? Recovery { get; private set; }
+
+    /// <summary>Raised (loudly, also logged as critical) when the outbox had to grow past its bound or use its disk reserve.</summary>
+    public event Action<string>? StorageWarning;
+
+    private List<object?[]>? _salvage;
+    private long _salvagedSequence;
 
     public Task<long> AddAsync(NewAlarm alarm, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(alarm);
         cancellationToken.ThrowIfCancellationRequested();
         lock (_gate)
+        {
+            return Task.FromResult(WithSpace("store an alarm", () => Insert(alarm)));
+        }
+    }
+
+    private long Insert(NewAlarm alarm)
+    {
         {
             using var cmd = _db.CreateCommand();
             cmd.CommandText = """
@@ -93,7 +137,7 @@ public sealed class SqliteOutbox : IAlarmOutbox, IDisposable
             cmd.Parameters.AddWithValue("$room", (object?)alarm.Room ?? DBNull.Value);
             cmd.Parameters.AddWithValue("$raised", Format(alarm.RaisedAt));
             cmd.Parameters.AddWithValue("$reason", alarm.Reason);
-            return Task.FromResult(Convert.ToInt64(cmd.ExecuteScalar(), CultureInfo.InvariantCulture));
+            return Convert.ToInt64(cmd.ExecuteScalar(), CultureInfo.InvariantCulture);
         }
     }
 
@@ -103,6 +147,59 @@ public sealed class SqliteOutbox : IAlarmOutbox, IDisposable
         lock (_gate)
         {
             return Query($"WHERE ack_state < {(int)AckState.Received} ORDER BY priority, seq LIMIT {max}");
+        }
+    }
+
+    /// <summary>
+    /// Alarms to send now: never sent, sent at or before <paramref name="resendCutoff"/> without a <c>received</c>, or
+    /// sent before <paramref name="connectedSince"/> (on an earlier connection, whose copy may be lost with it).
+    /// Most urgent first, then oldest first.
+    /// </summary>
+    public IReadOnlyList<OutboxAlarm> Due(DateTimeOffset resendCutoff, DateTimeOffset connectedSince, int max = 100)
+    {
+        lock (_gate)
+        {
+            return Query(
+                $"WHERE ack_state < {(int)AckState.Received} AND (last_sent_at IS NULL OR last_sent_at <= $cutoff OR last_sent_at < $since) ORDER BY priority, seq LIMIT {max}",
+                ("$cutoff", Format(resendCutoff)),
+                ("$since", Format(connectedSince)));
+        }
+    }
+
+    /// <summary>The earliest last send among alarms still waiting for <c>received</c>; null when none was sent.</summary>
+    public DateTimeOffset? OldestUnreceivedSend
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return Scalar($"SELECT min(last_sent_at) FROM alarm WHERE ack_state < {(int)AckState.Received} AND last_sent_at IS NOT NULL") is string s ? Parse(s) : null;
+            }
+        }
+    }
+
+    /// <summary>What the acknowledgement timers look at: alarms overdue for <c>received</c>, and for <c>accepted</c>.</summary>
+    public OutboxOverdue Overdue(DateTimeOffset now, TimeSpan receivedTimeout, TimeSpan acceptedTimeout)
+    {
+        lock (_gate)
+        {
+            using var cmd = _db.CreateCommand();
+            cmd.CommandText = $"SELECT count(*), min(raised_at) FROM alarm WHERE ack_state < {(int)AckState.Received} AND raised_at <= $cutoff;";
+            cmd.Parameters.AddWithValue("$cutoff", Format(now - receivedTimeout));
+            int count;
+            DateTimeOffset? oldest;
+            using (var reader = cmd.ExecuteReader())
+            {
+                reader.Read();
+                count = reader.GetInt32(0);
+                oldest = reader.IsDBNull(1) ? null : Parse(reader.GetString(1));
+            }
+
+            // Test alarms and alarms the resident cancelled need no operator.
+            var notAccepted = Query(
+                $"WHERE ack_state = {(int)AckState.Received} AND raised_at <= $cutoff AND type <> '{AlarmType.Test}' AND state <> 'cancelled' ORDER BY priority, seq LIMIT 100",
+                ("$cutoff", Format(now - acceptedTimeout)));
+            return new OutboxOverdue(count, oldest, notAccepted);
         }
     }
 
@@ -139,7 +236,8 @@ public sealed class SqliteOutbox : IAlarmOutbox, IDisposable
         {
             lock (_gate)
             {
-                return Convert.ToInt64(Scalar("SELECT coalesce(max(seq), 0) FROM alarm"), CultureInfo.InvariantCulture);
+                // From AUTOINCREMENT's own record: right even after delivered alarms were pruned.
+                return Convert.ToInt64(Scalar("SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'alarm'), 0)"), CultureInfo.InvariantCulture);
             }
         }
     }
@@ -149,11 +247,14 @@ public sealed class SqliteOutbox : IAlarmOutbox, IDisposable
     {
         lock (_gate)
         {
-            using var cmd = _db.CreateCommand();
-            cmd.CommandText = "UPDATE alarm SET attempts = attempts + 1, last_sent_at = $at WHERE alarm_id = $id RETURNING attempts;";
-            cmd.Parameters.AddWithValue("$id", alarmId);
-            cmd.Parameters.AddWithValue("$at", Format(at));
-            return Convert.ToInt32(cmd.ExecuteScalar() ?? 0, CultureInfo.InvariantCulture);
+            return WithSpace("record a send", () =>
+            {
+                using var cmd = _db.CreateCommand();
+                cmd.CommandText = "UPDATE alarm SET attempts = attempts + 1, last_sent_at = $at WHERE alarm_id = $id RETURNING attempts;";
+                cmd.Parameters.AddWithValue("$id", alarmId);
+                cmd.Parameters.AddWithValue("$at", Format(at));
+                return Convert.ToInt32(cmd.ExecuteScalar() ?? 0, CultureInfo.InvariantCulture);
+            });
         }
     }
 
@@ -170,6 +271,13 @@ public sealed class SqliteOutbox : IAlarmOutbox, IDisposable
         };
 
         lock (_gate)
+        {
+            return WithSpace("record an acknowledgement", () => Apply(ack, column));
+        }
+    }
+
+    private AckOutcome Apply(AckMessage ack, string column)
+    {
         {
             using var cmd = _db.CreateCommand();
             // A later step implies the earlier ones: an 'accepted' that overtakes its 'received' also stops re-sending.
@@ -210,7 +318,249 @@ public sealed class SqliteOutbox : IAlarmOutbox, IDisposable
         }
     }
 
+    /// <summary>Removes delivered alarms whose <c>received</c> is older than the retention; returns how many.</summary>
+    public int PruneDelivered(DateTimeOffset now)
+    {
+        lock (_gate)
+        {
+            return Prune(now - _policy.DeliveredRetention);
+        }
+    }
+
+    /// <summary>The store file's size in bytes (pages in use and free), for diagnostics and tests.</summary>
+    public long SizeBytes
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return Convert.ToInt64(Scalar("SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()"), CultureInfo.InvariantCulture);
+            }
+        }
+    }
+
     public void Dispose() => _db.Dispose();
+
+    private int Prune(DateTimeOffset receivedBefore)
+    {
+        using var cmd = _db.CreateCommand();
+        cmd.CommandText = $"DELETE FROM alarm WHERE ack_state >= {(int)AckState.Received} AND received_at < $before;";
+        cmd.Parameters.AddWithValue("$before", Format(receivedBefore));
+        return cmd.ExecuteNonQuery();
+    }
+
+    /// <summary>
+    /// Runs a write; when the store is full (its bound or the disk), frees space and tries again: first by removing
+    /// delivered alarms, then by growing past the bound, then by giving up the disk reserve. Never drops an alarm.
+    /// </summary>
+    private T WithSpace<T>(string what, Func<T> write)
+    {
+        for (var step = 0; ; step++)
+        {
+            try
+            {
+                return write();
+            }
+            catch (SqliteException ex) when (ex.SqliteErrorCode == SqliteFull)
+            {
+                var pages = Convert.ToInt64(Scalar("PRAGMA page_count;"), CultureInfo.InvariantCulture);
+                if (step == 0 && Prune(DateTimeOffset.MaxValue) is var pruned and > 0)
+                {
+                    _log.LogWarning("The alarm store at {Path} reached its bound of {Bytes} bytes; removed {Pruned} delivered alarms to make room", DatabasePath, _policy.MaxBytes, pruned);
+                    continue;
+                }
+
+                if (pages >= _maxPages && step < 3)
+                {
+                    var pageSize = Convert.ToInt64(Scalar("PRAGMA page_size;"), CultureInfo.InvariantCulture);
+                    _maxPages += Math.Max(16, _policy.EmergencyGrowthBytes / pageSize);
+                    Execute($"PRAGMA max_page_count = {_maxPages};");
+                    Warn($"The alarm store at {DatabasePath} is full of undelivered alarms ({PendingCountUnlocked()} waiting); it grows past its bound of {_policy.MaxBytes} bytes to {_maxPages * pageSize} bytes rather than drop one. The centre has not answered for a long time: check the connection.");
+                    continue;
+                }
+
+                if (ReservePath is { } reserve && File.Exists(reserve))
+                {
+                    File.Delete(reserve);
+                    Warn($"The disk holding the alarm store at {DatabasePath} is full; the {_policy.ReserveBytes}-byte reserve was released to {what}. Free space on the disk now.");
+                    continue;
+                }
+
+                _log.LogCritical(ex, "Cannot {What}: the alarm store at {Path} is full and no space can be freed", what, DatabasePath);
+                throw new OutboxFullException($"Cannot {what}: the alarm store at '{DatabasePath}' is full and no space can be freed ({ex.Message}).", ex);
+            }
+        }
+    }
+
+    private void Warn(string message)
+    {
+        _log.LogCritical("{Message}", message);
+        StorageWarning?.Invoke(message);
+    }
+
+    private int PendingCountUnlocked() =>
+        Convert.ToInt32(Scalar($"SELECT count(*) FROM alarm WHERE ack_state < {(int)AckState.Received}"), CultureInfo.InvariantCulture);
+
+    private string? ReservePath => _policy.ReserveBytes > 0 ? DatabasePath + ".reserve" : null;
+
+    private void EnsureReserve()
+    {
+        if (ReservePath is not { } reserve || (File.Exists(reserve) && new FileInfo(reserve).Length >= _policy.ReserveBytes))
+        {
+            return;
+        }
+
+        try
+        {
+            // Real bytes, not a sparse file: the point is to hold the space.
+            using var file = new FileStream(reserve, FileMode.Create, FileAccess.Write);
+            var block = new byte[64 * 1024];
+            for (long left = _policy.ReserveBytes; left > 0; left -= block.Length)
+            {
+                file.Write(block, 0, (int)Math.Min(block.Length, left));
+            }
+
+            file.Flush(flushToDisk: true);
+        }
+        catch (IOException ex)
+        {
+            _log.LogWarning("Could not create the disk reserve {Path}: {Reason}", reserve, ex.Message);
+            TryDelete(reserve);
+        }
+    }
+
+    private SqliteConnection OpenChecked(string path)
+    {
+        var db = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Pooling = false }.ToString());
+        try
+        {
+            db.Open();
+            _db = db;
+            Execute("PRAGMA journal_mode=WAL;");
+            Execute("PRAGMA synchronous=FULL;");
+            var check = Convert.ToString(Scalar("PRAGMA quick_check;"), CultureInfo.InvariantCulture);
+            if (check != "ok")
+            {
+                throw new InvalidDataException($"integrity check failed: {check}");
+            }
+
+            Migrate();
+            var pageSize = Convert.ToInt64(Scalar("PRAGMA page_size;"), CultureInfo.InvariantCulture);
+            var pages = Convert.ToInt64(Scalar("PRAGMA page_count;"), CultureInfo.InvariantCulture);
+            _maxPages = Math.Max(pages, Math.Max(16, _policy.MaxBytes / pageSize));
+            Execute($"PRAGMA max_page_count = {_maxPages};");
+            return db;
+        }
+        catch
+        {
+            db.Dispose();
+            throw;
+        }
+    }
+
+    private static bool IsCorruption(Exception ex) =>
+        ex is InvalidDataException || (ex is SqliteException s && s.SqliteErrorCode is SqliteCorrupt or SqliteNotADatabase);
+
+    /// <summary>Reads what it can from the damaged file, then moves the file (and its WAL) aside.</summary>
+    private OutboxRecovery RecoverFromCorruption(string path, Exception problem)
+    {
+        var rows = new List<object?[]>();
+        try
+        {
+            using var old = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Pooling = false, Mode = SqliteOpenMode.ReadOnly }.ToString());
+            old.Open();
+            try
+            {
+                using var seq = old.CreateCommand();
+                seq.CommandText = "SELECT seq FROM sqlite_sequence WHERE name = 'alarm';";
+                _salvagedSequence = Convert.ToInt64(seq.ExecuteScalar() ?? 0L, CultureInfo.InvariantCulture);
+            }
+            catch (SqliteException)
+            {
+            }
+
+            using var cmd = old.CreateCommand();
+            // A table scan in rowid order, without the (possibly damaged) indexes; stops at the first unreadable page.
+            cmd.CommandText = $"SELECT {Columns} FROM alarm NOT INDEXED ORDER BY seq;";
+            using var reader = cmd.ExecuteReader();
+            while (reader.Read())
+            {
+                var row = new object?[reader.FieldCount];
+                for (var i = 0; i < row.Length; i++)
+                {
+                    row[i] = reader.IsDBNull(i) ? null : reader.GetValue(i);
+                }
+
+                rows.Add(row);
+            }
+        }
+        catch (Exception ex) when (ex is SqliteException or InvalidCastException or FormatException)
+        {
+            _log.LogWarning("Reading alarms back from the damaged store stopped after {Rows} rows: {Reason}", rows.Count, ex.Message);
+        }
+
+        SqliteConnection.ClearAllPools();
+        var movedTo = $"{path}.corrupt-{DateTime.UtcNow:yyyyMMdd'T'HHmmss'Z'}";
+        File.Move(path, movedTo, overwrite: true);
+        foreach (var suffix in new[] { "-wal", "-shm" })
+        {
+            if (File.Exists(path + suffix))
+            {
+                File.Move(path + suffix, movedTo + suffix, overwrite: true);
+            }
+        }
+
+        _salvage = rows;
+        var undelivered = rows.Count(r => Convert.ToInt32(r[13], CultureInfo.InvariantCulture) < (int)AckState.Received);
+        var recovery = new OutboxRecovery(problem.Message, movedTo, rows.Count, undelivered);
+        _log.LogCritical("{Recovery}", recovery.ToString());
+        return recovery;
+    }
+
+    private void RestoreSalvage()
+    {
+        if (_salvage is null)
+        {
+            return;
+        }
+
+        using var tx = _db.BeginTransaction();
+        foreach (var row in _salvage)
+        {
+            using var cmd = _db.CreateCommand();
+            cmd.Transaction = tx;
+            cmd.CommandText = $"INSERT OR IGNORE INTO alarm ({Columns}) VALUES ({string.Join(", ", Enumerable.Range(0, row.Length).Select(i => $"$p{i}"))});";
+            for (var i = 0; i < row.Length; i++)
+            {
+                cmd.Parameters.AddWithValue($"$p{i}", row[i] ?? DBNull.Value);
+            }
+
+            cmd.ExecuteNonQuery();
+        }
+
+        // Keep numbering where the old store left off, so the centre sees no reuse of a sequence number.
+        using (var seq = _db.CreateCommand())
+        {
+            seq.Transaction = tx;
+            seq.CommandText = "UPDATE sqlite_sequence SET seq = max(seq, $s) WHERE name = 'alarm'; INSERT INTO sqlite_sequence (name, seq) SELECT 'alarm', $s WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'alarm');";
+            seq.Parameters.AddWithValue("$s", _salvagedSequence);
+            seq.ExecuteNonQuery();
+        }
+
+        tx.Commit();
+        _salvage = null;
+    }
+
+    private static void TryDelete(string path)
+    {
+        try
+        {
+            File.Delete(path);
+        }
+        catch (IOException)
+        {
+        }
+    }
 
     private void Migrate()
     {

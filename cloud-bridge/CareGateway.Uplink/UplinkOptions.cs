@@ -31,11 +31,38 @@ public sealed record UplinkOptions
     /// <summary>How long the broker keeps the gateway's session (and queued acknowledgements) while it is away.</summary>
     public TimeSpan SessionExpiry { get; init; } = TimeSpan.FromDays(7);
 
+    /// <summary>Upper bound for the TCP, TLS and MQTT handshake of one connection attempt.</summary>
+    public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
     public TimeSpan ReconnectMin { get; init; } = TimeSpan.FromSeconds(1);
 
     public TimeSpan ReconnectMax { get; init; } = TimeSpan.FromSeconds(60);
 
     public string? SoftwareVersion { get; init; }
+
+    /// <summary>
+    /// An alarm without <c>received</c> this long after it was raised (or no connection for this long) turns on the
+    /// local <see cref="LocalWarning.CentreUnreachable"/> warning. Re-sending goes on meanwhile (<see cref="ResendAfter"/>).
+    /// </summary>
+    public TimeSpan ReceivedTimeout { get; init; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>A received alarm that no operator has accepted this long after it was raised is escalated.</summary>
+    public TimeSpan AcceptedTimeout { get; init; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>Escalation of an alarm not accepted in time: send it again (the centre sees a higher attempt).</summary>
+    public bool EscalateByResend { get; init; } = true;
+
+    /// <summary>Escalation of an alarm not accepted in time: the local <see cref="LocalWarning.AlarmNotAccepted"/> warning.</summary>
+    public bool EscalateLocally { get; init; } = true;
+
+    /// <summary>Unanswered heartbeats for this long mean the centre is silent; null means three heartbeat intervals.</summary>
+    public TimeSpan? CentreSilentAfter { get; init; }
+
+    /// <summary>How often the acknowledgement timers and the silent-centre watch look; short enough to be prompt.</summary>
+    public TimeSpan SupervisionInterval { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Interval of the automatic end-to-end <c>test</c> alarm; null turns it off.</summary>
+    public TimeSpan? TestAlarmInterval { get; init; } = TimeSpan.FromDays(1);
 }
 
 /// <summary>TLS to the broker: the CA to trust (pinned) and, for mutual TLS, the gateway's certificate and key.</summary>

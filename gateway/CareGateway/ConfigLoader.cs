@@ -90,6 +90,46 @@ public static partial class ConfigLoader
             errors.Add($"$.broker.resendAfterSeconds: must be 1 or more, was {config.Broker.ResendAfterSeconds}");
         }
 
+        if (config.Outbox.MaxMegabytes is < 1 or > 4096)
+        {
+            errors.Add($"$.outbox.maxMegabytes: use 1 to 4096, was {config.Outbox.MaxMegabytes}");
+        }
+
+        if (config.Outbox.DeliveredRetentionDays is < 1 or > 3650)
+        {
+            errors.Add($"$.outbox.deliveredRetentionDays: use 1 to 3650, was {config.Outbox.DeliveredRetentionDays}");
+        }
+
+        if (config.Outbox.ReserveMegabytes is < 0 or > 1024)
+        {
+            errors.Add($"$.outbox.reserveMegabytes: use 0 (off) to 1024, was {config.Outbox.ReserveMegabytes}");
+        }
+
+        if (config.Broker.ReceivedTimeoutSeconds < 1)
+        {
+            errors.Add($"$.broker.receivedTimeoutSeconds: must be 1 or more, was {config.Broker.ReceivedTimeoutSeconds}");
+        }
+
+        if (config.Broker.AcceptedTimeoutSeconds < 1)
+        {
+            errors.Add($"$.broker.acceptedTimeoutSeconds: must be 1 or more, was {config.Broker.AcceptedTimeoutSeconds}");
+        }
+
+        if (config.Broker.CentreSilentSeconds is < 1)
+        {
+            errors.Add($"$.broker.centreSilentSeconds: must be 1 or more, was {config.Broker.CentreSilentSeconds}");
+        }
+
+        if (config.Broker.TestAlarmIntervalHours is < 0 or > 24 * 31)
+        {
+            errors.Add($"$.broker.testAlarmIntervalHours: use 0 (off) up to 744 hours, was {config.Broker.TestAlarmIntervalHours}");
+        }
+
+        if (config.Broker.Tls is { CertFile: not null, KeyFile: null } or { CertFile: null, KeyFile: not null })
+        {
+            errors.Add("$.broker.tls: certFile and keyFile go together (mutual TLS needs both)");
+        }
+
         if (config.Broker.Tls is { } tls && string.IsNullOrWhiteSpace(tls.CaFile))
         {
             errors.Add("$.broker.tls.caFile: must name the CA certificate (PEM) that signed the broker's certificate");

@@ -19,6 +19,9 @@ public sealed record GatewayConfig
     /// <summary>Azure IoT Hub instead of the centre's own broker (docs/iot-hub.md); null uses <see cref="Broker"/>.</summary>
     public IotHubConfig? IotHub { get; set; }
 
+    /// <summary>The durable alarm outbox's disk policy (docs/operations.md).</summary>
+    public OutboxConfig Outbox { get; set; } = new();
+
     public BoardConfig Board { get; set; } = new();
 
     public IReadOnlyList<SensorDefinition> Sensors { get; set; } = [];
@@ -66,6 +69,36 @@ public sealed record BrokerConfig
     public int HeartbeatSeconds { get; set; } = 60;
 
     public int ResendAfterSeconds { get; set; } = 15;
+
+    /// <summary>No 'received' this long after an alarm was raised (or no connection this long): local warning that the centre cannot be reached.</summary>
+    public int ReceivedTimeoutSeconds { get; set; } = 60;
+
+    /// <summary>No 'accepted' this long after an alarm was raised: the alarm is escalated.</summary>
+    public int AcceptedTimeoutSeconds { get; set; } = 300;
+
+    /// <summary>Escalation sends the alarm again (the centre sees a higher attempt).</summary>
+    public bool EscalateByResend { get; set; } = true;
+
+    /// <summary>Escalation turns on the local warning (buzzer/LED).</summary>
+    public bool EscalateLocally { get; set; } = true;
+
+    /// <summary>Heartbeats unanswered this long mean the centre is silent; absent means three heartbeat intervals.</summary>
+    public int? CentreSilentSeconds { get; set; }
+
+    /// <summary>Hours between automatic end-to-end test alarms; 0 turns them off.</summary>
+    public double TestAlarmIntervalHours { get; set; } = 24;
+}
+
+public sealed record OutboxConfig
+{
+    /// <summary>Normal upper bound of the store; past it delivered alarms go first, and undelivered ones are never dropped.</summary>
+    public int MaxMegabytes { get; set; } = 64;
+
+    /// <summary>Delivered alarms are kept this long, then removed.</summary>
+    public int DeliveredRetentionDays { get; set; } = 30;
+
+    /// <summary>Disk space held back for the moment the disk is full; 0 turns it off.</summary>
+    public int ReserveMegabytes { get; set; } = 4;
 }
 
 public sealed record TlsConfig

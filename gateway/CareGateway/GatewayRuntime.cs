@@ -17,12 +17,16 @@ public sealed partial class GatewayRuntime : IAsyncDisposable
     private readonly List<GpioSensorInput> _inputs = [];
     private readonly MqttUplink? _mqtt;
     private readonly IPreAlarmSignal _preAlarm;
+    private readonly TimeProvider _time;
+    private readonly ILogger _log;
 
     public GatewayRuntime(GatewayConfig config, GpioController gpio, TimeProvider time, ILoggerFactory logs, string? password = null)
     {
         ArgumentNullException.ThrowIfNull(config);
         ArgumentNullException.ThrowIfNull(logs);
         Config = config;
+        _time = time;
+        _log = logs.CreateLogger("gateway");
         ProfileStore = new FileCareProfileStore(config.DataDirectory, config.CareProfile, logs.CreateLogger("profile"));
         Profile = ProfileStore.Current;
         Indicator = new GpioAlarmIndicator(
@@ -30,7 +34,14 @@ public sealed partial class GatewayRuntime : IAsyncDisposable
             config.Board.Buzzer is { } buzzer ? ToOutput(buzzer) : null,
             config.Board.Leds.Select(led => new LedLine(led.Name ?? string.Empty, ToOutput(led))));
         _preAlarm = new IndicatorPreAlarmSignal(Indicator, new LoggingPreAlarmSignal(logs.CreateLogger("pre-alarm")));
-        Outbox = new SqliteOutbox(Path.Combine(config.DataDirectory, "outbox.db"));
+        Outbox = new SqliteOutbox(Path.Combine(config.DataDirectory, "outbox.db"), new OutboxPolicy
+            {
+                MaxBytes = config.Outbox.MaxMegabytes * 1024L * 1024,
+                EmergencyGrowthBytes = Math.Max(1, config.Outbox.MaxMegabytes / 4) * 1024L * 1024,
+                DeliveredRetention = TimeSpan.FromDays(config.Outbox.DeliveredRetentionDays),
+                ReserveBytes = config.Outbox.ReserveMegabytes * 1024L * 1024,
+            },
+            logs.CreateLogger("outbox"));
         Raiser = new AlarmRaiser(Outbox, () => Profile);
         Rules = new RuleRunner(
             CreateEngine(Profile),
@@ -49,6 +60,12 @@ public sealed partial class GatewayRuntime : IAsyncDisposable
                 Tls = config.Broker.Tls is { } tls ? new TlsOptions { CaFile = tls.CaFile, CertFile = tls.CertFile, KeyFile = tls.KeyFile } : null,
                 HeartbeatInterval = TimeSpan.FromSeconds(config.Broker.HeartbeatSeconds),
                 ResendAfter = TimeSpan.FromSeconds(config.Broker.ResendAfterSeconds),
+                ReceivedTimeout = TimeSpan.FromSeconds(config.Broker.ReceivedTimeoutSeconds),
+                AcceptedTimeout = TimeSpan.FromSeconds(config.Broker.AcceptedTimeoutSeconds),
+                EscalateByResend = config.Broker.EscalateByResend,
+                EscalateLocally = config.Broker.EscalateLocally,
+                CentreSilentAfter = config.Broker.CentreSilentSeconds is { } silent ? TimeSpan.FromSeconds(silent) : null,
+                TestAlarmInterval = config.Broker.TestAlarmIntervalHours > 0 ? TimeSpan.FromHours(config.Broker.TestAlarmIntervalHours) : null,
                 SoftwareVersion = typeof(GatewayRuntime).Assembly.GetName().Version?.ToString(3),
             },
             Outbox,
@@ -123,6 +140,7 @@ public sealed partial class GatewayRuntime : IAsyncDisposable
     /// <summary>Runs the rules and the uplink until cancelled.</summary>
     public Task RunAsync(CancellationToken cancellationToken) =>
         Task.WhenAll(
+            ReportStoreRecoveryAsync(cancellationToken),
             Rules.RunAsync(cancellationToken),
             Connection.RunAsync(cancellationToken),
             Commands.RunAsync(cancellationToken),
@@ -144,6 +162,22 @@ public sealed partial class GatewayRuntime : IAsyncDisposable
 
     private static GpioOutputLine ToOutput(GpioOutputOptions output) =>
         new(SensorConfigValidation.ResolveLine(output.Line, output.HeaderPin) ?? throw new ArgumentException($"Output '{output.Name}' has no GPIO line", nameof(output)), output.ActiveLevel == ActiveLevel.High);
+
+    /// <summary>A store that had to be replaced at start is a fault the centre must hear about: a technical alarm.</summary>
+    private async Task ReportStoreRecoveryAsync(CancellationToken cancellationToken)
+    {
+        if (Outbox.Recovery is { } recovery)
+        {
+            try
+            {
+                await Raiser.RaiseAsync(new AlarmRequest(Protocol.AlarmType.GatewayFault, null, null, $"Gateway self-check: {recovery.Describe()}", _time.GetUtcNow()), cancellationToken);
+            }
+            catch (OutboxFullException ex)
+            {
+                _log.LogCritical("Could not raise the alarm about the replaced alarm store: {Reason}", ex.Message);
+            }
+        }
+    }
 
     public async ValueTask DisposeAsync()
     {

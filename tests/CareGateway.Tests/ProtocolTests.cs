@@ -31,6 +31,7 @@ public class ProtocolTests
             "command" => (CommandJson.TryParseCommand(bytes, out _, out var e), e),
             "command-result" => (CommandJson.TryParseResult(bytes, out _, out var e), e),
             "sensor" => (SensorStatusJson.TryParse(bytes, out _, out var e), e),
+            "heartbeat-ack" => (ProtocolJson.TryParseHeartbeatAck(bytes, out _, out var e), e),
             _ => throw new InvalidOperationException($"Example {file} names no known message kind"),
         };
         Assert.True(parsed, error);
@@ -86,7 +87,7 @@ public class ProtocolTests
     [Fact]
     public void Every_alarm_type_has_a_vkp_code_and_a_triage_level()
     {
-        var fixedNames = new[] { "fall", "panic", "wandering", "bed-exit", "not-up", "inactivity", "bathroom-stay", "smoke", "water", "tamper", "low-battery", "sensor-offline", "gateway-power", "test" };
+        var fixedNames = new[] { "fall", "panic", "wandering", "bed-exit", "not-up", "inactivity", "bathroom-stay", "smoke", "water", "tamper", "low-battery", "sensor-offline", "gateway-power", "gateway-fault", "test" };
         Assert.Equal(fixedNames.Order(StringComparer.Ordinal), AlarmCatalog.All.Select(i => i.Type).Order(StringComparer.Ordinal));
         Assert.All(AlarmCatalog.All, i => Assert.True(Triage.IsValid(i.Triage)));
         Assert.Equal("4.1", AlarmCatalog.Get(AlarmType.Fall).VkpCode);

@@ -21,7 +21,10 @@ public sealed record PageContext(string Lang, CentreUser? User, string CsrfField
 /// <summary>Server-rendered HTML: every value goes through <see cref="E"/>.</summary>
 public static class Html
 {
-    public static string E(string? s) => HtmlEncoder.Default.Encode(s ?? "");
+    // Letters such as æ, ø and å stay readable; markup characters are always encoded.
+    private static readonly HtmlEncoder Encoder = HtmlEncoder.Create(System.Text.Unicode.UnicodeRanges.All);
+
+    public static string E(string? s) => Encoder.Encode(s ?? "");
 
     public static string Duration(TimeSpan t)
     {

@@ -61,14 +61,13 @@ public sealed class BrowserTests
         await using var gateway = new Gateway("gw-web-1", broker.Port, dir.File("outbox.db"));
         var id = await gateway.RaiseAsync(AlarmType.Fall, "bathroom");
         var row = page.Locator($"tr[data-alarm-id='{id}']");
-        await row.WaitForAsync();
+        await page.Locator($"tr.new[data-alarm-id='{id}']").WaitForAsync(); // arrives marked: the visual cue
         Assert.True(await page.EvaluateAsync<bool>("window.__noReload === true"));
         var text = await row.InnerTextAsync();
         Assert.Contains("Kunde 1042", text, StringComparison.Ordinal);
         Assert.Contains("Bad", text, StringComparison.Ordinal);
         Assert.Contains("Fall", text, StringComparison.Ordinal);
         Assert.Contains("Kritisk", text, StringComparison.Ordinal);
-        Assert.Contains("new", await row.GetAttributeAsync("class") ?? "", StringComparison.Ordinal); // the visual cue
         await gateway.WaitForAckAsync(id, AckState.Received);
 
         if (Environment.GetEnvironmentVariable("CENTRE_SCREENSHOT") is { Length: > 0 } shot)

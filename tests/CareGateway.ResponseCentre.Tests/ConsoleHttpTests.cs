@@ -124,6 +124,37 @@ public sealed partial class ConsoleHttpTests : IAsyncLifetime, IDisposable
     }
 
     [Fact]
+    public async Task Every_page_and_export_renders_for_a_logged_in_operator()
+    {
+        var kari = await _centre.Store.FindUserAsync("kari", default);
+        await _centre.Store.AddAlarmAsync(StoreContractTests.Alarm("019ab3c4-5d60-7e21-9f3a-2b4c6d8e0f99", type: Protocol.AlarmType.Fall), default);
+        await _centre.Core.AcceptAsync("019ab3c4-5d60-7e21-9f3a-2b4c6d8e0f99", kari!, default);
+        await _centre.Core.CloseAsync("019ab3c4-5d60-7e21-9f3a-2b4c6d8e0f99", kari!, "Hjemmesykepleien dro innom", CloseOutcome.Handled, default);
+        await _centre.Store.SetGatewayLabelAsync("gw-0042", "Kunde 1", "Nord", default);
+        using var browser = new Browser(_centre.BaseUrl);
+        await browser.LoginAsync("kari", Password);
+        const string range = "?from=2026-11-20&to=2026-11-30";
+
+        Assert.Contains("Kunde 1", await browser.Http.GetStringAsync("/gateways"), StringComparison.Ordinal);
+        var figures = await browser.Http.GetStringAsync("/figures" + range + "&period=day&group=Nord");
+        Assert.Contains("<svg class=\"chart\"", figures, StringComparison.Ordinal);
+        Assert.Contains("Nord", figures, StringComparison.Ordinal);
+        Assert.StartsWith("period_start,", await browser.Http.GetStringAsync("/figures.csv" + range), StringComparison.Ordinal);
+        using (var json = System.Text.Json.JsonDocument.Parse(await browser.Http.GetStringAsync("/figures.json" + range + "&period=week")))
+        {
+            Assert.Equal("week", json.RootElement.GetProperty("period").GetString());
+        }
+
+        var fhir = await browser.Http.GetAsync("/export/fhir" + range);
+        Assert.Equal("application/fhir+json", fhir.Content.Headers.ContentType!.MediaType);
+        var body = await fhir.Content.ReadAsStringAsync();
+        Assert.Contains("\"resourceType\": \"Bundle\"", body, StringComparison.Ordinal);
+        Assert.Contains("Hjemmesykepleien dro innom", body, StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.OK, (await browser.Http.GetAsync("/export")).StatusCode);
+        Assert.Contains("text/javascript", (await browser.Http.GetAsync("/console.js")).Content.Headers.ContentType!.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Only_an_admin_may_label_a_home()
     {
         using var op = new Browser(_centre.BaseUrl);

@@ -1,4 +1,3 @@
-using System.Text;
 using CareGateway.IntegrationTests;
 using CareGateway.Protocol;
 using CareGateway.ResponseCentre.Service.Storage;
@@ -105,6 +104,5 @@ public sealed class ReceptionTests
         var alarm = Assert.Single(await centre.Store.OpenAlarmsAsync(default));
         Assert.Equal((CentreAlarmType.GatewayOffline, "gw-will-1"), (alarm.Type, alarm.GatewayId));
         Assert.Equal(GatewayState.Offline, (await centre.Store.GetGatewayAsync("gw-will-1", default))!.State);
-        _ = Encoding.UTF8;
     }
 }

@@ -202,7 +202,7 @@ public sealed class MqttCentreLink : BackgroundService, IAckSender
 
         switch (leaf)
         {
-            case Topics.AlarmLeaf when ProtocolJson.TryParseAlarm(payload, out var alarm, out var error):
+            case Topics.AlarmLeaf when ProtocolJson.TryParseAlarm(payload, out var alarm, out _):
                 if (alarm.GatewayId != gatewayId)
                 {
                     _log.LogWarning("Rejected alarm on {Topic}: it names gateway {Other}", topic, alarm.GatewayId);
@@ -210,7 +210,6 @@ public sealed class MqttCentreLink : BackgroundService, IAckSender
                 }
 
                 await Core.OnAlarmAsync(alarm, ct);
-                _ = error;
                 break;
             case Topics.StatusLeaf when ProtocolJson.TryParseStatus(payload, out var status, out _) && status.GatewayId == gatewayId:
                 await Core.OnStatusAsync(status, ct);

@@ -10,6 +10,7 @@
     : { live: 'Direkte', lost: 'Forbindelsen er brutt, kobler til igjen…', added: 'Ny alarm' };
   var baseTitle = document.title;
   var known = ids();
+  var firstSeen = {};
   var pending = false;
 
   function ids() {
@@ -65,13 +66,15 @@
     }).then(function (html) {
       if (html === null || html === undefined) { return; }
       queue.innerHTML = html;
-      var now = ids(), fresh = 0;
+      var now = ids(), fresh = 0, t = Date.now();
       Object.keys(now).forEach(function (id) {
-        if (!known[id]) {
-          fresh++;
-          var row = queue.querySelector('tr[data-alarm-id="' + CSS.escape(id) + '"]');
-          if (row) { row.classList.add('new'); }
-        }
+        if (!known[id]) { fresh++; firstSeen[id] = t; }
+      });
+      // A new row stays marked for a few seconds, across the re-reads that other events cause.
+      Object.keys(firstSeen).forEach(function (id) {
+        if (t - firstSeen[id] > 8000 || !now[id]) { delete firstSeen[id]; return; }
+        var row = queue.querySelector('tr[data-alarm-id="' + CSS.escape(id) + '"]');
+        if (row) { row.classList.add('new'); }
       });
       known = now;
       if (fresh > 0) { cue(fresh); }

@@ -89,5 +89,14 @@ public sealed class BrowserTests
         await gateway.WaitForAckAsync(id, AckState.Closed);
         await page.Locator($"tr[data-alarm-id='{id}']").WaitForAsync(new LocatorWaitForOptions { State = WaitForSelectorState.Detached });
         Assert.Equal(CloseOutcome.FalseAlarm, (await centre.Store.GetAlarmAsync(id, default))!.Outcome);
+
+        if (Environment.GetEnvironmentVariable("CENTRE_SCREENSHOT") is { Length: > 0 } more)
+        {
+            foreach (var pageName in new[] { "figures", "gateways", "history" })
+            {
+                await page.GotoAsync($"{centre.BaseUrl}/{pageName}");
+                await page.ScreenshotAsync(new PageScreenshotOptions { Path = more.Replace(".png", $"-{pageName}.png", StringComparison.Ordinal), FullPage = true });
+            }
+        }
     }
 }

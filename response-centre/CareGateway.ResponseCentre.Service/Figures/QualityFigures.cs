@@ -98,12 +98,12 @@ public static class QualityFigures
     public const string AllGroups = "all";
     public const string NoGroup = "(none)";
 
-    public static async Task<FigureReport> ComputeAsync(ICentreStore store, DateTimeOffset from, DateTimeOffset to, FigurePeriod period, string? group, TimeZoneInfo zone, CancellationToken ct)
+    public static async Task<FigureReport> ComputeAsync(ICentreStore store, DateTimeOffset from, DateTimeOffset to, FigurePeriod period, string? group, TimeZoneInfo zone, DateTimeOffset now, CancellationToken ct)
     {
         var alarms = await store.AlarmsAsync(from, to, 1_000_000, ct);
         var events = await store.GatewayEventsAsync(to, ct);
         var gateways = (await store.GatewaysAsync(ct)).ToDictionary(g => g.GatewayId, StringComparer.Ordinal);
-        return Compute(alarms, events, gateways, from, to, period, string.IsNullOrWhiteSpace(group) ? null : group, zone, TimeProvider.System.GetUtcNow());
+        return Compute(alarms, events, gateways, from, to, period, string.IsNullOrWhiteSpace(group) ? null : group, zone, now);
     }
 
     public static FigureReport Compute(

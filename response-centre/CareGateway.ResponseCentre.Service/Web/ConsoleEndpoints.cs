@@ -176,7 +176,7 @@ public static class ConsoleEndpoints
         {
             var p = await UserPageAsync(ctx, store);
             var (f, t) = Period(p, from, to, 30);
-            var report = await QualityFigures.ComputeAsync(store, f, t, FigurePeriods.Parse(period), group, p.Zone, ctx.RequestAborted);
+            var report = await QualityFigures.ComputeAsync(store, f, t, FigurePeriods.Parse(period), group, p.Zone, p.Now, ctx.RequestAborted);
             var groups = (await store.GatewaysAsync(ctx.RequestAborted)).Select(g => g.HomeGroup).OfType<string>().Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
             return HtmlResult(FiguresPage.Render(p, report, groups, ctx.Request.QueryString.Value ?? ""));
         });
@@ -185,7 +185,7 @@ public static class ConsoleEndpoints
         {
             var p = await UserPageAsync(ctx, store);
             var (f, t) = Period(p, from, to, 30);
-            var report = await QualityFigures.ComputeAsync(store, f, t, FigurePeriods.Parse(period), group, p.Zone, ctx.RequestAborted);
+            var report = await QualityFigures.ComputeAsync(store, f, t, FigurePeriods.Parse(period), group, p.Zone, p.Now, ctx.RequestAborted);
             return Results.File(Encoding.UTF8.GetBytes(QualityFigures.ToCsv(report)), "text/csv; charset=utf-8", "quality-figures.csv");
         });
 
@@ -193,7 +193,7 @@ public static class ConsoleEndpoints
         {
             var p = await UserPageAsync(ctx, store);
             var (f, t) = Period(p, from, to, 30);
-            var report = await QualityFigures.ComputeAsync(store, f, t, FigurePeriods.Parse(period), group, p.Zone, ctx.RequestAborted);
+            var report = await QualityFigures.ComputeAsync(store, f, t, FigurePeriods.Parse(period), group, p.Zone, p.Now, ctx.RequestAborted);
             return Results.File(QualityFigures.ToJson(report), "application/json", "quality-figures.json");
         });
 
@@ -215,35 +215,38 @@ public static class ConsoleEndpoints
         });
     }
 
-    private static async Task ServerSentEventsAsync(HttpContext ctx, CentreEvents events, TimeProvider time)
+    private static async Task ServerSentEventsAsync(HttpContext ctx, CentreEvents events, TimeProvider time, IHostApplicationLifetime lifetime)
     {
+        // The stream ends when the operator leaves or the service stops (so that a shutdown does not wait for it).
+        using var ended = CancellationTokenSource.CreateLinkedTokenSource(ctx.RequestAborted, lifetime.ApplicationStopping);
+        var stop = ended.Token;
         ctx.Response.Headers.ContentType = "text/event-stream";
         ctx.Response.Headers.CacheControl = "no-cache";
         ctx.Response.Headers["X-Accel-Buffering"] = "no";
         var channel = events.Subscribe();
         try
         {
-            await ctx.Response.WriteAsync("retry: 2000\n\n", ctx.RequestAborted);
-            await ctx.Response.Body.FlushAsync(ctx.RequestAborted);
-            while (!ctx.RequestAborted.IsCancellationRequested)
+            await ctx.Response.WriteAsync("retry: 2000\n\n", stop);
+            await ctx.Response.Body.FlushAsync(stop);
+            while (!stop.IsCancellationRequested)
             {
                 string kind;
                 using (var tick = new CancellationTokenSource(TimeSpan.FromSeconds(15), time))
-                using (var linked = CancellationTokenSource.CreateLinkedTokenSource(tick.Token, ctx.RequestAborted))
+                using (var linked = CancellationTokenSource.CreateLinkedTokenSource(tick.Token, stop))
                 {
                     try
                     {
                         kind = await channel.Reader.ReadAsync(linked.Token);
                     }
-                    catch (OperationCanceledException) when (!ctx.RequestAborted.IsCancellationRequested)
+                    catch (OperationCanceledException) when (!stop.IsCancellationRequested)
                     {
                         // A regular tick: the page re-reads the queue, which also shows changes made by other instances.
                         kind = "tick";
                     }
                 }
 
-                await ctx.Response.WriteAsync($"event: {kind}\ndata: {kind}\n\n", ctx.RequestAborted);
-                await ctx.Response.Body.FlushAsync(ctx.RequestAborted);
+                await ctx.Response.WriteAsync($"event: {kind}\ndata: {kind}\n\n", stop);
+                await ctx.Response.Body.FlushAsync(stop);
             }
         }
         catch (OperationCanceledException)

@@ -35,7 +35,9 @@ public static class Html
 
         return t.TotalHours >= 1
             ? string.Create(CultureInfo.InvariantCulture, $"{(int)t.TotalHours} h {t.Minutes:00} min")
-            : t.TotalMinutes >= 1 ? string.Create(CultureInfo.InvariantCulture, $"{t.Minutes} min {t.Seconds:00} s") : string.Create(CultureInfo.InvariantCulture, $"{t.Seconds} s");
+            : t.TotalMinutes >= 1 ? string.Create(CultureInfo.InvariantCulture, $"{t.Minutes} min {t.Seconds:00} s")
+            : t.TotalSeconds < 10 && t.Ticks % TimeSpan.TicksPerSecond != 0 ? string.Create(CultureInfo.InvariantCulture, $"{t.TotalSeconds:0.0} s")
+            : string.Create(CultureInfo.InvariantCulture, $"{t.Seconds} s");
     }
 
     public static string Layout(PageContext p, string active, string title, string body)

@@ -193,6 +193,47 @@ public sealed class CentreCoreTests : IDisposable
         Assert.Empty(await _store.SensorsNeedingAttentionAsync(default));
     }
 
+    [Fact]
+    public async Task The_health_monitor_finds_a_silent_gateway_on_its_own_timer_as_time_passes()
+    {
+        var events = new CentreEvents();
+        var core = new CentreCore(_store, _sender, events, _clock, new CentreSettings(), NullLogger<CentreCore>.Instance);
+        using var monitor = new HealthMonitor(core, _clock, new CentreSettings { HealthCheckSeconds = 5 }, NullLogger<HealthMonitor>.Instance);
+        await core.OnHeartbeatAsync(Heartbeat(0), default);
+        var subscription = events.Subscribe();
+        await monitor.StartAsync(default);
+
+        for (var i = 0; i < 37; i++)
+        {
+            _clock.Advance(TimeSpan.FromSeconds(5)); // 185 s: more than three 60 s intervals
+        }
+
+        while (await subscription.Reader.ReadAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(30)) != "alarm")
+        {
+        }
+
+        await monitor.StopAsync(default);
+        Assert.Equal(CentreAlarmType.HeartbeatMissing, Assert.Single(await _store.OpenAlarmsAsync(default)).Type);
+    }
+
+    [Fact]
+    public async Task Add_user_reads_the_password_from_stdin_and_refuses_a_short_one()
+    {
+        var db = _dir.File("users.db");
+        using var output = new StringWriter();
+        using var errors = new StringWriter();
+        Assert.Equal(2, await Service.Web.UserCommand.RunAsync(["kari", $"--Centre:Database:ConnectionString={db}"], new StringReader("short\n"), output, errors));
+        Assert.Contains("at least 10 characters", errors.ToString(), StringComparison.Ordinal);
+        Assert.Equal(0, await Service.Web.UserCommand.RunAsync(["kari", "--role", "admin", $"--Centre:Database:ConnectionString={db}"], new StringReader("a long passphrase\n"), output, errors));
+
+        var store = SqliteCentreStore.ForFile(db);
+        var user = await store.FindUserAsync("kari", default);
+        Assert.Equal(Roles.Admin, user!.Role);
+        Assert.Equal(Microsoft.AspNetCore.Identity.PasswordVerificationResult.Success,
+            new Microsoft.AspNetCore.Identity.PasswordHasher<CentreUser>().VerifyHashedPassword(user, user.PasswordHash, "a long passphrase"));
+        Assert.DoesNotContain("a long passphrase", output.ToString(), StringComparison.Ordinal);
+    }
+
     public void Dispose()
     {
         Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();

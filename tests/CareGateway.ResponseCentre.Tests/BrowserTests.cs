@@ -90,6 +90,12 @@ public sealed class BrowserTests
         await page.Locator($"tr[data-alarm-id='{id}']").WaitForAsync(new LocatorWaitForOptions { State = WaitForSelectorState.Detached });
         Assert.Equal(CloseOutcome.FalseAlarm, (await centre.Store.GetAlarmAsync(id, default))!.Outcome);
 
+        // The language switch brings the operator back to the same page, in English.
+        await page.GotoAsync($"{centre.BaseUrl}/history");
+        await page.ClickAsync("form[action='/lang'] button");
+        await page.WaitForSelectorAsync("h1:has-text('History')");
+        Assert.EndsWith("/history", page.Url, StringComparison.Ordinal);
+
         if (Environment.GetEnvironmentVariable("CENTRE_SCREENSHOT") is { Length: > 0 } more)
         {
             foreach (var pageName in new[] { "figures", "gateways", "history" })

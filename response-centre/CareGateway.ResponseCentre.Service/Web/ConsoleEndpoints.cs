@@ -55,7 +55,8 @@ public static class ConsoleEndpoints
         {
             ctx.Response.Headers["X-Content-Type-Options"] = "nosniff";
             ctx.Response.Headers["X-Frame-Options"] = "DENY";
-            ctx.Response.Headers["Referrer-Policy"] = "no-referrer";
+            // same-origin: the language switch returns to the page it came from; nothing leaks to other sites.
+            ctx.Response.Headers["Referrer-Policy"] = "same-origin";
             ctx.Response.Headers["Content-Security-Policy"] = "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'";
             await next();
         });

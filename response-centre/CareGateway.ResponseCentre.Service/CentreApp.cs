@@ -14,7 +14,8 @@ public static class CentreApp
         var settings = builder.Configuration.GetSection("Centre").Get<CentreSettings>() ?? new CentreSettings();
         builder.Services.AddSingleton(settings);
         builder.Services.AddSingleton(TimeProvider.System);
-        builder.Services.AddSingleton(CreateStore(settings.Database));
+        // Created by the container, so that it is disposed with it (the PostgreSQL data source holds connections).
+        builder.Services.AddSingleton<ICentreStore>(_ => CreateStore(settings.Database));
         builder.Services.AddSingleton<CentreEvents>();
         builder.Services.AddSingleton<CentreCore>();
         if (settings.Mqtt.Enabled)

@@ -102,6 +102,39 @@ public sealed partial class ConsoleHttpTests : IAsyncLifetime, IDisposable
     }
 
     [Fact]
+    public async Task After_five_wrong_passwords_even_the_right_one_is_refused_for_a_while()
+    {
+        using var browser = new Browser(_centre.BaseUrl);
+        for (var i = 0; i < Service.Web.LoginThrottle.MaxFailures; i++)
+        {
+            Assert.Equal(HttpStatusCode.Unauthorized, (await browser.LoginAsync("kari", "guess " + i)).StatusCode);
+        }
+
+        Assert.Equal(HttpStatusCode.TooManyRequests, (await browser.LoginAsync("kari", Password)).StatusCode);
+        Assert.Equal(HttpStatusCode.Redirect, (await browser.LoginAsync("admin", Password)).StatusCode); // other users are not affected
+    }
+
+    [Fact]
+    public void The_login_throttle_lets_a_user_in_again_once_the_window_has_passed()
+    {
+        var clock = new Microsoft.Extensions.Time.Testing.FakeTimeProvider();
+        var throttle = new Service.Web.LoginThrottle(clock);
+        for (var i = 0; i < Service.Web.LoginThrottle.MaxFailures - 1; i++)
+        {
+            throttle.Failed("Kari");
+        }
+
+        Assert.False(throttle.IsLocked("kari"));
+        throttle.Failed("kari");
+        Assert.True(throttle.IsLocked("KARI"));
+        clock.Advance(Service.Web.LoginThrottle.Window);
+        Assert.False(throttle.IsLocked("kari"));
+        throttle.Failed("kari");
+        throttle.Succeeded("kari");
+        Assert.False(throttle.IsLocked("kari"));
+    }
+
+    [Fact]
     public async Task Accepting_needs_the_csrf_token_and_then_moves_the_alarm()
     {
         using var browser = new Browser(_centre.BaseUrl);

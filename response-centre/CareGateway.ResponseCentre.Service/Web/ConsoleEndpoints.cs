@@ -47,6 +47,7 @@ public static class ConsoleEndpoints
             o.Cookie.SameSite = SameSiteMode.Strict;
         });
         services.AddSingleton<IPasswordHasher<CentreUser>, PasswordHasher<CentreUser>>();
+        services.AddSingleton<LoginThrottle>();
     }
 
     public static void MapConsole(WebApplication app)
@@ -73,17 +74,24 @@ public static class ConsoleEndpoints
             return HtmlResult(Pages.Login(Page(ctx, null, lang), false, returnUrl));
         }).AllowAnonymous();
 
-        app.MapPost("/login", async (HttpContext ctx, ICentreStore store, IPasswordHasher<CentreUser> hasher) =>
+        app.MapPost("/login", async (HttpContext ctx, ICentreStore store, IPasswordHasher<CentreUser> hasher, LoginThrottle throttle) =>
         {
             var form = await ctx.Request.ReadFormAsync();
             var name = form["username"].ToString();
+            if (throttle.IsLocked(name))
+            {
+                return HtmlResult(Pages.Login(Page(ctx, null), true, form["returnUrl"]), StatusCodes.Status429TooManyRequests);
+            }
+
             var user = name.Length == 0 ? null : await store.FindUserAsync(name, ctx.RequestAborted);
             var ok = user is not null && hasher.VerifyHashedPassword(user, user.PasswordHash, form["password"].ToString()) != PasswordVerificationResult.Failed;
             if (!ok)
             {
-                ctx.Response.StatusCode = StatusCodes.Status401Unauthorized;
+                throttle.Failed(name);
                 return HtmlResult(Pages.Login(Page(ctx, null), true, form["returnUrl"]), StatusCodes.Status401Unauthorized);
             }
+
+            throttle.Succeeded(name);
 
             var identity = new ClaimsIdentity(
                 [new Claim(ClaimTypes.Name, user!.UserName), new Claim(ClaimTypes.NameIdentifier, user.OperatorId), new Claim(ClaimTypes.Role, user.Role)],

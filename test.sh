@@ -14,6 +14,10 @@ command -v qemu-aarch64-static >/dev/null 2>&1 || need+=(qemu-user-static)
 for lib in libc6-arm64-cross libgcc-s1-arm64-cross libstdc++6-arm64-cross; do
   dpkg -s "$lib" >/dev/null 2>&1 || need+=("$lib")
 done
+# The response centre's tests: a real PostgreSQL server (started by the test fixture on a free loopback port) and
+# headless Chromium for the operator console (driven by Playwright, which must not download a browser of its own).
+compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || need+=(postgresql)
+[ -x /usr/lib/chromium/chromium ] || command -v chromium >/dev/null 2>&1 || need+=(chromium)
 if ((${#need[@]})); then
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
@@ -22,9 +26,11 @@ if ((${#need[@]})); then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
   # The package may start a system-wide broker on port 1883; the tests start their own on free ports.
   { $sudo systemctl disable --now mosquitto || $sudo service mosquitto stop; } >/dev/null 2>&1 || true
+  # Likewise the postgresql package's own cluster on port 5432: the tests run their own server.
+  { $sudo systemctl disable --now postgresql || $sudo service postgresql stop; } >/dev/null 2>&1 || true
 fi
 
-export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
 
 # --- the Raspberry Pi package: built here, checked (and its demo run under qemu) by PackagingTests ---------------
 echo "test.sh: building the linux-arm64 Debian package"

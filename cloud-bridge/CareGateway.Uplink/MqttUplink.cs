@@ -29,6 +29,7 @@ public sealed partial class MqttUplink : IAsyncDisposable
     private readonly DateTimeOffset _startedAt;
     private volatile bool _stopping;
     private DateTimeOffset _connectedSince = DateTimeOffset.MinValue;
+    private volatile bool _sessionReady;
     private int _connectFailures;
 
     public MqttUplink(UplinkOptions options, SqliteOutbox outbox, TimeProvider time, ILogger log, ILocalIndicator? indicator = null)
@@ -253,6 +254,9 @@ public sealed partial class MqttUplink : IAsyncDisposable
 
     private async Task<bool> TryConnectAsync(CancellationToken ct)
     {
+        // Until this connection is set up (acknowledgements subscribed), nothing is sent on it: an answer to an alarm
+        // sent earlier could be missed. Alarms sent before 'since' belong to an older connection and are sent again.
+        _sessionReady = false;
         var since = _time.GetUtcNow();
         var will = ProtocolJson.Serialize(new StatusMessage
         {
@@ -311,7 +315,8 @@ public sealed partial class MqttUplink : IAsyncDisposable
                 throw new InvalidOperationException($"the broker refused the subscription to the acknowledgements ({why}); check the broker's ACL");
             }
 
-            _connectedSince = _time.GetUtcNow();
+            _connectedSince = since;
+            _sessionReady = true;
             await PublishAsync(
                 Topics.Status(_options.GatewayId),
                 ProtocolJson.Serialize(new StatusMessage { GatewayId = _options.GatewayId, State = GatewayState.Online, Since = since, SoftwareVersion = _options.SoftwareVersion }),
@@ -344,7 +349,7 @@ public sealed partial class MqttUplink : IAsyncDisposable
         while (!ct.IsCancellationRequested)
         {
             var wait = _options.ResendAfter;
-            if (_client.IsConnected)
+            if (_client.IsConnected && _sessionReady)
             {
                 // After a failure, wait for a wake-up (a new alarm, a reconnect) or ResendAfter, never spin.
                 wait = await SendDueAsync(ct) ? UntilNextResend() : _options.ResendAfter;
@@ -361,7 +366,7 @@ public sealed partial class MqttUplink : IAsyncDisposable
     /// <returns>True when everything due was sent; false when a publish or its bookkeeping failed.</returns>
     private async Task<bool> SendDueAsync(CancellationToken ct)
     {
-        while (_client.IsConnected && !ct.IsCancellationRequested)
+        while (_client.IsConnected && _sessionReady && !ct.IsCancellationRequested)
         {
             var now = _time.GetUtcNow();
             var due = _outbox.Due(now - _options.ResendAfter, _connectedSince, max: 64);

@@ -1,0 +1,274 @@
+using System.Globalization;
+using CareGateway.Protocol;
+using CareGateway.ResponseCentre.Service.Storage;
+using Microsoft.Extensions.Logging;
+
+namespace CareGateway.ResponseCentre.Service.Centre;
+
+/// <summary>What an operator's action did.</summary>
+public enum OperatorResult
+{
+    Done,
+    NotFound,
+
+    /// <summary>Someone else (or an earlier click) already took the alarm that far.</summary>
+    AlreadyDone,
+}
+
+/// <summary>
+/// The centre's logic, free of MQTT and HTTP: stores what gateways send, answers <c>received</c> once an alarm is
+/// stored, carries out operators' accept and close, and raises technical alarms about gateways (offline by last
+/// will, silent by missing heartbeats, alarms missing by sequence number). Time comes from <see cref="TimeProvider"/>.
+/// Technical alarms have ids derived from what caused them, so several instances that see the same status or
+/// heartbeat store them once.
+/// </summary>
+public sealed class CentreCore(ICentreStore store, IAckSender sender, CentreEvents events, TimeProvider time, CentreSettings settings, ILogger<CentreCore> log)
+{
+    private static readonly HashSet<string> SensorProblemTypes = new(StringComparer.Ordinal) { AlarmType.LowBattery, AlarmType.SensorOffline, AlarmType.Tamper };
+
+    public ICentreStore Store => store;
+
+    /// <summary>An alarm from a gateway: store it once, then answer <c>received</c> (for every copy).</summary>
+    /// <summary>The note on a test alarm the centre closed by itself.</summary>
+    public const string AutomaticTestNote = "automatic end-to-end test";
+
+    public async Task OnAlarmAsync(AlarmMessage alarm, CancellationToken ct)
+    {
+        var now = time.GetUtcNow();
+        await store.EnsureGatewayAsync(alarm.GatewayId, Math.Max(0, alarm.Seq - 1), ct);
+        var fresh = await store.AddAlarmAsync(StoredAlarm.FromMessage(alarm, now), ct);
+        if (fresh && alarm.SensorId is { } sensor && SensorProblemTypes.Contains(alarm.Type))
+        {
+            await store.RecordSensorProblemAsync(new SensorProblem(alarm.GatewayId, sensor, alarm.Room, alarm.Type, alarm.RaisedAt, alarm.AlarmId), ct);
+        }
+
+        await SendAckAsync(alarm.GatewayId, alarm.AlarmId, AckState.Received, settings.CentreId, ct);
+        if (fresh && alarm.Type == AlarmType.Test)
+        {
+            // The gateway's end-to-end test (periodic, or asked for by a command): answered and closed by the centre
+            // system itself, so it measures the whole path without taking an operator's time (docs/protocol.md).
+            if (await store.CloseAsync(alarm.AlarmId, settings.CentreId, now, AutomaticTestNote, CloseOutcome.Handled, ct))
+            {
+                await SendAckAsync(alarm.GatewayId, alarm.AlarmId, AckState.Closed, settings.CentreId, ct);
+            }
+
+            log.LogInformation("Test alarm {AlarmId} from {GatewayId} seq {Seq} stored and closed automatically", alarm.AlarmId, alarm.GatewayId, alarm.Seq);
+        }
+        else if (fresh)
+        {
+            log.LogInformation("Alarm {AlarmId} ({Type}, {Priority}) from {GatewayId} seq {Seq} stored", alarm.AlarmId, alarm.Type, alarm.Priority, alarm.GatewayId, alarm.Seq);
+        }
+        else
+        {
+            log.LogDebug("Copy {Attempt} of alarm {AlarmId} from {GatewayId}: already stored", alarm.Attempt, alarm.AlarmId, alarm.GatewayId);
+        }
+
+        events.Publish(fresh ? "alarm" : "changed");
+    }
+
+    /// <summary>A gateway's retained status or last will.</summary>
+    public async Task OnStatusAsync(StatusMessage status, CancellationToken ct)
+    {
+        var now = time.GetUtcNow();
+        var before = await store.RecordStatusAsync(status, now, ct);
+        if (status.State == GatewayState.Offline)
+        {
+            if (before != GatewayState.Offline)
+            {
+                await store.AddGatewayEventAsync(new GatewayEvent(status.GatewayId, now, false), ct);
+            }
+
+            // One alarm per connection that ended: the will of a connection carries that connection's 'since'.
+            await RaiseTechnicalAsync(status.GatewayId, CentreAlarmType.GatewayOffline, Ms(status.Since), now,
+                $"Gateway offline (last will or stop) since its connection of {status.Since:u}: the home cannot call for help", ct);
+        }
+        else if (before != GatewayState.Online)
+        {
+            await store.AddGatewayEventAsync(new GatewayEvent(status.GatewayId, now, true), ct);
+        }
+
+        events.Publish("gateway");
+    }
+
+    /// <summary>A heartbeat: the gateway is alive; with nothing pending, every sequence number up to <c>lastSeq</c> must be here.</summary>
+    public async Task OnHeartbeatAsync(HeartbeatMessage heartbeat, CancellationToken ct)
+    {
+        var now = time.GetUtcNow();
+        var before = await store.RecordHeartbeatAsync(heartbeat, now, ct);
+        if (before is { Silent: true } || before is null || before.State is null)
+        {
+            await store.AddGatewayEventAsync(new GatewayEvent(heartbeat.GatewayId, now, true), ct);
+            events.Publish("gateway");
+        }
+
+        if (heartbeat.PendingAlarms == 0 && before is { LastHeartbeatAt: not null } && heartbeat.LastSeq > before.GapReportedUpTo && heartbeat.LastSeq > before.SeqBaseline)
+        {
+            var known = await store.KnownSeqsAsync(heartbeat.GatewayId, before.SeqBaseline + 1, heartbeat.LastSeq, ct);
+            var expected = heartbeat.LastSeq - before.SeqBaseline;
+            if (known.Count < expected)
+            {
+                var have = known.ToHashSet();
+                var missing = new List<long>();
+                for (var s = before.SeqBaseline + 1; s <= heartbeat.LastSeq && missing.Count < 20; s++)
+                {
+                    if (!have.Contains(s))
+                    {
+                        missing.Add(s);
+                    }
+                }
+
+                var list = string.Join(", ", missing.Select(s => s.ToString(CultureInfo.InvariantCulture)));
+                await RaiseTechnicalAsync(heartbeat.GatewayId, CentreAlarmType.SequenceGap, heartbeat.LastSeq, now,
+                    $"{expected - known.Count} alarm(s) never arrived (sequence {list}{(expected - known.Count > missing.Count ? ", ..." : "")}); the gateway reports none pending", ct);
+                await store.SetGapReportedAsync(heartbeat.GatewayId, heartbeat.LastSeq, ct);
+            }
+        }
+    }
+
+    /// <summary>Looks for gateways whose heartbeats stopped (about <see cref="CentreSettings.MissedHeartbeats"/> intervals).</summary>
+    public async Task<int> CheckHeartbeatsAsync(CancellationToken ct)
+    {
+        var now = time.GetUtcNow();
+        var raised = 0;
+        foreach (var gw in await store.GatewaysAsync(ct))
+        {
+            if (gw.Silent || gw.State == GatewayState.Offline || gw.LastHeartbeatAt is not { } last || gw.IntervalSeconds is not { } interval)
+            {
+                continue;
+            }
+
+            if (now - last < TimeSpan.FromSeconds(interval * settings.MissedHeartbeats))
+            {
+                continue;
+            }
+
+            if (await store.MarkSilentAsync(gw.GatewayId, now, ct))
+            {
+                await store.AddGatewayEventAsync(new GatewayEvent(gw.GatewayId, now, false), ct);
+                await RaiseTechnicalAsync(gw.GatewayId, CentreAlarmType.HeartbeatMissing, Ms(last), now,
+                    $"No heartbeat since {last:u} (every {interval} s expected): the gateway or its connection has gone silent", ct);
+                raised++;
+                events.Publish("gateway");
+            }
+        }
+
+        return raised;
+    }
+
+    /// <summary>Re-sends acknowledgements the broker did not take (it was down); returns how many went out.</summary>
+    public async Task<int> RetryUnsentAcksAsync(CancellationToken ct)
+    {
+        var sent = 0;
+        foreach (var ack in await store.UnsentAcksAsync(100, ct))
+        {
+            if (!await sender.TrySendAsync(ToMessage(ack), ct))
+            {
+                break;
+            }
+
+            await store.MarkAckSentAsync(ack.AckId, time.GetUtcNow(), ct);
+            sent++;
+        }
+
+        return sent;
+    }
+
+    /// <summary>An operator takes an alarm; the gateway gets <c>accepted</c>.</summary>
+    public async Task<OperatorResult> AcceptAsync(string alarmId, CentreUser user, CancellationToken ct)
+    {
+        var alarm = await store.GetAlarmAsync(alarmId, ct);
+        if (alarm is null)
+        {
+            return OperatorResult.NotFound;
+        }
+
+        if (!await store.AcceptAsync(alarmId, user.OperatorId, time.GetUtcNow(), ct))
+        {
+            return OperatorResult.AlreadyDone;
+        }
+
+        if (alarm.Origin == AlarmOrigin.Gateway)
+        {
+            await SendAckAsync(alarm.GatewayId, alarmId, AckState.Accepted, user.OperatorId, ct);
+        }
+
+        log.LogInformation("Alarm {AlarmId} accepted by {OperatorId}", alarmId, user.OperatorId);
+        events.Publish("changed");
+        return OperatorResult.Done;
+    }
+
+    /// <summary>
+    /// An operator finishes an alarm with a note and an outcome; the gateway gets <c>closed</c>. The note stays at the
+    /// centre (it may hold health details and belongs in the record, not in the home).
+    /// </summary>
+    public async Task<OperatorResult> CloseAsync(string alarmId, CentreUser user, string? note, string? outcome, CancellationToken ct)
+    {
+        if (!CloseOutcome.IsValid(outcome))
+        {
+            throw new ArgumentException($"outcome: '{outcome}' is not one of {string.Join(", ", CloseOutcome.All)}", nameof(outcome));
+        }
+
+        var alarm = await store.GetAlarmAsync(alarmId, ct);
+        if (alarm is null)
+        {
+            return OperatorResult.NotFound;
+        }
+
+        note = string.IsNullOrWhiteSpace(note) ? null : note.Trim();
+        if (!await store.CloseAsync(alarmId, user.OperatorId, time.GetUtcNow(), note, outcome ?? CloseOutcome.Handled, ct))
+        {
+            return OperatorResult.AlreadyDone;
+        }
+
+        if (alarm.Origin == AlarmOrigin.Gateway)
+        {
+            await SendAckAsync(alarm.GatewayId, alarmId, AckState.Closed, user.OperatorId, ct);
+        }
+
+        log.LogInformation("Alarm {AlarmId} closed by {OperatorId} ({Outcome})", alarmId, user.OperatorId, outcome ?? CloseOutcome.Handled);
+        events.Publish("changed");
+        return OperatorResult.Done;
+    }
+
+    private async Task RaiseTechnicalAsync(string gatewayId, string type, long cause, DateTimeOffset now, string reason, CancellationToken ct)
+    {
+        var alarm = new StoredAlarm
+        {
+            AlarmId = string.Create(CultureInfo.InvariantCulture, $"centre-{gatewayId}-{type}-{cause}"),
+            GatewayId = gatewayId,
+            Origin = AlarmOrigin.Centre,
+            Type = type,
+            Priority = AlarmPriority.High,
+            VkpCode = "4",
+            Triage = Triage.Green,
+            State = AlarmState.Raised,
+            Reason = reason,
+            RaisedAt = now,
+            ReceivedAt = now,
+        };
+        if (await store.AddAlarmAsync(alarm, ct))
+        {
+            log.LogWarning("Technical alarm {Type} for gateway {GatewayId}: {Reason}", type, gatewayId, reason);
+            events.Publish("alarm");
+        }
+    }
+
+    private async Task SendAckAsync(string gatewayId, string alarmId, AckState state, string by, CancellationToken ct)
+    {
+        var record = new AckRecord { AckId = Guid.CreateVersion7().ToString(), AlarmId = alarmId, GatewayId = gatewayId, State = state, By = by, At = time.GetUtcNow() };
+        await store.AddAckAsync(record, ct);
+        if (await sender.TrySendAsync(ToMessage(record), ct))
+        {
+            await store.MarkAckSentAsync(record.AckId, time.GetUtcNow(), ct);
+        }
+        else
+        {
+            log.LogWarning("The '{State}' acknowledgement for {AlarmId} waits for the broker", state, alarmId);
+        }
+    }
+
+    private static AckMessage ToMessage(AckRecord a) =>
+        new() { AlarmId = a.AlarmId, GatewayId = a.GatewayId, State = a.State, By = a.By, At = a.At };
+
+    private static long Ms(DateTimeOffset t) => t.ToUnixTimeMilliseconds();
+}

@@ -1,0 +1,58 @@
+namespace CareGateway.ResponseCentre.Service.Centre;
+
+/// <summary>The service's configuration, section <c>Centre</c> (appsettings.json, environment <c>Centre__...</c>).</summary>
+public sealed class CentreSettings
+{
+    /// <summary>The centre system's id; it signs the <c>received</c> acknowledgements.</summary>
+    public string CentreId { get; set; } = "centre";
+
+    public DatabaseSettings Database { get; set; } = new();
+
+    public MqttSettings Mqtt { get; set; } = new();
+
+    /// <summary>A gateway is silent after this many heartbeat intervals without one.</summary>
+    public double MissedHeartbeats { get; set; } = 3;
+
+    /// <summary>How often the centre looks for silent gateways and re-sends acknowledgements the broker did not take.</summary>
+    public int HealthCheckSeconds { get; set; } = 5;
+
+    /// <summary>Time zone the console shows times in.</summary>
+    public string TimeZone { get; set; } = "Europe/Oslo";
+
+    /// <summary>Language of the console until the operator picks one: <c>nb</c> or <c>en</c>.</summary>
+    public string DefaultLanguage { get; set; } = "nb";
+}
+
+public sealed class DatabaseSettings
+{
+    /// <summary><c>sqlite</c> (embedded default) or <c>postgres</c>.</summary>
+    public string Provider { get; set; } = "sqlite";
+
+    /// <summary>For SQLite a file path or connection string (default: in the user's local data folder); for PostgreSQL an Npgsql connection string.</summary>
+    public string? ConnectionString { get; set; }
+}
+
+public sealed class MqttSettings
+{
+    /// <summary>Set false to run the console without a broker (for example to look at stored data).</summary>
+    public bool Enabled { get; set; } = true;
+
+    public string Host { get; set; } = "127.0.0.1";
+
+    public int Port { get; set; } = 1883;
+
+    /// <summary>Client id of this instance; each instance needs its own (its persistent session lives at the broker).</summary>
+    public string? ClientId { get; set; }
+
+    public string? Username { get; set; }
+
+    public string? Password { get; set; }
+
+    public bool UseTls { get; set; }
+
+    /// <summary>
+    /// MQTT 5 shared-subscription group for alarms and heartbeats (<c>$share/{group}/care/v1/+/alarm</c>): instances
+    /// with the same group split the load. Empty subscribes plainly (one instance, or a broker without shared subscriptions).
+    /// </summary>
+    public string? SharedGroup { get; set; } = "centre";
+}

@@ -1,0 +1,56 @@
+using CareGateway.ResponseCentre.Service.Centre;
+using CareGateway.ResponseCentre.Service.Storage;
+using CareGateway.ResponseCentre.Service.Web;
+
+namespace CareGateway.ResponseCentre.Service;
+
+/// <summary>Builds the service: storage, MQTT link, health monitor and the operator console.</summary>
+public static class CentreApp
+{
+    public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
+    {
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
+        configure?.Invoke(builder);
+        var settings = builder.Configuration.GetSection("Centre").Get<CentreSettings>() ?? new CentreSettings();
+        builder.Services.AddSingleton(settings);
+        builder.Services.AddSingleton(TimeProvider.System);
+        // Created by the container, so that it is disposed with it (the PostgreSQL data source holds connections).
+        builder.Services.AddSingleton<ICentreStore>(_ => CreateStore(settings.Database));
+        builder.Services.AddSingleton<CentreEvents>();
+        builder.Services.AddSingleton<CentreCore>();
+        if (settings.Mqtt.Enabled)
+        {
+            builder.Services.AddSingleton<MqttCentreLink>();
+            builder.Services.AddSingleton<IAckSender>(sp => sp.GetRequiredService<MqttCentreLink>());
+            builder.Services.AddHostedService(sp => sp.GetRequiredService<MqttCentreLink>());
+        }
+        else
+        {
+            builder.Services.AddSingleton<IAckSender, NoBroker>();
+        }
+
+        builder.Services.AddHostedService<HealthMonitor>();
+        ConsoleEndpoints.AddConsole(builder.Services);
+
+        var app = builder.Build();
+        app.Services.GetRequiredService<ICentreStore>().MigrateAsync(CancellationToken.None).GetAwaiter().GetResult();
+        ConsoleEndpoints.MapConsole(app);
+        return app;
+    }
+
+    public static ICentreStore CreateStore(DatabaseSettings db) => db.Provider.ToLowerInvariant() switch
+    {
+        "sqlite" => string.IsNullOrWhiteSpace(db.ConnectionString)
+            ? SqliteCentreStore.ForFile(Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.LocalApplicationData, Environment.SpecialFolderOption.Create), "care-gateway", "response-centre.db"))
+            : db.ConnectionString.Contains('=', StringComparison.Ordinal) ? new SqliteCentreStore(db.ConnectionString) : SqliteCentreStore.ForFile(db.ConnectionString),
+        "postgres" or "postgresql" => new PostgresCentreStore(db.ConnectionString
+            ?? throw new InvalidOperationException("Centre:Database:ConnectionString: PostgreSQL needs a connection string (Host=...;Database=...;Username=...)")),
+        _ => throw new InvalidOperationException($"Centre:Database:Provider: '{db.Provider}' is not known; use sqlite or postgres"),
+    };
+
+    /// <summary>Acknowledgements wait in the store when the service runs without a broker.</summary>
+    private sealed class NoBroker : IAckSender
+    {
+        public Task<bool> TrySendAsync(CareGateway.Protocol.AckMessage ack, CancellationToken ct) => Task.FromResult(false);
+    }
+}

@@ -1,0 +1,187 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using CareGateway.Protocol;
+using CareGateway.ResponseCentre.Service.Storage;
+using Hl7.Fhir.Model;
+using Hl7.Fhir.Serialization;
+
+namespace CareGateway.ResponseCentre.Service.Fhir;
+
+/// <summary>
+/// Closed alarms as FHIR R4 for the welfare-technology hub (VKP 0.9.0): the alarm as a <c>DetectedIssue</c> in the VKP
+/// profile (VKP alert code, triage), the centre's follow-up as an <c>Encounter</c>, the operator's note as a
+/// <c>Composition</c>, together in a <c>Bundle</c> when there is more than one resource.
+/// <para>
+/// The centre knows homes by gateway id, never residents: the patient is a logical reference by that id
+/// (<see cref="HomeIdentifierSystem"/>), which the municipality resolves to the resident's identity before sending
+/// (see docs/response-centre.md).
+/// </para>
+/// </summary>
+public static class FhirExport
+{
+    public const string DetectedIssueProfile = "http://ehelse.no/fhir/StructureDefinition/vkp-DetectedIssue-v090";
+    public const string EncounterProfile = "http://ehelse.no/fhir/StructureDefinition/vkp-Encounter-v090";
+    public const string CompositionProfile = "http://ehelse.no/fhir/StructureDefinition/vkp-Composition-v090";
+    public const string EncounterModeSystem = "http://ehelse.no/fhir/CodeSystem/vkp-encounter-mode-v090";
+    public const string EncounterClassSystem = "http://ehelse.no/fhir/CodeSystem/vkp-encounter-class-v090";
+    public const string EncounterReasonSystem = "http://ehelse.no/fhir/CodeSystem/vkp-encounter-reason-v090";
+    public const string CompositionCategorySystem = "http://ehelse.no/fhir/CodeSystem/vkp-composition-category-v090";
+    public const string CompositionSectionSystem = "http://ehelse.no/fhir/CodeSystem/vkp-composition-section-v090";
+
+    /// <summary>Identifier system for a home (the gateway id) until the municipality maps it to the resident.</summary>
+    public const string HomeIdentifierSystem = "urn:care-gateway:gateway-id";
+
+    /// <summary>Identifier system for the centre's operator ids (not HPR numbers).</summary>
+    public const string OperatorIdentifierSystem = "urn:care-gateway:operator-id";
+
+    private static readonly JsonSerializerOptions Json = new JsonSerializerOptions { WriteIndented = true }.ForFhir(ModelInfo.ModelInspector);
+
+    public static JsonSerializerOptions JsonOptions => Json;
+
+    /// <summary>Closed care alarms from gateways; technical alarms, tests and alarms the resident cancelled are not journaled.</summary>
+    public static bool IsExportable(StoredAlarm a) =>
+        a.Origin == AlarmOrigin.Gateway && a.Status == HandlingStatus.Closed && a.State == AlarmState.Raised
+        && AlarmCatalog.IsKnown(a.Type) && !AlarmCatalog.Get(a.Type).Technical;
+
+    /// <summary>One resource alone, or a <c>collection</c> Bundle of all of them.</summary>
+    public static Resource Build(IReadOnlyList<StoredAlarm> alarms, IReadOnlyDictionary<string, GatewayRecord> gateways, string centreId, DateTimeOffset now)
+    {
+        var entries = new List<(string FullUrl, Resource Resource)>();
+        foreach (var a in alarms)
+        {
+            if (!IsExportable(a))
+            {
+                throw new ArgumentException($"alarm {a.AlarmId}: only closed care alarms are exported (status {a.Status}, type {a.Type})", nameof(alarms));
+            }
+
+            gateways.TryGetValue(a.GatewayId, out var home);
+            entries.AddRange(ForAlarm(a, home, centreId));
+        }
+
+        if (entries.Count == 1)
+        {
+            return entries[0].Resource;
+        }
+
+        var bundle = new Bundle
+        {
+            Type = Bundle.BundleType.Collection,
+            Timestamp = now,
+            Identifier = new Identifier("urn:ietf:rfc:3986", Urn("bundle:" + string.Join(",", alarms.Select(a => a.AlarmId)))),
+        };
+        foreach (var (fullUrl, resource) in entries)
+        {
+            bundle.Entry.Add(new Bundle.EntryComponent { FullUrl = fullUrl, Resource = resource });
+        }
+
+        return bundle;
+    }
+
+    public static string ToJson(Resource resource) => JsonSerializer.Serialize(resource, Json);
+
+    /// <summary>The resources for one closed alarm, each with a stable <c>urn:uuid</c> full URL.</summary>
+    public static IEnumerable<(string FullUrl, Resource Resource)> ForAlarm(StoredAlarm a, GatewayRecord? home, string centreId)
+    {
+        var info = AlarmCatalog.Get(a.Type);
+        var issueUrl = Urn("issue:" + a.AlarmId);
+        var encounterUrl = Urn("encounter:" + a.AlarmId);
+        var patient = new ResourceReference
+        {
+            Identifier = new Identifier(HomeIdentifierSystem, a.GatewayId),
+            Display = home?.Label ?? a.GatewayId,
+        };
+
+        var issue = new DetectedIssue
+        {
+            Meta = new Meta { Profile = [DetectedIssueProfile] },
+            Identifier = [new Identifier("urn:ietf:rfc:3986", Guid.TryParse(a.AlarmId, out _) ? "urn:uuid:" + a.AlarmId : Urn("alarm:" + a.AlarmId))],
+            Status = ObservationStatus.Final,
+            Code = new CodeableConcept(AlarmCatalog.VkpAlertCodeSystem, a.VkpCode, info.VkpCode == a.VkpCode ? info.VkpDisplay : null, null),
+            Severity = a.Triage switch
+            {
+                Triage.Red or Triage.Orange => DetectedIssue.DetectedIssueSeverity.High,
+                Triage.Yellow => DetectedIssue.DetectedIssueSeverity.Moderate,
+                _ => DetectedIssue.DetectedIssueSeverity.Low,
+            },
+            Patient = patient,
+            Identified = new FhirDateTime(a.RaisedAt),
+            Detail = a.Reason,
+            // VKP 0.9.0 publishes the triage code system but binds it to no element; it travels as evidence.
+            Evidence =
+            [
+                new DetectedIssue.EvidenceComponent { Code = [new CodeableConcept(AlarmCatalog.VkpTriageCodeSystem, a.Triage)] },
+                new DetectedIssue.EvidenceComponent { Detail = [new ResourceReference(encounterUrl)] },
+            ],
+        };
+        yield return (issueUrl, issue);
+
+        var encounter = new Encounter
+        {
+            Meta = new Meta { Profile = [EncounterProfile] },
+            Identifier = [new Identifier("urn:ietf:rfc:3986", encounterUrl)],
+            Status = Encounter.EncounterStatus.Finished,
+            // The follow-up of an alarm call is two-way voice unless the centre records otherwise.
+            Class = new Coding(EncounterClassSystem, "2", "toveis_tale"),
+            Subject = patient,
+            Participant =
+            [
+                new Encounter.ParticipantComponent
+                {
+                    Type = [new CodeableConcept(EncounterModeSystem, "2", "toveis tale", null)],
+                    Individual = new ResourceReference { Identifier = new Identifier(OperatorIdentifierSystem, a.ClosedBy ?? a.AcceptedBy), Display = a.ClosedBy ?? a.AcceptedBy },
+                },
+            ],
+            Period = new Period(new FhirDateTime(a.AcceptedAt ?? a.ReceivedAt), new FhirDateTime(a.ClosedAt!.Value)),
+            ReasonCode = [new CodeableConcept(EncounterReasonSystem, "2", "hendelsesbasert tilsyn", null)],
+            ServiceProvider = new ResourceReference { Identifier = new Identifier("urn:care-gateway:centre-id", centreId), Display = centreId },
+        };
+        if (a.Room is { } room)
+        {
+            encounter.Location = [new Encounter.LocationComponent { Location = new ResourceReference { Display = room } }];
+        }
+
+        yield return (encounterUrl, encounter);
+
+        if (a.Note is { Length: > 0 } note)
+        {
+            var composition = new Composition
+            {
+                Meta = new Meta { Profile = [CompositionProfile] },
+                Identifier = new Identifier("urn:ietf:rfc:3986", Urn("composition:" + a.AlarmId)),
+                Status = CompositionStatus.Final,
+                Type = new CodeableConcept("http://loinc.org", "34109-9", "Note", null),
+                Category = [new CodeableConcept(CompositionCategorySystem, "1", "Trygghet og mestring", null)],
+                Subject = patient,
+                Encounter = new ResourceReference(encounterUrl),
+                Date = new FhirDateTime(a.ClosedAt!.Value).Value,
+                Author = [new ResourceReference { Identifier = new Identifier(OperatorIdentifierSystem, a.ClosedBy), Display = a.ClosedBy }],
+                Title = "Oppfølging av alarm",
+                Section =
+                [
+                    new Composition.SectionComponent
+                    {
+                        Title = "Beskrivelse av oppfølging",
+                        Code = new CodeableConcept(CompositionSectionSystem, "1.1", "beskrivelse av oppfølging", null),
+                        Text = new Narrative
+                        {
+                            Status = Narrative.NarrativeStatus.Generated,
+                            Div = $"<div xmlns=\"http://www.w3.org/1999/xhtml\"><p>{System.Security.SecurityElement.Escape(note)}</p></div>",
+                        },
+                        Entry = [new ResourceReference(issueUrl)],
+                    },
+                ],
+            };
+            yield return (Urn("composition:" + a.AlarmId), composition);
+        }
+    }
+
+    /// <summary>A stable <c>urn:uuid</c> from a name (so a re-export gives the same ids and the hub can de-duplicate).</summary>
+    private static string Urn(string name)
+    {
+        var hash = SHA256.HashData(Encoding.UTF8.GetBytes("care-gateway:" + name));
+        hash[6] = (byte)((hash[6] & 0x0F) | 0x50); // version 5-style (name based)
+        hash[8] = (byte)((hash[8] & 0x3F) | 0x80); // RFC 4122 variant
+        return "urn:uuid:" + new Guid(hash.AsSpan(0, 16), bigEndian: true).ToString();
+    }
+}

@@ -1,0 +1,80 @@
+using CareGateway.Protocol;
+
+namespace CareGateway.ResponseCentre.Service.Storage;
+
+/// <summary>
+/// Everything the centre keeps. Two implementations share one SQL text (<see cref="SqlCentreStore"/>): SQLite, the
+/// embedded default, and PostgreSQL for a centre with several instances. Times are stored as Unix milliseconds (UTC).
+/// </summary>
+public interface ICentreStore
+{
+    /// <summary>Brings the schema up to date (migrations in code, applied once, in order).</summary>
+    Task MigrateAsync(CancellationToken ct);
+
+    /// <summary>Stores an alarm once by its id. Returns true for a new alarm; a copy only counts up <c>copies</c>.</summary>
+    Task<bool> AddAlarmAsync(StoredAlarm alarm, CancellationToken ct);
+
+    Task<StoredAlarm?> GetAlarmAsync(string alarmId, CancellationToken ct);
+
+    /// <summary>Alarms not closed and not cancelled by the resident.</summary>
+    Task<IReadOnlyList<StoredAlarm>> OpenAlarmsAsync(CancellationToken ct);
+
+    /// <summary>Alarms raised in [from, until), newest first, at most <paramref name="limit"/>.</summary>
+    Task<IReadOnlyList<StoredAlarm>> AlarmsAsync(DateTimeOffset from, DateTimeOffset until, int limit, CancellationToken ct);
+
+    /// <summary>Marks an alarm accepted; false when it was already accepted or closed (or is unknown).</summary>
+    Task<bool> AcceptAsync(string alarmId, string by, DateTimeOffset at, CancellationToken ct);
+
+    /// <summary>Closes an alarm (accepting it too if nobody had); false when it was already closed (or is unknown).</summary>
+    Task<bool> CloseAsync(string alarmId, string by, DateTimeOffset at, string? note, string? outcome, CancellationToken ct);
+
+    Task AddAckAsync(AckRecord ack, CancellationToken ct);
+
+    Task MarkAckSentAsync(string ackId, DateTimeOffset at, CancellationToken ct);
+
+    Task<IReadOnlyList<AckRecord>> AcksAsync(string alarmId, CancellationToken ct);
+
+    /// <summary>Acknowledgements not yet taken by the broker, oldest first.</summary>
+    Task<IReadOnlyList<AckRecord>> UnsentAcksAsync(int limit, CancellationToken ct);
+
+    /// <summary>Records a status message; returns the state known before (null when none).</summary>
+    Task<GatewayState?> RecordStatusAsync(StatusMessage status, DateTimeOffset at, CancellationToken ct);
+
+    /// <summary>Records a heartbeat; returns the gateway as it was before (null when it is new).</summary>
+    Task<GatewayRecord?> RecordHeartbeatAsync(HeartbeatMessage heartbeat, DateTimeOffset at, CancellationToken ct);
+
+    /// <summary>Makes sure a gateway row exists (first contact by an alarm).</summary>
+    Task EnsureGatewayAsync(string gatewayId, long seqBaseline, CancellationToken ct);
+
+    /// <summary>Marks a gateway silent; false when it already was.</summary>
+    Task<bool> MarkSilentAsync(string gatewayId, DateTimeOffset at, CancellationToken ct);
+
+    Task SetGapReportedAsync(string gatewayId, long upTo, CancellationToken ct);
+
+    Task SetGatewayLabelAsync(string gatewayId, string? label, string? homeGroup, CancellationToken ct);
+
+    Task<GatewayRecord?> GetGatewayAsync(string gatewayId, CancellationToken ct);
+
+    Task<IReadOnlyList<GatewayRecord>> GatewaysAsync(CancellationToken ct);
+
+    /// <summary>Sequence numbers of a gateway's alarms in [fromSeq, toSeq].</summary>
+    Task<IReadOnlyList<long>> KnownSeqsAsync(string gatewayId, long fromSeq, long toSeq, CancellationToken ct);
+
+    Task AddGatewayEventAsync(GatewayEvent e, CancellationToken ct);
+
+    /// <summary>Reachability changes before <paramref name="until"/>, oldest first.</summary>
+    Task<IReadOnlyList<GatewayEvent>> GatewayEventsAsync(DateTimeOffset until, CancellationToken ct);
+
+    /// <summary>Records a sensor's technical problem (low battery, offline, tamper) from an alarm.</summary>
+    Task RecordSensorProblemAsync(SensorProblem problem, CancellationToken ct);
+
+    /// <summary>Sensors whose latest problem's alarm is not closed.</summary>
+    Task<IReadOnlyList<SensorProblem>> SensorsNeedingAttentionAsync(CancellationToken ct);
+
+    Task<CentreUser?> FindUserAsync(string userName, CancellationToken ct);
+
+    Task<int> CountUsersAsync(CancellationToken ct);
+
+    /// <summary>Adds a user or replaces its password and role.</summary>
+    Task SaveUserAsync(CentreUser user, CancellationToken ct);
+}

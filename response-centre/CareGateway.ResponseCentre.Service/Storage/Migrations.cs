@@ -1,0 +1,101 @@
+namespace CareGateway.ResponseCentre.Service.Storage;
+
+/// <summary>
+/// The schema, as numbered migrations applied once and in order. The SQL is the common subset of SQLite and
+/// PostgreSQL (BIGINT times in Unix milliseconds, INTEGER flags, TEXT), so one list serves both stores.
+/// Never edit a migration that has shipped: add the next one.
+/// </summary>
+public static class Migrations
+{
+    public static IReadOnlyList<(int Version, string Name, string[] Statements)> All { get; } =
+    [
+        (1, "alarms, acknowledgements, gateways, users", [
+            """
+            CREATE TABLE alarm (
+              alarm_id TEXT PRIMARY KEY,
+              gateway_id TEXT NOT NULL,
+              origin INTEGER NOT NULL,
+              seq BIGINT NOT NULL,
+              type TEXT NOT NULL,
+              priority INTEGER NOT NULL,
+              vkp_code TEXT NOT NULL,
+              triage TEXT NOT NULL,
+              state TEXT NOT NULL,
+              sensor_id TEXT,
+              room TEXT,
+              reason TEXT NOT NULL,
+              raised_at BIGINT NOT NULL,
+              received_at BIGINT NOT NULL,
+              copies INTEGER NOT NULL,
+              status INTEGER NOT NULL,
+              accepted_at BIGINT,
+              accepted_by TEXT,
+              closed_at BIGINT,
+              closed_by TEXT,
+              note TEXT,
+              outcome TEXT
+            )
+            """,
+            "CREATE INDEX alarm_open ON alarm (status, priority, raised_at)",
+            "CREATE INDEX alarm_raised ON alarm (raised_at)",
+            "CREATE INDEX alarm_gateway_seq ON alarm (gateway_id, seq)",
+            """
+            CREATE TABLE ack (
+              ack_id TEXT PRIMARY KEY,
+              alarm_id TEXT NOT NULL,
+              gateway_id TEXT NOT NULL,
+              state INTEGER NOT NULL,
+              by_id TEXT NOT NULL,
+              at BIGINT NOT NULL,
+              sent_at BIGINT
+            )
+            """,
+            "CREATE INDEX ack_alarm ON ack (alarm_id)",
+            "CREATE INDEX ack_unsent ON ack (sent_at, at)",
+            """
+            CREATE TABLE gateway (
+              gateway_id TEXT PRIMARY KEY,
+              label TEXT,
+              home_group TEXT,
+              state TEXT,
+              state_since BIGINT,
+              software_version TEXT,
+              last_heartbeat_at BIGINT,
+              interval_seconds INTEGER,
+              pending_alarms INTEGER,
+              last_seq BIGINT,
+              silent INTEGER NOT NULL DEFAULT 0,
+              seq_baseline BIGINT NOT NULL DEFAULT 0,
+              gap_reported_up_to BIGINT NOT NULL DEFAULT 0
+            )
+            """,
+            """
+            CREATE TABLE gateway_event (
+              gateway_id TEXT NOT NULL,
+              at BIGINT NOT NULL,
+              available INTEGER NOT NULL
+            )
+            """,
+            "CREATE INDEX gateway_event_at ON gateway_event (at)",
+            """
+            CREATE TABLE sensor (
+              gateway_id TEXT NOT NULL,
+              sensor_id TEXT NOT NULL,
+              room TEXT,
+              problem TEXT NOT NULL,
+              since BIGINT NOT NULL,
+              alarm_id TEXT NOT NULL,
+              PRIMARY KEY (gateway_id, sensor_id)
+            )
+            """,
+            """
+            CREATE TABLE centre_user (
+              user_name TEXT PRIMARY KEY,
+              operator_id TEXT NOT NULL,
+              password_hash TEXT NOT NULL,
+              role TEXT NOT NULL
+            )
+            """,
+        ]),
+    ];
+}

@@ -1,0 +1,181 @@
+using CareGateway.Protocol;
+
+namespace CareGateway.ResponseCentre.Service.Storage;
+
+/// <summary>Where an alarm at the centre comes from.</summary>
+public enum AlarmOrigin
+{
+    /// <summary>Sent by a gateway; acknowledgements go back to it.</summary>
+    Gateway = 1,
+
+    /// <summary>Raised by the centre itself about a gateway (offline, silent, missing sequence numbers).</summary>
+    Centre = 2,
+}
+
+/// <summary>The centre's handling of an alarm, in order; it only moves forward.</summary>
+public enum HandlingStatus
+{
+    Received = 1,
+    Accepted = 2,
+    Closed = 3,
+}
+
+/// <summary>Alarm types the centre raises itself about a gateway's health (not on the wire).</summary>
+public static class CentreAlarmType
+{
+    /// <summary>The gateway's status went offline (its last will, or a clean stop).</summary>
+    public const string GatewayOffline = "gateway-offline";
+
+    /// <summary>No heartbeat for about three intervals while the gateway was thought online.</summary>
+    public const string HeartbeatMissing = "heartbeat-missing";
+
+    /// <summary>The gateway reports sequence numbers the centre never received, with nothing pending.</summary>
+    public const string SequenceGap = "sequence-gap";
+
+    public static IReadOnlyList<string> All { get; } = [GatewayOffline, HeartbeatMissing, SequenceGap];
+}
+
+/// <summary>Close outcomes an operator can record (for the quality figures).</summary>
+public static class CloseOutcome
+{
+    public const string Handled = "handled";
+    public const string FalseAlarm = "false-alarm";
+    public const string Technical = "technical";
+
+    public static IReadOnlyList<string> All { get; } = [Handled, FalseAlarm, Technical];
+
+    public static bool IsValid(string? value) => value is null || All.Contains(value, StringComparer.Ordinal);
+}
+
+/// <summary>An alarm as the centre stores it.</summary>
+public sealed record StoredAlarm
+{
+    public required string AlarmId { get; init; }
+    public required string GatewayId { get; init; }
+    public required AlarmOrigin Origin { get; init; }
+
+    /// <summary>The gateway's sequence number (0 for alarms the centre raised itself).</summary>
+    public long Seq { get; init; }
+
+    public required string Type { get; init; }
+    public required AlarmPriority Priority { get; init; }
+    public required string VkpCode { get; init; }
+    public required string Triage { get; init; }
+    public required AlarmState State { get; init; }
+    public string? SensorId { get; init; }
+    public string? Room { get; init; }
+    public required string Reason { get; init; }
+    public required DateTimeOffset RaisedAt { get; init; }
+
+    /// <summary>When the centre stored it (the first copy).</summary>
+    public required DateTimeOffset ReceivedAt { get; init; }
+
+    /// <summary>How many copies arrived (1 + re-sends and redeliveries).</summary>
+    public int Copies { get; init; } = 1;
+
+    public HandlingStatus Status { get; init; } = HandlingStatus.Received;
+    public DateTimeOffset? AcceptedAt { get; init; }
+    public string? AcceptedBy { get; init; }
+    public DateTimeOffset? ClosedAt { get; init; }
+    public string? ClosedBy { get; init; }
+
+    /// <summary>The operator's note at closing; kept at the centre (it may hold health details), never sent to the home.</summary>
+    public string? Note { get; init; }
+
+    /// <summary>One of <see cref="CloseOutcome"/>, set at closing.</summary>
+    public string? Outcome { get; init; }
+
+    /// <summary>An open alarm belongs in the operator's queue: not closed, and not cancelled by the resident.</summary>
+    public bool IsOpen => Status != HandlingStatus.Closed && State == AlarmState.Raised;
+
+    public static StoredAlarm FromMessage(AlarmMessage m, DateTimeOffset receivedAt) => new()
+    {
+        AlarmId = m.AlarmId,
+        GatewayId = m.GatewayId,
+        Origin = AlarmOrigin.Gateway,
+        Seq = m.Seq,
+        Type = m.Type,
+        Priority = m.Priority,
+        VkpCode = m.VkpCode,
+        Triage = m.Triage,
+        State = m.State,
+        SensorId = m.SensorId,
+        Room = m.Room,
+        Reason = m.Reason,
+        RaisedAt = m.RaisedAt,
+        ReceivedAt = receivedAt,
+    };
+}
+
+/// <summary>An acknowledgement the centre sent (or must still send) to a gateway.</summary>
+public sealed record AckRecord
+{
+    public required string AckId { get; init; }
+    public required string AlarmId { get; init; }
+    public required string GatewayId { get; init; }
+    public required AckState State { get; init; }
+    public required string By { get; init; }
+    public required DateTimeOffset At { get; init; }
+
+    /// <summary>When the broker took it; null while it still has to go out (the broker was unreachable).</summary>
+    public DateTimeOffset? SentAt { get; init; }
+}
+
+/// <summary>What the centre knows about one gateway (one home).</summary>
+public sealed record GatewayRecord
+{
+    public required string GatewayId { get; init; }
+
+    /// <summary>A label for the home chosen at the centre (for example a customer number); never sent by the gateway.</summary>
+    public string? Label { get; init; }
+
+    /// <summary>Home group (district, service area) for the figures.</summary>
+    public string? HomeGroup { get; init; }
+
+    public GatewayState? State { get; init; }
+    public DateTimeOffset? StateSince { get; init; }
+    public string? SoftwareVersion { get; init; }
+    public DateTimeOffset? LastHeartbeatAt { get; init; }
+    public int? IntervalSeconds { get; init; }
+    public int? PendingAlarms { get; init; }
+    public long? LastSeq { get; init; }
+
+    /// <summary>Heartbeats stopped while the gateway was online.</summary>
+    public bool Silent { get; init; }
+
+    /// <summary>Sequence numbers up to this one predate the centre's knowledge of the gateway.</summary>
+    public long SeqBaseline { get; init; }
+
+    /// <summary>The highest <c>lastSeq</c> for which a gap was already reported.</summary>
+    public long GapReportedUpTo { get; init; }
+
+    public bool Reachable => State == GatewayState.Online && !Silent;
+}
+
+/// <summary>A change in a gateway's reachability, for availability figures.</summary>
+public sealed record GatewayEvent(string GatewayId, DateTimeOffset At, bool Available);
+
+/// <summary>A sensor whose latest technical alarm is not closed yet.</summary>
+public sealed record SensorProblem(string GatewayId, string SensorId, string? Room, string Problem, DateTimeOffset Since, string AlarmId);
+
+/// <summary>An operator account.</summary>
+public sealed record CentreUser
+{
+    public required string UserName { get; init; }
+
+    /// <summary>The id that goes on the wire as <c>by</c> (never the person's name).</summary>
+    public required string OperatorId { get; init; }
+
+    public required string PasswordHash { get; init; }
+
+    /// <summary><c>operator</c> or <c>admin</c>.</summary>
+    public required string Role { get; init; }
+}
+
+public static class Roles
+{
+    public const string Operator = "operator";
+    public const string Admin = "admin";
+
+    public static bool IsValid(string role) => role is Operator or Admin;
+}

@@ -1,0 +1,17 @@
+using System.Data.Common;
+using Npgsql;
+
+namespace CareGateway.ResponseCentre.Service.Storage;
+
+/// <summary>PostgreSQL, for a centre with several instances sharing one database.</summary>
+public sealed class PostgresCentreStore(string connectionString) : SqlCentreStore, IAsyncDisposable
+{
+    private readonly NpgsqlDataSource _source = NpgsqlDataSource.Create(connectionString);
+
+    // A transaction-scoped advisory lock: two instances starting at once migrate one after the other.
+    protected override string? MigrationLockSql => "SELECT pg_advisory_xact_lock(7400117)";
+
+    protected override async ValueTask<DbConnection> OpenAsync(CancellationToken ct) => await _source.OpenConnectionAsync(ct);
+
+    public ValueTask DisposeAsync() => _source.DisposeAsync();
+}

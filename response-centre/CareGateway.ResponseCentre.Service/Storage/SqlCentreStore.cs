@@ -1,0 +1,394 @@
+using System.Data.Common;
+using System.Globalization;
+using CareGateway.Protocol;
+
+namespace CareGateway.ResponseCentre.Service.Storage;
+
+/// <summary>
+/// The store over ADO.NET with SQL both SQLite and PostgreSQL understand (<c>ON CONFLICT</c>, <c>@name</c> parameters).
+/// Subclasses only open connections and guard migrations against a second instance doing the same.
+/// </summary>
+public abstract class SqlCentreStore : ICentreStore
+{
+    private const string AlarmColumns =
+        "alarm_id, gateway_id, origin, seq, type, priority, vkp_code, triage, state, sensor_id, room, reason, raised_at, " +
+        "received_at, copies, status, accepted_at, accepted_by, closed_at, closed_by, note, outcome";
+
+    private const string GatewayColumns =
+        "gateway_id, label, home_group, state, state_since, software_version, last_heartbeat_at, interval_seconds, " +
+        "pending_alarms, last_seq, silent, seq_baseline, gap_reported_up_to";
+
+    protected abstract ValueTask<DbConnection> OpenAsync(CancellationToken ct);
+
+    /// <summary>Runs inside the migration transaction first: serializes migrations of several instances.</summary>
+    protected virtual string? MigrationLockSql => null;
+
+    public async Task MigrateAsync(CancellationToken ct)
+    {
+        await using var db = await OpenAsync(ct);
+        await using var tx = await db.BeginTransactionAsync(ct);
+        if (MigrationLockSql is { } lockSql)
+        {
+            await ExecAsync(db, tx, lockSql, ct);
+        }
+
+        await ExecAsync(db, tx, "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, name TEXT NOT NULL)", ct);
+        var applied = new HashSet<int>();
+        await using (var cmd = Command(db, tx, "SELECT version FROM schema_version"))
+        await using (var r = await cmd.ExecuteReaderAsync(ct))
+        {
+            while (await r.ReadAsync(ct))
+            {
+                applied.Add(Convert.ToInt32(r.GetValue(0), CultureInfo.InvariantCulture));
+            }
+        }
+
+        foreach (var (version, name, statements) in Migrations.All)
+        {
+            if (applied.Contains(version))
+            {
+                continue;
+            }
+
+            foreach (var sql in statements)
+            {
+                await ExecAsync(db, tx, sql, ct);
+            }
+
+            await ExecAsync(db, tx, "INSERT INTO schema_version (version, name) VALUES (@v, @n)", ct, ("v", version), ("n", name));
+        }
+
+        await tx.CommitAsync(ct);
+    }
+
+    public async Task<bool> AddAlarmAsync(StoredAlarm alarm, CancellationToken ct)
+    {
+        var a = alarm;
+        await using var db = await OpenAsync(ct);
+        var inserted = await ExecAsync(db, null, $"""
+            INSERT INTO alarm ({AlarmColumns}) VALUES (@alarm_id, @gateway_id, @origin, @seq, @type, @priority, @vkp_code,
+              @triage, @state, @sensor_id, @room, @reason, @raised_at, @received_at, @copies, @status, @accepted_at,
+              @accepted_by, @closed_at, @closed_by, @note, @outcome)
+            ON CONFLICT (alarm_id) DO NOTHING
+            """, ct,
+            ("alarm_id", a.AlarmId), ("gateway_id", a.GatewayId), ("origin", (int)a.Origin), ("seq", a.Seq), ("type", a.Type),
+            ("priority", (int)a.Priority), ("vkp_code", a.VkpCode), ("triage", a.Triage), ("state", StateName(a.State)),
+            ("sensor_id", a.SensorId), ("room", a.Room), ("reason", a.Reason), ("raised_at", Ms(a.RaisedAt)),
+            ("received_at", Ms(a.ReceivedAt)), ("copies", a.Copies), ("status", (int)a.Status), ("accepted_at", Ms(a.AcceptedAt)),
+            ("accepted_by", a.AcceptedBy), ("closed_at", Ms(a.ClosedAt)), ("closed_by", a.ClosedBy), ("note", a.Note), ("outcome", a.Outcome));
+        if (inserted == 1)
+        {
+            return true;
+        }
+
+        await ExecAsync(db, null, "UPDATE alarm SET copies = copies + 1 WHERE alarm_id = @id", ct, ("id", a.AlarmId));
+        return false;
+    }
+
+    public async Task<StoredAlarm?> GetAlarmAsync(string alarmId, CancellationToken ct) =>
+        First(await QueryAsync($"SELECT {AlarmColumns} FROM alarm WHERE alarm_id = @id", ReadAlarm, ct, ("id", alarmId)));
+
+    public Task<IReadOnlyList<StoredAlarm>> OpenAlarmsAsync(CancellationToken ct) =>
+        QueryAsync($"SELECT {AlarmColumns} FROM alarm WHERE status < 3 AND state = 'raised' ORDER BY priority, raised_at", ReadAlarm, ct);
+
+    public Task<IReadOnlyList<StoredAlarm>> AlarmsAsync(DateTimeOffset from, DateTimeOffset until, int limit, CancellationToken ct) =>
+        QueryAsync(
+            $"SELECT {AlarmColumns} FROM alarm WHERE raised_at >= @from AND raised_at < @to ORDER BY raised_at DESC LIMIT @limit",
+            ReadAlarm, ct, ("from", Ms(from)), ("to", Ms(until)), ("limit", limit));
+
+    public async Task<bool> AcceptAsync(string alarmId, string by, DateTimeOffset at, CancellationToken ct)
+    {
+        await using var db = await OpenAsync(ct);
+        return await ExecAsync(db, null,
+            "UPDATE alarm SET status = 2, accepted_at = @at, accepted_by = @by WHERE alarm_id = @id AND status < 2", ct,
+            ("at", Ms(at)), ("by", by), ("id", alarmId)) == 1;
+    }
+
+    public async Task<bool> CloseAsync(string alarmId, string by, DateTimeOffset at, string? note, string? outcome, CancellationToken ct)
+    {
+        await using var db = await OpenAsync(ct);
+        return await ExecAsync(db, null, """
+            UPDATE alarm SET status = 3, closed_at = @at, closed_by = @by, note = @note, outcome = @outcome,
+              accepted_at = coalesce(accepted_at, @at), accepted_by = coalesce(accepted_by, @by)
+            WHERE alarm_id = @id AND status < 3
+            """, ct, ("at", Ms(at)), ("by", by), ("note", note), ("outcome", outcome), ("id", alarmId)) == 1;
+    }
+
+    public async Task AddAckAsync(AckRecord ack, CancellationToken ct)
+    {
+        await using var db = await OpenAsync(ct);
+        await ExecAsync(db, null, """
+            INSERT INTO ack (ack_id, alarm_id, gateway_id, state, by_id, at, sent_at) VALUES (@id, @alarm, @gw, @state, @by, @at, @sent)
+            ON CONFLICT (ack_id) DO NOTHING
+            """, ct, ("id", ack.AckId), ("alarm", ack.AlarmId), ("gw", ack.GatewayId), ("state", (int)ack.State), ("by", ack.By),
+            ("at", Ms(ack.At)), ("sent", Ms(ack.SentAt)));
+    }
+
+    public async Task MarkAckSentAsync(string ackId, DateTimeOffset at, CancellationToken ct)
+    {
+        await using var db = await OpenAsync(ct);
+        await ExecAsync(db, null, "UPDATE ack SET sent_at = @at WHERE ack_id = @id AND sent_at IS NULL", ct, ("at", Ms(at)), ("id", ackId));
+    }
+
+    public Task<IReadOnlyList<AckRecord>> AcksAsync(string alarmId, CancellationToken ct) =>
+        QueryAsync("SELECT ack_id, alarm_id, gateway_id, state, by_id, at, sent_at FROM ack WHERE alarm_id = @id ORDER BY at, state", ReadAck, ct, ("id", alarmId));
+
+    public Task<IReadOnlyList<AckRecord>> UnsentAcksAsync(int limit, CancellationToken ct) =>
+        QueryAsync("SELECT ack_id, alarm_id, gateway_id, state, by_id, at, sent_at FROM ack WHERE sent_at IS NULL ORDER BY at, state LIMIT @limit", ReadAck, ct, ("limit", limit));
+
+    public async Task<GatewayState?> RecordStatusAsync(StatusMessage status, DateTimeOffset at, CancellationToken ct)
+    {
+        await using var db = await OpenAsync(ct);
+        await using var tx = await db.BeginTransactionAsync(ct);
+        var before = await ReadGatewayAsync(db, tx, status.GatewayId, ct);
+        var state = status.State == GatewayState.Online ? "online" : "offline";
+        if (before is null)
+        {
+            await ExecAsync(db, tx, "INSERT INTO gateway (gateway_id, state, state_since, software_version) VALUES (@id, @state, @since, @sw) ON CONFLICT (gateway_id) DO NOTHING", ct,
+                ("id", status.GatewayId), ("state", state), ("since", Ms(status.Since)), ("sw", status.SoftwareVersion));
+        }
+        else
+        {
+            // A gateway that comes online is no longer silent; one that goes offline is reported as offline instead.
+            await ExecAsync(db, tx, "UPDATE gateway SET state = @state, state_since = @since, software_version = coalesce(@sw, software_version), silent = 0 WHERE gateway_id = @id", ct,
+                ("id", status.GatewayId), ("state", state), ("since", Ms(status.Since)), ("sw", status.SoftwareVersion));
+        }
+
+        await tx.CommitAsync(ct);
+        _ = at;
+        return before?.State;
+    }
+
+    public async Task<GatewayRecord?> RecordHeartbeatAsync(HeartbeatMessage heartbeat, DateTimeOffset at, CancellationToken ct)
+    {
+        var hb = heartbeat;
+        await using var db = await OpenAsync(ct);
+        await using var tx = await db.BeginTransactionAsync(ct);
+        var before = await ReadGatewayAsync(db, tx, hb.GatewayId, ct);
+        if (before is null)
+        {
+            // First contact: alarms before what the gateway says is still pending predate the centre's knowledge of it.
+            await ExecAsync(db, tx, """
+                INSERT INTO gateway (gateway_id, state, state_since, last_heartbeat_at, interval_seconds, pending_alarms, last_seq, seq_baseline)
+                VALUES (@id, 'online', @at, @at, @interval, @pending, @seq, @baseline) ON CONFLICT (gateway_id) DO NOTHING
+                """, ct, ("id", hb.GatewayId), ("at", Ms(at)), ("interval", hb.IntervalSeconds), ("pending", hb.PendingAlarms),
+                ("seq", hb.LastSeq), ("baseline", Math.Max(0, hb.LastSeq - hb.PendingAlarms)));
+        }
+        else
+        {
+            await ExecAsync(db, tx, """
+                UPDATE gateway SET last_heartbeat_at = @at, interval_seconds = @interval, pending_alarms = @pending, last_seq = @seq, silent = 0,
+                  state = coalesce(state, 'online'), state_since = coalesce(state_since, @at),
+                  seq_baseline = CASE WHEN last_heartbeat_at IS NULL
+                    AND NOT EXISTS (SELECT 1 FROM alarm WHERE alarm.gateway_id = @id AND alarm.origin = 1) THEN @baseline ELSE seq_baseline END
+                WHERE gateway_id = @id
+                """, ct, ("id", hb.GatewayId), ("at", Ms(at)), ("interval", hb.IntervalSeconds), ("pending", hb.PendingAlarms), ("seq", hb.LastSeq),
+                ("baseline", Math.Max(0, hb.LastSeq - hb.PendingAlarms)));
+        }
+
+        await tx.CommitAsync(ct);
+        return before;
+    }
+
+    public async Task EnsureGatewayAsync(string gatewayId, long seqBaseline, CancellationToken ct)
+    {
+        await using var db = await OpenAsync(ct);
+        await ExecAsync(db, null, "INSERT INTO gateway (gateway_id, seq_baseline) VALUES (@id, @baseline) ON CONFLICT (gateway_id) DO NOTHING", ct,
+            ("id", gatewayId), ("baseline", seqBaseline));
+    }
+
+    public async Task<bool> MarkSilentAsync(string gatewayId, DateTimeOffset at, CancellationToken ct)
+    {
+        await using var db = await OpenAsync(ct);
+        _ = at;
+        return await ExecAsync(db, null, "UPDATE gateway SET silent = 1 WHERE gateway_id = @id AND silent = 0", ct, ("id", gatewayId)) == 1;
+    }
+
+    public async Task SetGapReportedAsync(string gatewayId, long upTo, CancellationToken ct)
+    {
+        await using var db = await OpenAsync(ct);
+        await ExecAsync(db, null, "UPDATE gateway SET gap_reported_up_to = @upTo WHERE gateway_id = @id AND gap_reported_up_to < @upTo", ct,
+            ("id", gatewayId), ("upTo", upTo));
+    }
+
+    public async Task SetGatewayLabelAsync(string gatewayId, string? label, string? homeGroup, CancellationToken ct)
+    {
+        await using var db = await OpenAsync(ct);
+        await ExecAsync(db, null, """
+            INSERT INTO gateway (gateway_id, label, home_group) VALUES (@id, @label, @group)
+            ON CONFLICT (gateway_id) DO UPDATE SET label = @label, home_group = @group
+            """, ct, ("id", gatewayId), ("label", label), ("group", homeGroup));
+    }
+
+    public async Task<GatewayRecord?> GetGatewayAsync(string gatewayId, CancellationToken ct)
+    {
+        await using var db = await OpenAsync(ct);
+        return await ReadGatewayAsync(db, null, gatewayId, ct);
+    }
+
+    public Task<IReadOnlyList<GatewayRecord>> GatewaysAsync(CancellationToken ct) =>
+        QueryAsync($"SELECT {GatewayColumns} FROM gateway ORDER BY gateway_id", ReadGateway, ct);
+
+    public Task<IReadOnlyList<long>> KnownSeqsAsync(string gatewayId, long fromSeq, long toSeq, CancellationToken ct) =>
+        QueryAsync("SELECT DISTINCT seq FROM alarm WHERE gateway_id = @id AND origin = 1 AND seq >= @from AND seq <= @to ORDER BY seq",
+            r => Convert.ToInt64(r.GetValue(0), CultureInfo.InvariantCulture), ct, ("id", gatewayId), ("from", fromSeq), ("to", toSeq));
+
+    public async Task AddGatewayEventAsync(GatewayEvent e, CancellationToken ct)
+    {
+        await using var db = await OpenAsync(ct);
+        await ExecAsync(db, null, "INSERT INTO gateway_event (gateway_id, at, available) VALUES (@id, @at, @available)", ct,
+            ("id", e.GatewayId), ("at", Ms(e.At)), ("available", e.Available ? 1 : 0));
+    }
+
+    public Task<IReadOnlyList<GatewayEvent>> GatewayEventsAsync(DateTimeOffset until, CancellationToken ct) =>
+        QueryAsync("SELECT gateway_id, at, available FROM gateway_event WHERE at < @to ORDER BY at",
+            r => new GatewayEvent(r.GetString(0), FromMs(r.GetValue(1)), Convert.ToInt32(r.GetValue(2), CultureInfo.InvariantCulture) == 1), ct, ("to", Ms(until)));
+
+    public async Task RecordSensorProblemAsync(SensorProblem problem, CancellationToken ct)
+    {
+        var p = problem;
+        await using var db = await OpenAsync(ct);
+        await ExecAsync(db, null, """
+            INSERT INTO sensor (gateway_id, sensor_id, room, problem, since, alarm_id) VALUES (@gw, @sensor, @room, @problem, @since, @alarm)
+            ON CONFLICT (gateway_id, sensor_id) DO UPDATE SET room = @room, problem = @problem, since = @since, alarm_id = @alarm
+            """, ct, ("gw", p.GatewayId), ("sensor", p.SensorId), ("room", p.Room), ("problem", p.Problem), ("since", Ms(p.Since)), ("alarm", p.AlarmId));
+    }
+
+    public Task<IReadOnlyList<SensorProblem>> SensorsNeedingAttentionAsync(CancellationToken ct) =>
+        QueryAsync("""
+            SELECT s.gateway_id, s.sensor_id, s.room, s.problem, s.since, s.alarm_id FROM sensor s
+            JOIN alarm a ON a.alarm_id = s.alarm_id WHERE a.status < 3 ORDER BY s.since
+            """, r => new SensorProblem(r.GetString(0), r.GetString(1), NullableString(r, 2), r.GetString(3), FromMs(r.GetValue(4)), r.GetString(5)), ct);
+
+    public async Task<CentreUser?> FindUserAsync(string userName, CancellationToken ct) =>
+        await QueryAsync("SELECT user_name, operator_id, password_hash, role FROM centre_user WHERE user_name = @name",
+            r => new CentreUser { UserName = r.GetString(0), OperatorId = r.GetString(1), PasswordHash = r.GetString(2), Role = r.GetString(3) },
+            ct, ("name", userName)) is { Count: > 0 } users ? users[0] : null;
+
+    public async Task<int> CountUsersAsync(CancellationToken ct) =>
+        (await QueryAsync("SELECT count(*) FROM centre_user", r => Convert.ToInt32(r.GetValue(0), CultureInfo.InvariantCulture), ct))[0];
+
+    public async Task SaveUserAsync(CentreUser user, CancellationToken ct)
+    {
+        await using var db = await OpenAsync(ct);
+        await ExecAsync(db, null, """
+            INSERT INTO centre_user (user_name, operator_id, password_hash, role) VALUES (@name, @op, @hash, @role)
+            ON CONFLICT (user_name) DO UPDATE SET password_hash = @hash, role = @role
+            """, ct, ("name", user.UserName), ("op", user.OperatorId), ("hash", user.PasswordHash), ("role", user.Role));
+    }
+
+    private static T? First<T>(IReadOnlyList<T> list) where T : class => list.Count > 0 ? list[0] : null;
+
+    protected static long? Ms(DateTimeOffset? t) => t?.ToUnixTimeMilliseconds();
+
+    private static DateTimeOffset FromMs(object value) => DateTimeOffset.FromUnixTimeMilliseconds(Convert.ToInt64(value, CultureInfo.InvariantCulture));
+
+    private static DateTimeOffset? NullableMs(DbDataReader r, int i) => r.IsDBNull(i) ? null : FromMs(r.GetValue(i));
+
+    private static string? NullableString(DbDataReader r, int i) => r.IsDBNull(i) ? null : r.GetString(i);
+
+    private static int? NullableInt(DbDataReader r, int i) => r.IsDBNull(i) ? null : Convert.ToInt32(r.GetValue(i), CultureInfo.InvariantCulture);
+
+    private static long? NullableLong(DbDataReader r, int i) => r.IsDBNull(i) ? null : Convert.ToInt64(r.GetValue(i), CultureInfo.InvariantCulture);
+
+    private static string StateName(AlarmState s) => s == AlarmState.Cancelled ? "cancelled" : "raised";
+
+    private static StoredAlarm ReadAlarm(DbDataReader r) => new()
+    {
+        AlarmId = r.GetString(0),
+        GatewayId = r.GetString(1),
+        Origin = (AlarmOrigin)Convert.ToInt32(r.GetValue(2), CultureInfo.InvariantCulture),
+        Seq = Convert.ToInt64(r.GetValue(3), CultureInfo.InvariantCulture),
+        Type = r.GetString(4),
+        Priority = (AlarmPriority)Convert.ToInt32(r.GetValue(5), CultureInfo.InvariantCulture),
+        VkpCode = r.GetString(6),
+        Triage = r.GetString(7),
+        State = r.GetString(8) == "cancelled" ? AlarmState.Cancelled : AlarmState.Raised,
+        SensorId = NullableString(r, 9),
+        Room = NullableString(r, 10),
+        Reason = r.GetString(11),
+        RaisedAt = FromMs(r.GetValue(12)),
+        ReceivedAt = FromMs(r.GetValue(13)),
+        Copies = Convert.ToInt32(r.GetValue(14), CultureInfo.InvariantCulture),
+        Status = (HandlingStatus)Convert.ToInt32(r.GetValue(15), CultureInfo.InvariantCulture),
+        AcceptedAt = NullableMs(r, 16),
+        AcceptedBy = NullableString(r, 17),
+        ClosedAt = NullableMs(r, 18),
+        ClosedBy = NullableString(r, 19),
+        Note = NullableString(r, 20),
+        Outcome = NullableString(r, 21),
+    };
+
+    private static AckRecord ReadAck(DbDataReader r) => new()
+    {
+        AckId = r.GetString(0),
+        AlarmId = r.GetString(1),
+        GatewayId = r.GetString(2),
+        State = (AckState)Convert.ToInt32(r.GetValue(3), CultureInfo.InvariantCulture),
+        By = r.GetString(4),
+        At = FromMs(r.GetValue(5)),
+        SentAt = NullableMs(r, 6),
+    };
+
+    private static GatewayRecord ReadGateway(DbDataReader r) => new()
+    {
+        GatewayId = r.GetString(0),
+        Label = NullableString(r, 1),
+        HomeGroup = NullableString(r, 2),
+        State = NullableString(r, 3) switch { "online" => GatewayState.Online, "offline" => GatewayState.Offline, _ => null },
+        StateSince = NullableMs(r, 4),
+        SoftwareVersion = NullableString(r, 5),
+        LastHeartbeatAt = NullableMs(r, 6),
+        IntervalSeconds = NullableInt(r, 7),
+        PendingAlarms = NullableInt(r, 8),
+        LastSeq = NullableLong(r, 9),
+        Silent = Convert.ToInt32(r.GetValue(10), CultureInfo.InvariantCulture) == 1,
+        SeqBaseline = Convert.ToInt64(r.GetValue(11), CultureInfo.InvariantCulture),
+        GapReportedUpTo = Convert.ToInt64(r.GetValue(12), CultureInfo.InvariantCulture),
+    };
+
+    private static async Task<GatewayRecord?> ReadGatewayAsync(DbConnection db, DbTransaction? tx, string gatewayId, CancellationToken ct)
+    {
+        await using var cmd = Command(db, tx, $"SELECT {GatewayColumns} FROM gateway WHERE gateway_id = @id", ("id", gatewayId));
+        await using var r = await cmd.ExecuteReaderAsync(ct);
+        return await r.ReadAsync(ct) ? ReadGateway(r) : null;
+    }
+
+    private async Task<IReadOnlyList<T>> QueryAsync<T>(string sql, Func<DbDataReader, T> read, CancellationToken ct, params (string Name, object? Value)[] args)
+    {
+        await using var db = await OpenAsync(ct);
+        await using var cmd = Command(db, null, sql, args);
+        await using var r = await cmd.ExecuteReaderAsync(ct);
+        var list = new List<T>();
+        while (await r.ReadAsync(ct))
+        {
+            list.Add(read(r));
+        }
+
+        return list;
+    }
+
+    private static async Task<int> ExecAsync(DbConnection db, DbTransaction? tx, string sql, CancellationToken ct, params (string Name, object? Value)[] args)
+    {
+        await using var cmd = Command(db, tx, sql, args);
+        return await cmd.ExecuteNonQueryAsync(ct);
+    }
+
+#pragma warning disable CA2100 // every SQL text is a constant of this class; values always go in as parameters
+    private static DbCommand Command(DbConnection db, DbTransaction? tx, string sql, params (string Name, object? Value)[] args)
+    {
+        var cmd = db.CreateCommand();
+        cmd.CommandText = sql;
+        cmd.Transaction = tx;
+        foreach (var (name, value) in args)
+        {
+            var p = cmd.CreateParameter();
+            p.ParameterName = name;
+            p.Value = value ?? DBNull.Value;
+            cmd.Parameters.Add(p);
+        }
+
+        return cmd;
+    }
+#pragma warning restore CA2100
+}

@@ -1,0 +1,146 @@
+using System.Globalization;
+using System.Text;
+using CareGateway.Protocol;
+using CareGateway.ResponseCentre.Service.Storage;
+using static CareGateway.ResponseCentre.Service.Web.Html;
+
+namespace CareGateway.ResponseCentre.Service.Web;
+
+/// <summary>The console's pages, rendered on the server.</summary>
+public static class Pages
+{
+    public static string Login(PageContext p, bool failed, string? returnUrl) => Layout(p, "", p.T("login"), $"""
+        <form method="post" action="/login" class="card login">
+          {p.Csrf}
+          <input type="hidden" name="returnUrl" value="{E(returnUrl)}">
+          {(failed ? $"<p class=\"error\" role=\"alert\">{E(p.T("login.failed"))}</p>" : "")}
+          <label>{E(p.T("username"))}<input name="username" autocomplete="username" required autofocus></label>
+          <label>{E(p.T("password"))}<input name="password" type="password" autocomplete="current-password" required></label>
+          <button type="submit" class="primary">{E(p.T("login"))}</button>
+          <p class="langs"><a href="/login?lang=nb">Norsk</a> · <a href="/login?lang=en">English</a></p>
+        </form>
+        """);
+
+    public static string Queue(PageContext p, IReadOnlyList<StoredAlarm> open, IReadOnlyDictionary<string, GatewayRecord> gateways) => Layout(p, "queue", p.T("queue"), $"""
+        <p class="live" id="live" aria-live="polite"></p>
+        <table class="queue">
+          <thead><tr><th>{E(p.T("priority"))}</th><th>{E(p.T("home"))}</th><th>{E(p.T("room"))}</th><th>{E(p.T("type"))}</th><th>{E(p.T("waiting"))}</th><th>{E(p.T("status"))}</th><th>{E(p.T("reason"))}</th><th>{E(p.T("action"))}</th></tr></thead>
+          <tbody id="queue">{QueueRows(p, open, gateways)}</tbody>
+        </table>
+        """);
+
+    /// <summary>The queue's rows: critical first, then the longest waiting. Re-fetched by the script on every server-sent event.</summary>
+    public static string QueueRows(PageContext p, IReadOnlyList<StoredAlarm> open, IReadOnlyDictionary<string, GatewayRecord> gateways)
+    {
+        if (open.Count == 0)
+        {
+            return $"<tr class=\"empty\"><td colspan=\"8\">{E(p.T("queue.empty"))}</td></tr>";
+        }
+
+        var sb = new StringBuilder();
+        foreach (var a in open.OrderBy(a => a.Priority).ThenBy(a => a.RaisedAt))
+        {
+            var label = gateways.TryGetValue(a.GatewayId, out var gw) ? gw.Label : null;
+            var action = a.Status == HandlingStatus.Received
+                ? $"""<form method="post" action="/alarms/{E(a.AlarmId)}/accept">{p.Csrf}<button class="primary accept">{E(p.T("accept"))}</button></form>"""
+                : $"""
+                  <form method="post" action="/alarms/{E(a.AlarmId)}/close" class="close-form">{p.Csrf}
+                    <input name="note" placeholder="{E(p.T("note"))}" aria-label="{E(p.T("note"))}" maxlength="2000">
+                    <select name="outcome" aria-label="{E(p.T("outcome"))}">{string.Concat(CloseOutcome.All.Select(o => $"<option value=\"{o}\">{E(p.T("outcome." + o))}</option>"))}</select>
+                    <button class="close">{E(p.T("close"))}</button>
+                  </form>
+                  """;
+            var raisedMs = a.RaisedAt.ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture);
+            sb.Append(CultureInfo.InvariantCulture, $"""
+                <tr data-alarm-id="{E(a.AlarmId)}" class="row-{a.Priority.ToString().ToLowerInvariant()} {(a.Origin == AlarmOrigin.Centre ? "technical" : "")}">
+                  <td>{PriorityBadge(p, a.Priority)}</td>
+                  <td><strong>{E(label ?? a.GatewayId)}</strong>{(label is null ? "" : $"<br><small>{E(a.GatewayId)}</small>")}</td>
+                  <td>{E(Texts.Value(p.Lang, "room", a.Room))}</td>
+                  <td>{E(Texts.Value(p.Lang, "type", a.Type))}</td>
+                  <td class="waited" data-raised="{raisedMs}" title="{E(p.Local(a.RaisedAt))}">{E(Duration(p.Now - a.RaisedAt))}</td>
+                  <td>{E(StatusText(p, a))}{(a.AcceptedBy is null ? "" : $"<br><small>{E(a.AcceptedBy)}</small>")}</td>
+                  <td class="reason">{E(a.Reason)}</td>
+                  <td>{action}</td>
+                </tr>
+                """);
+        }
+
+        return sb.ToString();
+    }
+
+    public static string History(PageContext p, IReadOnlyList<StoredAlarm> alarms, DateTimeOffset from, DateTimeOffset to)
+    {
+        var rows = new StringBuilder();
+        foreach (var a in alarms)
+        {
+            rows.Append(CultureInfo.InvariantCulture, $"""
+                <tr data-alarm-id="{E(a.AlarmId)}">
+                  <td>{E(p.Local(a.RaisedAt))}</td><td>{PriorityBadge(p, a.Priority)}</td><td>{E(a.GatewayId)}</td>
+                  <td>{E(Texts.Value(p.Lang, "room", a.Room))}</td><td>{E(Texts.Value(p.Lang, "type", a.Type))}</td>
+                  <td>{E(StatusText(p, a))}</td>
+                  <td>{E(p.Local(a.ReceivedAt, "HH:mm:ss"))}</td><td>{E(p.Local(a.AcceptedAt, "HH:mm:ss"))} <small>{E(a.AcceptedBy)}</small></td>
+                  <td>{E(p.Local(a.ClosedAt, "HH:mm:ss"))} <small>{E(a.ClosedBy)}</small></td>
+                  <td>{E(Texts.Value(p.Lang, "outcome", a.Outcome))}</td><td class="reason">{E(a.Note)}</td><td>{a.Copies}</td>
+                </tr>
+                """);
+        }
+
+        return Layout(p, "history", p.T("history"), $"""
+            {PeriodForm(p, "/history", from, to, "")}
+            <table>
+              <thead><tr><th>{E(p.T("raised"))}</th><th>{E(p.T("priority"))}</th><th>{E(p.T("gateway"))}</th><th>{E(p.T("room"))}</th><th>{E(p.T("type"))}</th><th>{E(p.T("status"))}</th><th>{E(p.T("received"))}</th><th>{E(p.T("accepted"))}</th><th>{E(p.T("closed"))}</th><th>{E(p.T("outcome"))}</th><th>{E(p.T("note"))}</th><th>{E(p.T("copies"))}</th></tr></thead>
+              <tbody>{(alarms.Count == 0 ? $"<tr><td colspan=\"12\">{E(p.T("none"))}</td></tr>" : rows.ToString())}</tbody>
+            </table>
+            """);
+    }
+
+    public static string Gateways(PageContext p, IReadOnlyList<GatewayRecord> gateways, IReadOnlyList<StoredAlarm> open, IReadOnlyList<SensorProblem> sensors)
+    {
+        var rows = new StringBuilder();
+        foreach (var g in gateways)
+        {
+            var (cls, state) = g.State switch
+            {
+                GatewayState.Offline => ("offline", p.T("offline")),
+                GatewayState.Online when g.Silent => ("silent", p.T("silent")),
+                GatewayState.Online => ("online", p.T("online")),
+                _ => ("unknown", p.T("unknown")),
+            };
+            var openHere = open.Count(a => a.GatewayId == g.GatewayId);
+            var edit = p.IsAdmin
+                ? $"""<form method="post" action="/gateways/{E(g.GatewayId)}" class="inline">{p.Csrf}<input name="label" value="{E(g.Label)}" aria-label="{E(p.T("label"))}" placeholder="{E(p.T("label"))}" size="12"><input name="group" value="{E(g.HomeGroup)}" aria-label="{E(p.T("group"))}" placeholder="{E(p.T("group"))}" size="10"><button>{E(p.T("save"))}</button></form>"""
+                : $"{E(g.Label)} <small>{E(g.HomeGroup)}</small>";
+            rows.Append(CultureInfo.InvariantCulture, $"""
+                <tr data-gateway-id="{E(g.GatewayId)}"><td>{E(g.GatewayId)}</td><td>{edit}</td><td><span class="dot {cls}"></span>{E(state)}</td>
+                <td>{E(p.Local(g.LastHeartbeatAt))}</td><td>{g.PendingAlarms?.ToString(CultureInfo.InvariantCulture) ?? ""}</td><td>{openHere}</td><td>{E(g.SoftwareVersion)}</td></tr>
+                """);
+        }
+
+        var sensorRows = new StringBuilder();
+        foreach (var s in sensors)
+        {
+            sensorRows.Append(CultureInfo.InvariantCulture, $"<tr><td>{E(s.GatewayId)}</td><td>{E(s.SensorId)}</td><td>{E(Texts.Value(p.Lang, "room", s.Room))}</td><td>{E(Texts.Value(p.Lang, "type", s.Problem))}</td><td>{E(p.Local(s.Since))}</td></tr>");
+        }
+
+        return Layout(p, "gateways", p.T("gateways"), $"""
+            <table>
+              <thead><tr><th>{E(p.T("gateway"))}</th><th>{E(p.T("label"))} / {E(p.T("group"))}</th><th>{E(p.T("status"))}</th><th>{E(p.T("last.heartbeat"))}</th><th>{E(p.T("pending"))}</th><th>{E(p.T("open.here"))}</th><th>{E(p.T("software"))}</th></tr></thead>
+              <tbody>{(gateways.Count == 0 ? $"<tr><td colspan=\"7\">{E(p.T("none"))}</td></tr>" : rows.ToString())}</tbody>
+            </table>
+            <h2>{E(p.T("sensors.attention"))}</h2>
+            <table>
+              <thead><tr><th>{E(p.T("gateway"))}</th><th>{E(p.T("sensor"))}</th><th>{E(p.T("room"))}</th><th>{E(p.T("problem"))}</th><th>{E(p.T("since"))}</th></tr></thead>
+              <tbody>{(sensors.Count == 0 ? $"<tr><td colspan=\"5\">{E(p.T("none"))}</td></tr>" : sensorRows.ToString())}</tbody>
+            </table>
+            """);
+    }
+
+    public static string PeriodForm(PageContext p, string action, DateTimeOffset from, DateTimeOffset to, string extra) => $"""
+        <form method="get" action="{action}" class="filters">
+          <label>{E(p.T("from"))} <input type="date" name="from" value="{E(p.Local(from, "yyyy-MM-dd"))}"></label>
+          <label>{E(p.T("to"))} <input type="date" name="to" value="{E(p.Local(to.AddDays(-1), "yyyy-MM-dd"))}"></label>
+          {extra}
+          <button>{E(p.T("show"))}</button>
+        </form>
+        """;
+}

@@ -1,0 +1,242 @@
+using System.Collections.Concurrent;
+using CareGateway.Protocol;
+using CareGateway.ResponseCentre.Service.Centre;
+using CareGateway.ResponseCentre.Service.Storage;
+using CareGateway.Tests;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
+
+namespace CareGateway.ResponseCentre.Tests;
+
+/// <summary>A broker stand-in for unit tests: records what would be published, or refuses while "down".</summary>
+public sealed class RecordingAckSender : IAckSender
+{
+    public ConcurrentQueue<AckMessage> Sent { get; } = new();
+
+    public bool Down { get; set; }
+
+    public Task<bool> TrySendAsync(AckMessage ack, CancellationToken ct)
+    {
+        if (Down)
+        {
+            return Task.FromResult(false);
+        }
+
+        Sent.Enqueue(ack);
+        return Task.FromResult(true);
+    }
+}
+
+public sealed class CentreCoreTests : IDisposable
+{
+    private static readonly DateTimeOffset T0 = new(2026, 11, 24, 1, 19, 0, TimeSpan.Zero);
+    private static readonly CentreUser Kari = new() { UserName = "kari", OperatorId = "operator-117", PasswordHash = "", Role = Roles.Operator };
+    private readonly TempDir _dir = new();
+    private readonly FakeTimeProvider _clock = new(T0);
+    private readonly RecordingAckSender _sender = new();
+    private readonly SqliteCentreStore _store;
+    private readonly CentreCore _core;
+
+    public CentreCoreTests()
+    {
+        _store = SqliteCentreStore.ForFile(_dir.File("centre.db"));
+        _store.MigrateAsync(default).GetAwaiter().GetResult();
+        _core = new CentreCore(_store, _sender, new CentreEvents(), _clock, new CentreSettings { CentreId = "centre-test" }, NullLogger<CentreCore>.Instance);
+    }
+
+    public static AlarmMessage Message(string id, long seq, int attempt = 1, string gateway = "gw-0042", AlarmState state = AlarmState.Raised, string type = AlarmType.Wandering) => new()
+    {
+        AlarmId = id,
+        GatewayId = gateway,
+        Seq = seq,
+        Type = type,
+        Priority = AlarmCatalog.Get(type).Priority,
+        VkpCode = AlarmCatalog.Get(type).VkpCode,
+        Triage = AlarmCatalog.Get(type).Triage,
+        State = state,
+        SensorId = "door-front",
+        Room = "hallway",
+        RaisedAt = T0,
+        SentAt = T0,
+        Attempt = attempt,
+        Reason = "Outer door opened at night",
+    };
+
+    private static HeartbeatMessage Heartbeat(long lastSeq, int pending = 0) =>
+        new() { GatewayId = "gw-0042", At = T0, UptimeSeconds = 60, PendingAlarms = pending, LastSeq = lastSeq, IntervalSeconds = 60 };
+
+    [Fact]
+    public async Task A_duplicate_alarm_is_stored_once_and_every_copy_is_answered_received()
+    {
+        _clock.Advance(TimeSpan.FromSeconds(2));
+        await _core.OnAlarmAsync(Message("a-1", 1), default);
+        await _core.OnAlarmAsync(Message("a-1", 1, attempt: 2), default);
+
+        var stored = Assert.Single(await _store.OpenAlarmsAsync(default));
+        Assert.Equal(2, stored.Copies);
+        Assert.Equal(T0.AddSeconds(2), stored.ReceivedAt);
+        Assert.Equal(2, _sender.Sent.Count);
+        Assert.All(_sender.Sent, a => Assert.Equal((AckState.Received, "centre-test", "a-1"), (a.State, a.By, a.AlarmId)));
+    }
+
+    [Fact]
+    public async Task Accept_and_close_send_accepted_and_closed_once_and_keep_the_note_at_the_centre()
+    {
+        await _core.OnAlarmAsync(Message("a-2", 1), default);
+        Assert.Equal(OperatorResult.Done, await _core.AcceptAsync("a-2", Kari, default));
+        Assert.Equal(OperatorResult.AlreadyDone, await _core.AcceptAsync("a-2", Kari, default));
+        Assert.Equal(OperatorResult.Done, await _core.CloseAsync("a-2", Kari, "  Resident had fallen; home nurse sent  ", CloseOutcome.Handled, default));
+        Assert.Equal(OperatorResult.AlreadyDone, await _core.CloseAsync("a-2", Kari, null, null, default));
+        Assert.Equal(OperatorResult.NotFound, await _core.AcceptAsync("nope", Kari, default));
+
+        Assert.Equal([AckState.Received, AckState.Accepted, AckState.Closed], _sender.Sent.Select(a => a.State));
+        Assert.All(_sender.Sent.Skip(1), a => Assert.Equal("operator-117", a.By));
+        Assert.All(_sender.Sent, a => Assert.Null(a.Note));
+        Assert.Equal("Resident had fallen; home nurse sent", (await _store.GetAlarmAsync("a-2", default))!.Note);
+        await Assert.ThrowsAsync<ArgumentException>(() => _core.CloseAsync("a-2", Kari, null, "maybe", default));
+    }
+
+    [Fact]
+    public async Task Acknowledgements_the_broker_did_not_take_are_sent_later()
+    {
+        _sender.Down = true;
+        await _core.OnAlarmAsync(Message("a-3", 1), default);
+        Assert.Empty(_sender.Sent);
+        Assert.Single(await _store.UnsentAcksAsync(10, default));
+
+        _sender.Down = false;
+        Assert.Equal(1, await _core.RetryUnsentAcksAsync(default));
+        Assert.Equal(AckState.Received, Assert.Single(_sender.Sent).State);
+        Assert.Empty(await _store.UnsentAcksAsync(10, default));
+    }
+
+    [Fact]
+    public async Task The_last_will_raises_one_technical_alarm_even_when_the_retained_status_comes_again()
+    {
+        await _core.OnStatusAsync(new StatusMessage { GatewayId = "gw-0042", State = GatewayState.Online, Since = T0 }, default);
+        var will = new StatusMessage { GatewayId = "gw-0042", State = GatewayState.Offline, Since = T0 };
+        await _core.OnStatusAsync(will, default);
+        await _core.OnStatusAsync(will, default); // the retained will again, after a centre restart
+
+        var alarm = Assert.Single(await _store.OpenAlarmsAsync(default));
+        Assert.Equal((CentreAlarmType.GatewayOffline, AlarmOrigin.Centre, "gw-0042"), (alarm.Type, alarm.Origin, alarm.GatewayId));
+        Assert.Empty(_sender.Sent); // nothing to acknowledge to a gateway for the centre's own alarm
+        Assert.Equal(GatewayState.Offline, (await _store.GetGatewayAsync("gw-0042", default))!.State);
+    }
+
+    [Fact]
+    public async Task Missing_heartbeats_raise_a_technical_alarm_after_about_three_intervals_and_only_once()
+    {
+        await _core.OnStatusAsync(new StatusMessage { GatewayId = "gw-0042", State = GatewayState.Online, Since = T0 }, default);
+        await _core.OnHeartbeatAsync(Heartbeat(0), default);
+
+        _clock.Advance(TimeSpan.FromSeconds(179));
+        Assert.Equal(0, await _core.CheckHeartbeatsAsync(default));
+        _clock.Advance(TimeSpan.FromSeconds(1));
+        Assert.Equal(1, await _core.CheckHeartbeatsAsync(default));
+        _clock.Advance(TimeSpan.FromMinutes(10));
+        Assert.Equal(0, await _core.CheckHeartbeatsAsync(default));
+
+        var alarm = Assert.Single(await _store.OpenAlarmsAsync(default));
+        Assert.Equal(CentreAlarmType.HeartbeatMissing, alarm.Type);
+        Assert.True((await _store.GetGatewayAsync("gw-0042", default))!.Silent);
+
+        // It comes back: no longer silent, and a new silence is a new alarm.
+        await _core.OnHeartbeatAsync(Heartbeat(0), default);
+        Assert.False((await _store.GetGatewayAsync("gw-0042", default))!.Silent);
+        _clock.Advance(TimeSpan.FromMinutes(3));
+        Assert.Equal(1, await _core.CheckHeartbeatsAsync(default));
+        Assert.Equal(2, (await _store.OpenAlarmsAsync(default)).Count);
+    }
+
+    [Fact]
+    public async Task A_gap_in_sequence_numbers_raises_a_technical_alarm_once_the_gateway_has_nothing_pending()
+    {
+        await _core.OnHeartbeatAsync(Heartbeat(0), default);
+        await _core.OnAlarmAsync(Message("s-1", 1), default);
+        await _core.OnAlarmAsync(Message("s-3", 3), default);
+
+        await _core.OnHeartbeatAsync(Heartbeat(3, pending: 1), default); // seq 2 may still be on its way
+        Assert.DoesNotContain(await _store.OpenAlarmsAsync(default), a => a.Type == CentreAlarmType.SequenceGap);
+
+        await _core.OnHeartbeatAsync(Heartbeat(3), default);
+        await _core.OnHeartbeatAsync(Heartbeat(3), default);
+        var gap = Assert.Single(await _store.OpenAlarmsAsync(default), a => a.Type == CentreAlarmType.SequenceGap);
+        Assert.Contains("sequence 2", gap.Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_gateway_first_seen_with_earlier_alarms_is_not_reported_for_alarms_before_the_centre_knew_it()
+    {
+        await _core.OnHeartbeatAsync(Heartbeat(40), default);
+        await _core.OnAlarmAsync(Message("n-41", 41), default);
+        await _core.OnHeartbeatAsync(Heartbeat(41), default);
+        Assert.DoesNotContain(await _store.OpenAlarmsAsync(default), a => a.Type == CentreAlarmType.SequenceGap);
+    }
+
+    [Fact]
+    public async Task An_alarm_the_resident_cancelled_is_answered_and_kept_for_the_figures_but_not_queued()
+    {
+        await _core.OnAlarmAsync(Message("c-1", 1, state: AlarmState.Cancelled), default);
+        Assert.Empty(await _store.OpenAlarmsAsync(default));
+        Assert.Equal(AlarmState.Cancelled, (await _store.GetAlarmAsync("c-1", default))!.State);
+        Assert.Equal(AckState.Received, Assert.Single(_sender.Sent).State);
+    }
+
+    [Fact]
+    public async Task A_low_battery_alarm_puts_the_sensor_on_the_attention_list_until_it_is_closed()
+    {
+        await _core.OnAlarmAsync(Message("b-1", 1, type: AlarmType.LowBattery), default);
+        Assert.Equal(AlarmType.LowBattery, Assert.Single(await _store.SensorsNeedingAttentionAsync(default)).Problem);
+        await _core.AcceptAsync("b-1", Kari, default);
+        await _core.CloseAsync("b-1", Kari, "technician booked", CloseOutcome.Technical, default);
+        Assert.Empty(await _store.SensorsNeedingAttentionAsync(default));
+    }
+
+    [Fact]
+    public async Task The_health_monitor_finds_a_silent_gateway_on_its_own_timer_as_time_passes()
+    {
+        var events = new CentreEvents();
+        var core = new CentreCore(_store, _sender, events, _clock, new CentreSettings(), NullLogger<CentreCore>.Instance);
+        using var monitor = new HealthMonitor(core, _clock, new CentreSettings { HealthCheckSeconds = 5 }, NullLogger<HealthMonitor>.Instance);
+        await core.OnHeartbeatAsync(Heartbeat(0), default);
+        var subscription = events.Subscribe();
+        await monitor.StartAsync(default);
+
+        for (var i = 0; i < 37; i++)
+        {
+            _clock.Advance(TimeSpan.FromSeconds(5)); // 185 s: more than three 60 s intervals
+        }
+
+        while (await subscription.Reader.ReadAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(30)) != "alarm")
+        {
+        }
+
+        await monitor.StopAsync(default);
+        Assert.Equal(CentreAlarmType.HeartbeatMissing, Assert.Single(await _store.OpenAlarmsAsync(default)).Type);
+    }
+
+    [Fact]
+    public async Task Add_user_reads_the_password_from_stdin_and_refuses_a_short_one()
+    {
+        var db = _dir.File("users.db");
+        using var output = new StringWriter();
+        using var errors = new StringWriter();
+        Assert.Equal(2, await Service.Web.UserCommand.RunAsync(["kari", $"--Centre:Database:ConnectionString={db}"], new StringReader("short\n"), output, errors));
+        Assert.Contains("at least 10 characters", errors.ToString(), StringComparison.Ordinal);
+        Assert.Equal(0, await Service.Web.UserCommand.RunAsync(["kari", "--role", "admin", $"--Centre:Database:ConnectionString={db}"], new StringReader("a long passphrase\n"), output, errors));
+
+        var store = SqliteCentreStore.ForFile(db);
+        var user = await store.FindUserAsync("kari", default);
+        Assert.Equal(Roles.Admin, user!.Role);
+        Assert.Equal(Microsoft.AspNetCore.Identity.PasswordVerificationResult.Success,
+            new Microsoft.AspNetCore.Identity.PasswordHasher<CentreUser>().VerifyHashedPassword(user, user.PasswordHash, "a long passphrase"));
+        Assert.DoesNotContain("a long passphrase", output.ToString(), StringComparison.Ordinal);
+    }
+
+    public void Dispose()
+    {
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        _dir.Dispose();
+    }
+}

@@ -1,0 +1,74 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using CareGateway.ResponseCentre.Service;
+using CareGateway.ResponseCentre.Service.Centre;
+using CareGateway.ResponseCentre.Service.Storage;
+using CareGateway.ResponseCentre.Service.Web;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+
+namespace CareGateway.ResponseCentre.Tests;
+
+/// <summary>The real service (Kestrel on a free loopback port) for one test, with its settings given here.</summary>
+public sealed class CentreHost : IAsyncDisposable
+{
+    private CentreHost(WebApplication app)
+    {
+        App = app;
+        BaseUrl = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+    }
+
+    public WebApplication App { get; }
+
+    public string BaseUrl { get; }
+
+    public ICentreStore Store => App.Services.GetRequiredService<ICentreStore>();
+
+    public CentreCore Core => App.Services.GetRequiredService<CentreCore>();
+
+    public CentreEvents Events => App.Services.GetRequiredService<CentreEvents>();
+
+    public static async Task<CentreHost> StartAsync(IDictionary<string, string?> settings)
+    {
+        var app = CentreApp.Build([], builder =>
+        {
+            builder.WebHost.UseUrls("http://127.0.0.1:0");
+            builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+            {
+                ["Logging:LogLevel:Default"] = "Warning",
+                ["Centre:HealthCheckSeconds"] = "1",
+            });
+            builder.Configuration.AddInMemoryCollection(settings);
+        });
+        await app.StartAsync();
+        var host = new CentreHost(app);
+        if (app.Services.GetService<MqttCentreLink>() is { } link)
+        {
+            await link.Connected.WaitAsync(TimeSpan.FromSeconds(30));
+        }
+
+        return host;
+    }
+
+    public static Dictionary<string, string?> Settings(string database, int? brokerPort, string? sharedGroup = "centre", string clientId = "centre-test") => new()
+    {
+        ["Centre:Database:Provider"] = "sqlite",
+        ["Centre:Database:ConnectionString"] = database,
+        ["Centre:Mqtt:Enabled"] = brokerPort is null ? "false" : "true",
+        ["Centre:Mqtt:Port"] = brokerPort?.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        ["Centre:Mqtt:SharedGroup"] = sharedGroup ?? "",
+        ["Centre:Mqtt:ClientId"] = clientId,
+    };
+
+    public Task<CentreUser> AddUserAsync(string name, string role, string password) =>
+        UserCommand.CreateUserAsync(Store, name, role, password, default);
+
+    public async ValueTask DisposeAsync()
+    {
+        await App.StopAsync();
+        await App.DisposeAsync();
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+    }
+}

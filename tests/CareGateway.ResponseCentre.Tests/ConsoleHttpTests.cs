@@ -1,0 +1,240 @@
+using System.Net;
+using System.Text.RegularExpressions;
+using CareGateway.ResponseCentre.Service.Storage;
+using CareGateway.Tests;
+
+namespace CareGateway.ResponseCentre.Tests;
+
+/// <summary>The console over plain HTTP: login on every endpoint, CSRF on every form, roles, languages.</summary>
+public sealed partial class ConsoleHttpTests : IAsyncLifetime, IDisposable
+{
+    private const string Password = "correct horse battery";
+    private readonly TempDir _dir = new();
+    private CentreHost _centre = null!;
+
+    public async Task InitializeAsync()
+    {
+        _centre = await CentreHost.StartAsync(CentreHost.Settings(_dir.File("centre.db"), brokerPort: null));
+        await _centre.AddUserAsync("kari", Roles.Operator, Password);
+        await _centre.AddUserAsync("admin", Roles.Admin, Password);
+        await _centre.Store.AddAlarmAsync(StoreContractTests.Alarm("alarm-1"), default);
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _centre.DisposeAsync();
+    }
+
+    public void Dispose() => _dir.Dispose();
+
+    private sealed class Browser : IDisposable
+    {
+        private readonly HttpClientHandler _handler = new() { AllowAutoRedirect = false, CookieContainer = new CookieContainer() };
+
+        public Browser(string baseUrl) => Http = new HttpClient(_handler) { BaseAddress = new Uri(baseUrl) };
+
+        public HttpClient Http { get; }
+
+        public async Task<string> TokenAsync(string path)
+        {
+            var html = await Http.GetStringAsync(path);
+            return CsrfPattern().Match(html) is { Success: true } m ? WebUtility.HtmlDecode(m.Groups[1].Value) : throw new InvalidOperationException($"no CSRF token on {path}");
+        }
+
+        public Task<HttpResponseMessage> PostAsync(string path, params (string, string)[] fields) =>
+            Http.PostAsync(path, new FormUrlEncodedContent(fields.Select(f => new KeyValuePair<string, string>(f.Item1, f.Item2))));
+
+        public async Task<HttpResponseMessage> LoginAsync(string user, string password) =>
+            await PostAsync("/login", ("csrf", await TokenAsync("/login")), ("username", user), ("password", password));
+
+        public void Dispose()
+        {
+            Http.Dispose();
+            _handler.Dispose();
+        }
+    }
+
+    [GeneratedRegex("name=\"csrf\" value=\"([^\"]+)\"")]
+    private static partial Regex CsrfPattern();
+
+    [Theory]
+    [InlineData("GET", "/")]
+    [InlineData("GET", "/queue/rows")]
+    [InlineData("GET", "/events")]
+    [InlineData("GET", "/history")]
+    [InlineData("GET", "/gateways")]
+    [InlineData("GET", "/figures")]
+    [InlineData("GET", "/figures.csv")]
+    [InlineData("GET", "/figures.json")]
+    [InlineData("GET", "/export")]
+    [InlineData("GET", "/export/fhir")]
+    [InlineData("GET", "/console.js")]
+    [InlineData("POST", "/alarms/alarm-1/accept")]
+    [InlineData("POST", "/alarms/alarm-1/close")]
+    [InlineData("POST", "/gateways/gw-0042")]
+    [InlineData("POST", "/lang")]
+    [InlineData("POST", "/logout")]
+    public async Task Nothing_but_the_login_page_answers_without_login(string method, string path)
+    {
+        using var browser = new Browser(_centre.BaseUrl);
+        using var response = await browser.Http.SendAsync(new HttpRequestMessage(new HttpMethod(method), path));
+        Assert.Equal(HttpStatusCode.Redirect, response.StatusCode);
+        Assert.StartsWith("/login", response.Headers.Location!.PathAndQuery, StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.OK, (await browser.Http.GetAsync("/login")).StatusCode);
+        Assert.Equal(HandlingStatus.Received, (await _centre.Store.GetAlarmAsync("alarm-1", default))!.Status);
+    }
+
+    [Fact]
+    public async Task Login_checks_the_hashed_password_and_its_form_needs_the_csrf_token()
+    {
+        using var browser = new Browser(_centre.BaseUrl);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await browser.LoginAsync("kari", "wrong password")).StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await browser.LoginAsync("nobody", Password)).StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, (await browser.PostAsync("/login", ("username", "kari"), ("password", Password))).StatusCode);
+
+        var ok = await browser.LoginAsync("kari", Password);
+        Assert.Equal(HttpStatusCode.Redirect, ok.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await browser.Http.GetAsync("/")).StatusCode);
+
+        var stored = await _centre.Store.FindUserAsync("kari", default);
+        Assert.DoesNotContain(Password, stored!.PasswordHash, StringComparison.Ordinal);
+        Assert.StartsWith("AQAAAA", stored.PasswordHash, StringComparison.Ordinal); // ASP.NET Core Identity v3 (PBKDF2-HMAC-SHA512)
+    }
+
+    [Fact]
+    public async Task After_five_wrong_passwords_even_the_right_one_is_refused_for_a_while()
+    {
+        using var browser = new Browser(_centre.BaseUrl);
+        for (var i = 0; i < Service.Web.LoginThrottle.MaxFailures; i++)
+        {
+            Assert.Equal(HttpStatusCode.Unauthorized, (await browser.LoginAsync("kari", "guess " + i)).StatusCode);
+        }
+
+        Assert.Equal(HttpStatusCode.TooManyRequests, (await browser.LoginAsync("kari", Password)).StatusCode);
+        Assert.Equal(HttpStatusCode.Redirect, (await browser.LoginAsync("admin", Password)).StatusCode); // other users are not affected
+    }
+
+    [Fact]
+    public void The_login_throttle_lets_a_user_in_again_once_the_window_has_passed()
+    {
+        var clock = new Microsoft.Extensions.Time.Testing.FakeTimeProvider();
+        var throttle = new Service.Web.LoginThrottle(clock);
+        for (var i = 0; i < Service.Web.LoginThrottle.MaxFailures - 1; i++)
+        {
+            throttle.Failed("Kari");
+        }
+
+        Assert.False(throttle.IsLocked("kari"));
+        throttle.Failed("kari");
+        Assert.True(throttle.IsLocked("KARI"));
+        clock.Advance(Service.Web.LoginThrottle.Window);
+        Assert.False(throttle.IsLocked("kari"));
+        throttle.Failed("kari");
+        throttle.Succeeded("kari");
+        Assert.False(throttle.IsLocked("kari"));
+    }
+
+    [Fact]
+    public async Task Accepting_needs_the_csrf_token_and_then_moves_the_alarm()
+    {
+        using var browser = new Browser(_centre.BaseUrl);
+        await browser.LoginAsync("kari", Password);
+        Assert.Equal(HttpStatusCode.BadRequest, (await browser.PostAsync("/alarms/alarm-1/accept")).StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, (await browser.PostAsync("/alarms/alarm-1/accept", ("csrf", "forged"))).StatusCode);
+        Assert.Equal(HandlingStatus.Received, (await _centre.Store.GetAlarmAsync("alarm-1", default))!.Status);
+
+        var response = await browser.PostAsync("/alarms/alarm-1/accept", ("csrf", await browser.TokenAsync("/")));
+        Assert.Equal(HttpStatusCode.Redirect, response.StatusCode);
+        var alarm = await _centre.Store.GetAlarmAsync("alarm-1", default);
+        Assert.Equal(HandlingStatus.Accepted, alarm!.Status);
+        Assert.StartsWith("operator-", alarm.AcceptedBy, StringComparison.Ordinal);
+
+        var close = await browser.PostAsync("/alarms/alarm-1/close", ("csrf", await browser.TokenAsync("/")), ("note", "Ringte, alt i orden"), ("outcome", "false-alarm"));
+        Assert.Equal(HttpStatusCode.Redirect, close.StatusCode);
+        alarm = await _centre.Store.GetAlarmAsync("alarm-1", default);
+        Assert.Equal((HandlingStatus.Closed, "Ringte, alt i orden", "false-alarm"), (alarm!.Status, alarm.Note, alarm.Outcome));
+        Assert.Contains("Ringte, alt i orden", await browser.Http.GetStringAsync("/history?from=2026-11-20&to=2026-11-30"), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Every_page_and_export_renders_for_a_logged_in_operator()
+    {
+        var kari = await _centre.Store.FindUserAsync("kari", default);
+        await _centre.Store.AddAlarmAsync(StoreContractTests.Alarm("019ab3c4-5d60-7e21-9f3a-2b4c6d8e0f99", type: Protocol.AlarmType.Fall), default);
+        await _centre.Core.AcceptAsync("019ab3c4-5d60-7e21-9f3a-2b4c6d8e0f99", kari!, default);
+        await _centre.Core.CloseAsync("019ab3c4-5d60-7e21-9f3a-2b4c6d8e0f99", kari!, "Hjemmesykepleien dro innom", CloseOutcome.Handled, default);
+        await _centre.Store.SetGatewayLabelAsync("gw-0042", "Kunde 1", "Nord", default);
+        using var browser = new Browser(_centre.BaseUrl);
+        await browser.LoginAsync("kari", Password);
+        const string range = "?from=2026-11-20&to=2026-11-30";
+
+        Assert.Contains("Kunde 1", await browser.Http.GetStringAsync("/gateways"), StringComparison.Ordinal);
+        var figures = await browser.Http.GetStringAsync("/figures" + range + "&period=day&group=Nord");
+        Assert.Contains("<svg class=\"chart\"", figures, StringComparison.Ordinal);
+        Assert.Contains("Nord", figures, StringComparison.Ordinal);
+        Assert.StartsWith("period_start,", await browser.Http.GetStringAsync("/figures.csv" + range), StringComparison.Ordinal);
+        using (var json = System.Text.Json.JsonDocument.Parse(await browser.Http.GetStringAsync("/figures.json" + range + "&period=week")))
+        {
+            Assert.Equal("week", json.RootElement.GetProperty("period").GetString());
+        }
+
+        var fhir = await browser.Http.GetAsync("/export/fhir" + range);
+        Assert.Equal("application/fhir+json", fhir.Content.Headers.ContentType!.MediaType);
+        var body = await fhir.Content.ReadAsStringAsync();
+        Assert.Contains("\"resourceType\": \"Bundle\"", body, StringComparison.Ordinal);
+        Assert.Contains("Hjemmesykepleien dro innom", body, StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.OK, (await browser.Http.GetAsync("/export")).StatusCode);
+        Assert.Contains("text/javascript", (await browser.Http.GetAsync("/console.js")).Content.Headers.ContentType!.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Only_an_admin_may_label_a_home()
+    {
+        using var op = new Browser(_centre.BaseUrl);
+        await op.LoginAsync("kari", Password);
+        var refused = await op.PostAsync("/gateways/gw-0042", ("csrf", await op.TokenAsync("/gateways")), ("label", "Kunde 1"), ("group", "Nord"));
+        Assert.Equal(HttpStatusCode.Redirect, refused.StatusCode);
+        Assert.StartsWith("/login", new Uri(new Uri(_centre.BaseUrl), refused.Headers.Location!).PathAndQuery, StringComparison.Ordinal); // access denied
+        Assert.Null((await _centre.Store.GetGatewayAsync("gw-0042", default))?.Label);
+
+        using var admin = new Browser(_centre.BaseUrl);
+        await admin.LoginAsync("admin", Password);
+        var ok = await admin.PostAsync("/gateways/gw-0042", ("csrf", await admin.TokenAsync("/gateways")), ("label", "Kunde 1"), ("group", "Nord"));
+        Assert.Equal("/gateways", ok.Headers.Location!.OriginalString);
+        Assert.Equal(("Kunde 1", "Nord"), ((await _centre.Store.GetGatewayAsync("gw-0042", default))!.Label, (await _centre.Store.GetGatewayAsync("gw-0042", default))!.HomeGroup));
+    }
+
+    [Fact]
+    public async Task The_console_speaks_bokmal_by_default_and_english_after_the_switch()
+    {
+        using var browser = new Browser(_centre.BaseUrl);
+        await browser.LoginAsync("kari", Password);
+        var nb = await browser.Http.GetStringAsync("/");
+        Assert.Contains("Alarmkø", nb, StringComparison.Ordinal);
+        Assert.Contains("Forlatt bolig", nb, StringComparison.Ordinal);
+        Assert.Contains("lang=\"nb\"", nb, StringComparison.Ordinal);
+
+        var token = await browser.TokenAsync("/");
+        Assert.Equal(HttpStatusCode.Redirect, (await browser.PostAsync("/lang", ("csrf", token), ("lang", "en"))).StatusCode);
+        var en = await browser.Http.GetStringAsync("/");
+        Assert.Contains("Alarm queue", en, StringComparison.Ordinal);
+        Assert.Contains("Left home", en, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Every_console_word_exists_in_both_languages()
+    {
+        foreach (var key in Service.Web.Texts.Keys)
+        {
+            Assert.False(string.IsNullOrWhiteSpace(Service.Web.Texts.T("nb", key)), key);
+            Assert.False(string.IsNullOrWhiteSpace(Service.Web.Texts.T("en", key)), key);
+        }
+
+        foreach (var type in Protocol.AlarmCatalog.All.Select(t => t.Type).Concat(CentreAlarmType.All))
+        {
+            Assert.Contains("type." + type, Service.Web.Texts.Keys);
+        }
+
+        await Task.CompletedTask;
+    }
+}

@@ -1,0 +1,108 @@
+using CareGateway.IntegrationTests;
+using CareGateway.Protocol;
+using CareGateway.ResponseCentre.Service.Storage;
+using CareGateway.Tests;
+using MQTTnet;
+using MQTTnet.Protocol;
+
+namespace CareGateway.ResponseCentre.Tests;
+
+/// <summary>The service against a real Mosquitto, with the gateway's real uplink on the other end.</summary>
+public sealed class ReceptionTests
+{
+    private static readonly TimeSpan Bound = TimeSpan.FromSeconds(30);
+
+    [Fact]
+    public async Task An_alarm_from_a_gateway_is_stored_and_the_gateway_outbox_records_received_then_accepted_and_closed()
+    {
+        await using var broker = await MosquittoBroker.StartAsync();
+        using var dir = new TempDir();
+        await using var centre = await CentreHost.StartAsync(CentreHost.Settings(dir.File("centre.db"), broker.Port));
+        await using var gateway = new Gateway("gw-rx-1", broker.Port, dir.File("outbox.db"));
+
+        var id = await gateway.RaiseAsync(AlarmType.Fall, "bathroom");
+        await gateway.WaitForAckAsync(id, AckState.Received);
+        var stored = await centre.Store.GetAlarmAsync(id, default);
+        Assert.NotNull(stored);
+        Assert.Equal((AlarmType.Fall, "bathroom", "gw-rx-1", 1L), (stored.Type, stored.Room, stored.GatewayId, stored.Seq));
+        Assert.Equal(AckState.Received, gateway.Outbox.Find(id)!.Ack);
+
+        var kari = await centre.AddUserAsync("kari", Roles.Operator, "correct horse battery");
+        await centre.Core.AcceptAsync(id, kari, default);
+        await gateway.WaitForAckAsync(id, AckState.Accepted);
+        await centre.Core.CloseAsync(id, kari, "ok", CloseOutcome.Handled, default);
+        await gateway.WaitForAckAsync(id, AckState.Closed);
+        Assert.Equal(AckState.Closed, gateway.Outbox.Find(id)!.Ack);
+
+        var gw = await centre.Store.GetGatewayAsync("gw-rx-1", default);
+        Assert.Equal(GatewayState.Online, gw!.State);
+        Assert.Equal("0.1.0-test", gw.SoftwareVersion);
+    }
+
+    [Fact]
+    public async Task Two_instances_in_one_shared_subscription_group_store_each_alarm_once()
+    {
+        await using var broker = await MosquittoBroker.StartAsync();
+        using var dir = new TempDir();
+        var db = dir.File("centre.db");
+        await using var a = await CentreHost.StartAsync(CentreHost.Settings(db, broker.Port, "centre", "centre-a"));
+        await using var b = await CentreHost.StartAsync(CentreHost.Settings(db, broker.Port, "centre", "centre-b"));
+        await using var gateway = new Gateway("gw-rx-2", broker.Port, dir.File("outbox.db"));
+
+        var ids = new List<string>();
+        for (var i = 0; i < 6; i++)
+        {
+            ids.Add(await gateway.RaiseAsync(AlarmType.Panic));
+        }
+
+        foreach (var id in ids)
+        {
+            await gateway.WaitForAckAsync(id, AckState.Received);
+        }
+
+        var received = gateway.Acks.Where(x => x.State == AckState.Received).Select(x => x.AlarmId).ToList();
+        var open = await a.Store.OpenAlarmsAsync(default);
+        Assert.Equal(ids.Order(), open.Select(x => x.AlarmId).Order());
+        Assert.All(open, x => Assert.Equal(1, x.Copies));
+        Assert.Equal(ids.Count, received.Distinct().Count());
+    }
+
+    [Fact]
+    public async Task A_gateway_that_drops_off_the_network_raises_a_technical_alarm_through_its_last_will()
+    {
+        await using var broker = await MosquittoBroker.StartAsync();
+        using var dir = new TempDir();
+        await using var centre = await CentreHost.StartAsync(CentreHost.Settings(dir.File("centre.db"), broker.Port));
+        var alarmed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var subscription = centre.Events.Subscribe();
+        _ = Task.Run(async () =>
+        {
+            await foreach (var kind in subscription.Reader.ReadAllAsync())
+            {
+                if (kind == "alarm")
+                {
+                    alarmed.TrySetResult();
+                }
+            }
+        });
+
+        // A gateway connection with its will, that then vanishes without saying goodbye.
+        var since = DateTimeOffset.UtcNow;
+        var client = new MqttClientFactory().CreateMqttClient();
+        await client.ConnectAsync(new MqttClientOptionsBuilder()
+            .WithTcpServer(broker.Host, broker.Port).WithClientId("gw-will-1")
+            .WithWillTopic(Topics.Status("gw-will-1")).WithWillRetain(true).WithWillQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce)
+            .WithWillPayload(ProtocolJson.Serialize(new StatusMessage { GatewayId = "gw-will-1", State = GatewayState.Offline, Since = since }))
+            .Build());
+        await client.PublishAsync(new MqttApplicationMessageBuilder().WithTopic(Topics.Status("gw-will-1")).WithRetainFlag()
+            .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce)
+            .WithPayload(ProtocolJson.Serialize(new StatusMessage { GatewayId = "gw-will-1", State = GatewayState.Online, Since = since })).Build());
+        client.Dispose(); // the socket closes without DISCONNECT: the broker publishes the will
+
+        await alarmed.Task.WaitAsync(Bound);
+        centre.Events.Unsubscribe(subscription);
+        var alarm = Assert.Single(await centre.Store.OpenAlarmsAsync(default));
+        Assert.Equal((CentreAlarmType.GatewayOffline, "gw-will-1"), (alarm.Type, alarm.GatewayId));
+        Assert.Equal(GatewayState.Offline, (await centre.Store.GetGatewayAsync("gw-will-1", default))!.State);
+    }
+}

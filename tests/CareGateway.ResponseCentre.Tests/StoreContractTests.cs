@@ -1,0 +1,223 @@
+using CareGateway.Protocol;
+using CareGateway.ResponseCentre.Service.Storage;
+using CareGateway.Tests;
+
+namespace CareGateway.ResponseCentre.Tests;
+
+/// <summary>The same contract, run against both stores: SQLite in a temp file and a real PostgreSQL server.</summary>
+public abstract class StoreContractTests
+{
+    private static readonly DateTimeOffset T0 = new(2026, 11, 24, 1, 19, 0, TimeSpan.Zero);
+
+    protected abstract Task<ICentreStore> NewStoreAsync();
+
+    public static StoredAlarm Alarm(string id, string gateway = "gw-0042", long seq = 1, AlarmPriority priority = AlarmPriority.High, DateTimeOffset? raised = null, AlarmState state = AlarmState.Raised, string type = AlarmType.Wandering) => new()
+    {
+        AlarmId = id,
+        GatewayId = gateway,
+        Origin = AlarmOrigin.Gateway,
+        Seq = seq,
+        Type = type,
+        Priority = priority,
+        VkpCode = AlarmCatalog.Get(type).VkpCode,
+        Triage = AlarmCatalog.Get(type).Triage,
+        State = state,
+        SensorId = "door-front",
+        Room = "hallway",
+        Reason = "Outer door opened at night",
+        RaisedAt = raised ?? T0,
+        ReceivedAt = (raised ?? T0).AddSeconds(1),
+    };
+
+    [Fact]
+    public async Task An_alarm_is_stored_once_by_id_and_copies_are_counted()
+    {
+        var store = await NewStoreAsync();
+        Assert.True(await store.AddAlarmAsync(Alarm("a-1"), default));
+        Assert.False(await store.AddAlarmAsync(Alarm("a-1") with { Reason = "a re-send" }, default));
+        Assert.False(await store.AddAlarmAsync(Alarm("a-1"), default));
+
+        var stored = await store.GetAlarmAsync("a-1", default);
+        Assert.NotNull(stored);
+        Assert.Equal(3, stored.Copies);
+        Assert.Equal("Outer door opened at night", stored.Reason);
+        Assert.Equal(T0, stored.RaisedAt);
+        Assert.Equal(AlarmPriority.High, stored.Priority);
+        Assert.Equal("hallway", stored.Room);
+        Assert.Single(await store.OpenAlarmsAsync(default));
+    }
+
+    [Fact]
+    public async Task The_open_queue_is_by_priority_then_age_and_leaves_out_closed_and_cancelled_alarms()
+    {
+        var store = await NewStoreAsync();
+        await store.AddAlarmAsync(Alarm("low-old", priority: AlarmPriority.Low, raised: T0), default);
+        await store.AddAlarmAsync(Alarm("crit-new", priority: AlarmPriority.Critical, raised: T0.AddMinutes(5)), default);
+        await store.AddAlarmAsync(Alarm("crit-old", priority: AlarmPriority.Critical, raised: T0.AddMinutes(1)), default);
+        await store.AddAlarmAsync(Alarm("cancelled", state: AlarmState.Cancelled), default);
+        await store.AddAlarmAsync(Alarm("closed"), default);
+        Assert.True(await store.CloseAsync("closed", "operator-1", T0.AddMinutes(9), "ok", CloseOutcome.Handled, default));
+
+        var open = await store.OpenAlarmsAsync(default);
+        Assert.Equal(["crit-old", "crit-new", "low-old"], open.Select(a => a.AlarmId));
+    }
+
+    [Fact]
+    public async Task Accept_and_close_only_move_forward_and_close_keeps_note_and_outcome()
+    {
+        var store = await NewStoreAsync();
+        await store.AddAlarmAsync(Alarm("a-2"), default);
+        Assert.True(await store.AcceptAsync("a-2", "operator-1", T0.AddSeconds(30), default));
+        Assert.False(await store.AcceptAsync("a-2", "operator-2", T0.AddSeconds(31), default));
+        Assert.True(await store.CloseAsync("a-2", "operator-1", T0.AddMinutes(4), "Called, resident back inside", CloseOutcome.FalseAlarm, default));
+        Assert.False(await store.CloseAsync("a-2", "operator-2", T0.AddMinutes(5), null, null, default));
+        Assert.False(await store.AcceptAsync("missing", "operator-1", T0, default));
+
+        var a = await store.GetAlarmAsync("a-2", default);
+        Assert.NotNull(a);
+        Assert.Equal(HandlingStatus.Closed, a.Status);
+        Assert.Equal("operator-1", a.AcceptedBy);
+        Assert.Equal(T0.AddSeconds(30), a.AcceptedAt);
+        Assert.Equal(T0.AddMinutes(4), a.ClosedAt);
+        Assert.Equal("Called, resident back inside", a.Note);
+        Assert.Equal(CloseOutcome.FalseAlarm, a.Outcome);
+    }
+
+    [Fact]
+    public async Task Acknowledgements_are_kept_and_unsent_ones_are_listed_until_marked_sent()
+    {
+        var store = await NewStoreAsync();
+        await store.AddAckAsync(new AckRecord { AckId = "k1", AlarmId = "a-3", GatewayId = "gw-1", State = AckState.Received, By = "centre", At = T0, SentAt = T0 }, default);
+        await store.AddAckAsync(new AckRecord { AckId = "k2", AlarmId = "a-3", GatewayId = "gw-1", State = AckState.Accepted, By = "operator-1", At = T0.AddSeconds(5) }, default);
+        Assert.Equal(["k2"], (await store.UnsentAcksAsync(10, default)).Select(a => a.AckId));
+        await store.MarkAckSentAsync("k2", T0.AddSeconds(9), default);
+        Assert.Empty(await store.UnsentAcksAsync(10, default));
+        var acks = await store.AcksAsync("a-3", default);
+        Assert.Equal([AckState.Received, AckState.Accepted], acks.Select(a => a.State));
+        Assert.Equal(T0.AddSeconds(9), acks[1].SentAt);
+    }
+
+    [Fact]
+    public async Task Gateway_status_heartbeats_silence_and_labels_are_kept()
+    {
+        var store = await NewStoreAsync();
+        var before = await store.RecordStatusAsync(new StatusMessage { GatewayId = "gw-7", State = GatewayState.Online, Since = T0, SoftwareVersion = "0.1.0" }, T0, default);
+        Assert.Null(before);
+        var hb = await store.RecordHeartbeatAsync(new HeartbeatMessage { GatewayId = "gw-7", At = T0, UptimeSeconds = 5, PendingAlarms = 0, LastSeq = 12, IntervalSeconds = 60 }, T0.AddSeconds(1), default);
+        Assert.NotNull(hb);
+        Assert.True(await store.MarkSilentAsync("gw-7", T0.AddMinutes(4), default));
+        Assert.False(await store.MarkSilentAsync("gw-7", T0.AddMinutes(5), default));
+        await store.SetGatewayLabelAsync("gw-7", "Kunde 117", "Bydel Nord", default);
+        await store.SetGapReportedAsync("gw-7", 12, default);
+
+        var gw = await store.GetGatewayAsync("gw-7", default);
+        Assert.NotNull(gw);
+        Assert.Equal(GatewayState.Online, gw.State);
+        Assert.True(gw.Silent);
+        Assert.Equal(60, gw.IntervalSeconds);
+        Assert.Equal(12, gw.LastSeq);
+        Assert.Equal(12, gw.SeqBaseline); // first heartbeat, no alarms known: earlier numbers predate the centre
+        Assert.Equal(12, gw.GapReportedUpTo);
+        Assert.Equal("Kunde 117", gw.Label);
+        Assert.Equal("Bydel Nord", gw.HomeGroup);
+        Assert.Equal(T0.AddSeconds(1), gw.LastHeartbeatAt);
+
+        Assert.Equal(GatewayState.Online, await store.RecordStatusAsync(new StatusMessage { GatewayId = "gw-7", State = GatewayState.Offline, Since = T0 }, T0.AddMinutes(6), default));
+        gw = await store.GetGatewayAsync("gw-7", default);
+        Assert.Equal(GatewayState.Offline, gw!.State);
+        Assert.False(gw.Silent);
+        Assert.Single(await store.GatewaysAsync(default));
+    }
+
+    [Fact]
+    public async Task Sequence_numbers_events_sensors_and_users_round_trip()
+    {
+        var store = await NewStoreAsync();
+        foreach (var seq in new long[] { 1, 2, 4 })
+        {
+            await store.AddAlarmAsync(Alarm($"s-{seq}", seq: seq), default);
+        }
+
+        Assert.Equal([2L, 4L], await store.KnownSeqsAsync("gw-0042", 2, 5, default));
+
+        await store.AddGatewayEventAsync(new GatewayEvent("gw-0042", T0, true), default);
+        await store.AddGatewayEventAsync(new GatewayEvent("gw-0042", T0.AddHours(1), false), default);
+        Assert.Equal([true, false], (await store.GatewayEventsAsync(T0.AddDays(1), default)).Select(e => e.Available));
+        Assert.Single(await store.GatewayEventsAsync(T0.AddMinutes(1), default));
+
+        await store.AddAlarmAsync(Alarm("bat", type: AlarmType.LowBattery), default);
+        await store.RecordSensorProblemAsync(new SensorProblem("gw-0042", "door-front", "hallway", AlarmType.LowBattery, T0, "bat"), default);
+        Assert.Equal("door-front", Assert.Single(await store.SensorsNeedingAttentionAsync(default)).SensorId);
+        await store.CloseAsync("bat", "operator-1", T0.AddHours(2), "battery changed", CloseOutcome.Technical, default);
+        Assert.Empty(await store.SensorsNeedingAttentionAsync(default));
+
+        Assert.Equal(0, await store.CountUsersAsync(default));
+        await store.SaveUserAsync(new CentreUser { UserName = "kari", OperatorId = "operator-abc", PasswordHash = "h1", Role = Roles.Operator }, default);
+        await store.SaveUserAsync(new CentreUser { UserName = "kari", OperatorId = "ignored", PasswordHash = "h2", Role = Roles.Admin }, default);
+        var user = await store.FindUserAsync("kari", default);
+        Assert.Equal(("operator-abc", "h2", Roles.Admin), (user!.OperatorId, user.PasswordHash, user.Role));
+        Assert.Null(await store.FindUserAsync("nobody", default));
+    }
+
+    [Fact]
+    public async Task Migrating_twice_changes_nothing()
+    {
+        var store = await NewStoreAsync();
+        await store.AddAlarmAsync(Alarm("m-1"), default);
+        await store.MigrateAsync(default);
+        Assert.NotNull(await store.GetAlarmAsync("m-1", default));
+    }
+}
+
+public sealed class SqliteStoreTests : StoreContractTests, IDisposable
+{
+    private readonly TempDir _dir = new();
+
+    protected override async Task<ICentreStore> NewStoreAsync()
+    {
+        var store = SqliteCentreStore.ForFile(_dir.File("centre.db"));
+        await store.MigrateAsync(default);
+        return store;
+    }
+
+    public void Dispose()
+    {
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        _dir.Dispose();
+    }
+}
+
+[Collection(PostgresGroup.Name)]
+public sealed class PostgresStoreTests(PostgresServer server) : StoreContractTests, IAsyncLifetime
+{
+    private readonly List<PostgresCentreStore> _stores = [];
+
+    protected override async Task<ICentreStore> NewStoreAsync()
+    {
+        var store = new PostgresCentreStore(await server.CreateDatabaseAsync());
+        _stores.Add(store);
+        await store.MigrateAsync(default);
+        return store;
+    }
+
+    [Fact]
+    public async Task Two_instances_migrating_one_database_at_once_both_succeed()
+    {
+        var connection = await server.CreateDatabaseAsync();
+        await using var a = new PostgresCentreStore(connection);
+        await using var b = new PostgresCentreStore(connection);
+        await Task.WhenAll(a.MigrateAsync(default), b.MigrateAsync(default));
+        Assert.True(await a.AddAlarmAsync(Alarm("x"), default));
+        Assert.False(await b.AddAlarmAsync(Alarm("x"), default));
+    }
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public async Task DisposeAsync()
+    {
+        foreach (var s in _stores)
+        {
+            await s.DisposeAsync();
+        }
+    }
+}

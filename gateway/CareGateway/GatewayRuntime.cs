@@ -33,7 +33,8 @@ public sealed partial class GatewayRuntime : IAsyncDisposable
             gpio,
             config.Board.Buzzer is { } buzzer ? ToOutput(buzzer) : null,
             config.Board.Leds.Select(led => new LedLine(led.Name ?? string.Empty, ToOutput(led))));
-        _preAlarm = new IndicatorPreAlarmSignal(Indicator, new LoggingPreAlarmSignal(logs.CreateLogger("pre-alarm")));
+        Outputs = new LocalOutputs(Indicator);
+        _preAlarm = new IndicatorPreAlarmSignal(Outputs, new LoggingPreAlarmSignal(logs.CreateLogger("pre-alarm")));
         Outbox = new SqliteOutbox(Path.Combine(config.DataDirectory, "outbox.db"), new OutboxPolicy
             {
                 MaxBytes = config.Outbox.MaxMegabytes * 1024L * 1024,
@@ -70,7 +71,8 @@ public sealed partial class GatewayRuntime : IAsyncDisposable
             },
             Outbox,
             time,
-            logs.CreateLogger("uplink"));
+            logs.CreateLogger("uplink"),
+            new BoardWarningIndicator(Outputs, new LoggingIndicator(logs.CreateLogger("uplink"))));
         Connection = (IAlarmUplink?)_mqtt ?? CreateIotHubUplink(config, time, logs);
         Raiser.Stored += (_, _) => Connection.NotifyNewAlarm();
         (Executor, Commands, CommandJournal) = CreateCommands(config, time, logs);
@@ -104,6 +106,9 @@ public sealed partial class GatewayRuntime : IAsyncDisposable
             Health.Observe(new SensorEvent(sensor.Id, sensor.Kind, sensor.Room, input.Active, time.GetUtcNow(), Type: SensorEventType.Heard));
         }
     }
+
+    /// <summary>The buzzer and LEDs, shared by the pre-alarm and the uplink's warnings.</summary>
+    public LocalOutputs Outputs { get; }
 
     /// <summary>The buzzer and LEDs of the local pre-alarm.</summary>
     public IAlarmIndicator Indicator { get; }

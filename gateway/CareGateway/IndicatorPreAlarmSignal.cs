@@ -1,30 +1,27 @@
 using CareGateway.Core;
-using CareGateway.Hardware;
 
 namespace CareGateway;
 
 /// <summary>
 /// The local pre-alarm the resident hears and sees: while at least one alarm is held in its cancel window the buzzer
-/// sounds and the alarm LEDs (named <c>alarm</c>, <c>pre-alarm</c> or <c>red</c> in the board's configuration) are lit.
-/// Several held alarms share one buzzer; it stops when the last one is cancelled or sent.
+/// sounds and the alarm LED is lit (see <see cref="LocalOutputs"/> for which LEDs). Several held alarms share one
+/// buzzer; it stops when the last one is cancelled or sent, unless a warning still holds it.
 /// </summary>
 public sealed class IndicatorPreAlarmSignal : IPreAlarmSignal
 {
-    private static readonly string[] AlarmLedNames = ["alarm", "pre-alarm", "red"];
+    private const string Reason = "pre-alarm";
     private readonly Lock _gate = new();
-    private readonly IAlarmIndicator _indicator;
+    private readonly LocalOutputs _outputs;
     private readonly IPreAlarmSignal? _next;
-    private readonly string[] _leds;
     private int _held;
 
-    /// <param name="indicator">The board's buzzer and LEDs.</param>
+    /// <param name="outputs">The board's buzzer and LEDs.</param>
     /// <param name="next">Another signal told the same (for example the log).</param>
-    public IndicatorPreAlarmSignal(IAlarmIndicator indicator, IPreAlarmSignal? next = null)
+    public IndicatorPreAlarmSignal(LocalOutputs outputs, IPreAlarmSignal? next = null)
     {
-        ArgumentNullException.ThrowIfNull(indicator);
-        _indicator = indicator;
+        ArgumentNullException.ThrowIfNull(outputs);
+        _outputs = outputs;
         _next = next;
-        _leds = [.. indicator.Leds.Where(name => AlarmLedNames.Contains(name, StringComparer.OrdinalIgnoreCase))];
     }
 
     /// <summary>Alarms held in their cancel window now.</summary>
@@ -67,10 +64,7 @@ public sealed class IndicatorPreAlarmSignal : IPreAlarmSignal
 
     private void Switch(bool on)
     {
-        _indicator.SetBuzzer(on);
-        foreach (var led in _leds)
-        {
-            _indicator.SetLed(led, on);
-        }
+        _outputs.Set(LocalOutputs.Output.Buzzer, Reason, on);
+        _outputs.Set(LocalOutputs.Output.AlarmLed, Reason, on);
     }
 }

@@ -797,20 +797,34 @@ public sealed partial class MqttUplink : IAsyncDisposable
             return;
         }
 
+        // A clean stop says offline itself. If that does not get through (a loaded or failing link), the stop must not
+        // be clean in MQTT's sense: a normal DISCONNECT makes the broker discard the last will, and the centre would see
+        // the gateway online for ever. Then the gateway asks the broker to publish the will instead.
+        var saidOffline = false;
         try
         {
-            // A clean stop says offline itself (the last will is only sent on an unclean loss).
-            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(2));
-            await PublishAsync(
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+            saidOffline = await PublishAsync(
                 Topics.Status(_options.GatewayId),
                 ProtocolJson.Serialize(new StatusMessage { GatewayId = _options.GatewayId, State = GatewayState.Offline, Since = _time.GetUtcNow(), SoftwareVersion = _options.SoftwareVersion }),
                 MqttQualityOfServiceLevel.AtLeastOnce,
                 retain: true,
                 timeout.Token);
-            await _client.DisconnectAsync(new MqttClientDisconnectOptionsBuilder().WithReason(MqttClientDisconnectOptionsReason.NormalDisconnection).Build(), timeout.Token);
         }
         catch (Exception ex)
         {
+            _log.LogDebug(ex, "The offline status was not published");
+        }
+
+        try
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+            var reason = saidOffline ? MqttClientDisconnectOptionsReason.NormalDisconnection : MqttClientDisconnectOptionsReason.DisconnectWithWillMessage;
+            await _client.DisconnectAsync(new MqttClientDisconnectOptionsBuilder().WithReason(reason).Build(), timeout.Token);
+        }
+        catch (Exception ex)
+        {
+            // The connection just closes: an unclean loss, so the broker publishes the last will.
             _log.LogDebug(ex, "Disconnect was not clean");
         }
     }

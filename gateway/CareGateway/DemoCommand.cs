@@ -179,13 +179,13 @@ internal static class DemoCommand
         gateway.Uplink.AlarmSent += m =>
             say.Line("gateway", $"alarm #{m.Seq} published on care/v1/{m.GatewayId}/alarm, broker confirmed (attempt {m.Attempt})");
         gateway.Uplink.AckReceived += (ack, outcome) =>
-            say.Line("gateway", $"recorded '{ack.State.ToString().ToLowerInvariant()}' from {ack.By} for alarm {ack.AlarmId[..8]}{(outcome == Uplink.AckOutcome.Applied ? string.Empty : $" ({outcome})")}");
+            say.Line("gateway", $"recorded '{ack.State.ToString().ToLowerInvariant()}' from {ack.By} for alarm #{gateway.Outbox.Find(ack.AlarmId)?.Seq}{(outcome == Uplink.AckOutcome.Applied ? string.Empty : $" ({outcome})")}");
         centre.AlarmReceived += (received, duplicate) =>
         {
             var a = received.Alarm;
             if (duplicate)
             {
-                say.Line("centre", $"dropped a duplicate copy of alarm {a.AlarmId[..8]}");
+                say.Line("centre", $"dropped a duplicate copy of alarm #{a.Seq}");
                 return;
             }
 
@@ -195,9 +195,9 @@ internal static class DemoCommand
                 {
                     // The demo's operator takes the alarm, then closes it with a note.
                     await centre.AcknowledgeAsync(a.GatewayId, a.AlarmId, AckState.Accepted, "operator-demo", null, ct);
-                    say.Line("centre", $"operator-demo accepted alarm {a.AlarmId[..8]}");
+                    say.Line("centre", $"operator-demo accepted alarm #{a.Seq}");
                     await centre.AcknowledgeAsync(a.GatewayId, a.AlarmId, AckState.Closed, "operator-demo", "Called the resident; help sent", ct);
-                    say.Line("centre", $"operator-demo closed alarm {a.AlarmId[..8]}");
+                    say.Line("centre", $"operator-demo closed alarm #{a.Seq}");
                 },
                 ct);
         };

@@ -19,7 +19,7 @@ internal sealed record CentreResult(
 /// connections held, ingestion rate, time from an alarm published to received by the centre, and memory.
 /// The response-centre service is not part of this measurement (it is built elsewhere); storing is not measured.
 /// </summary>
-internal sealed class CentreScaleTest(int gateways, bool quick, TextWriter log)
+internal sealed class CentreScaleTest(int gateways, RunSize size, TextWriter log)
 {
     private readonly ConcurrentDictionary<string, long> _sent = new();
     private readonly Latencies _latency = new();
@@ -72,9 +72,9 @@ internal sealed class CentreScaleTest(int gateways, bool quick, TextWriter log)
             var heartbeats = HeartbeatsAsync(simList, heartbeatSeconds, stop.Token);
             var phases = new List<CentrePhaseResult>();
             var highest = 0;
-            foreach (var rate in quick ? new[] { 200 } : [500, 1000, 2000, 4000])
+            foreach (var rate in size == RunSize.Full ? [500, 1000, 2000, 4000] : new[] { size == RunSize.Smoke ? 50 : 200 })
             {
-                var r = await RunPhaseAsync(simList, rate, TimeSpan.FromSeconds(quick ? 2 : 10), ct);
+                var r = await RunPhaseAsync(simList, rate, TimeSpan.FromSeconds(size switch { RunSize.Smoke => 1, RunSize.Quick => 2, _ => 10 }), ct);
                 phases.Add(r);
                 if (r.Lost > 0 || r.AchievedPublishPerSecond < 0.95 * rate)
                 {

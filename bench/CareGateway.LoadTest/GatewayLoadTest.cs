@@ -25,7 +25,7 @@ internal sealed record GatewayResult(
 /// zigbee2mqtt's <c>last_seen</c> (ms): the alarm's <c>raisedAt</c> is that time, so (sensor, raisedAt) maps every
 /// alarm back to the message that caused it, and the precise send timestamp is looked up locally.
 /// </summary>
-internal sealed class GatewayLoadTest(string gatewayDll, bool quick, TextWriter log)
+internal sealed class GatewayLoadTest(string gatewayDll, RunSize size, TextWriter log)
 {
     private const string GatewayId = "gw-bench";
     private const int Buttons = 256;
@@ -36,6 +36,8 @@ internal sealed class GatewayLoadTest(string gatewayDll, bool quick, TextWriter 
     private readonly Latencies _latency = new();
     private long _firstAlarmTicks;
     private long _duplicates;
+
+    private bool Quick => size != RunSize.Full;
 
     public async Task<GatewayResult> RunAsync(CancellationToken ct)
     {
@@ -67,17 +69,23 @@ internal sealed class GatewayLoadTest(string gatewayDll, bool quick, TextWriter 
             {
                 var startup = await MeasureStartupAsync(sensors, start, gateway, output, ct);
                 log.WriteLine($"gateway: first alarm delivered {startup:F0} ms after process start");
-                await Task.Delay(TimeSpan.FromSeconds(quick ? 1 : 3), ct);
+                await Task.Delay(TimeSpan.FromSeconds(Quick ? 1 : 3), ct);
                 var idle = ProcMemory.Read(gateway.Id);
                 log.WriteLine($"gateway: idle RSS {idle.RssMb} MB");
 
                 var phases = new List<PhaseResult>();
-                var fixedRates = quick
-                    ? new[] { new Phase("10/s", 10, TimeSpan.FromSeconds(2), 1), new Phase("100/s", 100, TimeSpan.FromSeconds(2), 1) }
-                    : [new Phase("10/s", 10, TimeSpan.FromSeconds(20), 1), new Phase("100/s", 100, TimeSpan.FromSeconds(15), 1), new Phase("1000/s", 1000, TimeSpan.FromSeconds(10), 1)];
-                var ramp = quick
-                    ? new[] { new Phase("ramp 1000/s", 1000, TimeSpan.FromSeconds(2), 100) }
-                    : [.. RampRates.Select(r => new Phase($"ramp {r}/s", r, TimeSpan.FromSeconds(5), 100))];
+                var fixedRates = size switch
+                {
+                    RunSize.Smoke => [new Phase("10/s", 10, TimeSpan.FromSeconds(1), 1)],
+                    RunSize.Quick => new[] { new Phase("10/s", 10, TimeSpan.FromSeconds(2), 1), new Phase("100/s", 100, TimeSpan.FromSeconds(2), 1) },
+                    _ => [new Phase("10/s", 10, TimeSpan.FromSeconds(20), 1), new Phase("100/s", 100, TimeSpan.FromSeconds(15), 1), new Phase("1000/s", 1000, TimeSpan.FromSeconds(10), 1)],
+                };
+                var ramp = size switch
+                {
+                    RunSize.Smoke => [],
+                    RunSize.Quick => new[] { new Phase("ramp 200/s", 200, TimeSpan.FromSeconds(2), 100), new Phase("ramp 1000/s", 1000, TimeSpan.FromSeconds(2), 100) },
+                    _ => [.. RampRates.Select(r => new Phase($"ramp {r}/s", r, TimeSpan.FromSeconds(5), 100))],
+                };
                 var highest = 0;
                 var loadRss = 0.0;
                 foreach (var phase in fixedRates)
@@ -195,7 +203,7 @@ internal sealed class GatewayLoadTest(string gatewayDll, bool quick, TextWriter 
 
         // Drain: wait (bounded) until every press has its alarm.
         var drain = Stopwatch.StartNew();
-        var limit = TimeSpan.FromSeconds(quick ? 10 : Math.Max(10, phase.Duration.TotalSeconds * 2));
+        var limit = TimeSpan.FromSeconds(Quick ? 10 : Math.Max(10, phase.Duration.TotalSeconds * 2));
         while (_latency.Count - before < alarms && drain.Elapsed < limit && !gateway.HasExited)
         {
             await Task.Delay(20, ct);

@@ -18,13 +18,15 @@ public sealed class RuleRunner : IDisposable
     private readonly Channel<object> _inputs = Channel.CreateUnbounded<object>(new UnboundedChannelOptions { SingleReader = true });
     private readonly ITimer _timer;
     private readonly IRuleStateStore? _store;
+    private bool _unsaved;
 
     /// <param name="engine">The rules.</param>
     /// <param name="raiser">Stores each alarm.</param>
     /// <param name="time">Clock and timer.</param>
     /// <param name="log">Where failures go.</param>
     /// <param name="store">
-    /// Keeps the engine's state between restarts: loaded here, saved after every input once its alarms are stored.
+    /// Keeps the engine's state between restarts: loaded here, saved once an input's alarms are stored; during a burst,
+    /// inputs that raised nothing are saved together when the queue is empty.
     /// </param>
     public RuleRunner(RuleEngine engine, AlarmRaiser raiser, TimeProvider time, ILogger log, IRuleStateStore? store = null)
     {
@@ -98,10 +100,14 @@ public sealed class RuleRunner : IDisposable
                     }
                 }
 
-                if (input is not Marker)
+                _unsaved |= input is not Marker;
+                if (_unsaved && (alarms.Count > 0 || !_inputs.Reader.TryPeek(out _)))
                 {
                     // Only after the alarms are durable: a crash in between re-raises, and the outbox check drops the copy.
+                    // An input that raised nothing while more inputs wait does not pay for a save (an fsync) of its own:
+                    // the state is saved after the burst, or with the next alarm (docs/performance.md).
                     _store?.Save(_engine.Snapshot());
+                    _unsaved = false;
                 }
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)

@@ -72,7 +72,7 @@ internal sealed class CentreScaleTest(int gateways, RunSize size, TextWriter log
             var heartbeats = HeartbeatsAsync(simList, heartbeatSeconds, stop.Token);
             var phases = new List<CentrePhaseResult>();
             var highest = 0;
-            foreach (var rate in size == RunSize.Full ? [500, 1000, 2000, 4000] : new[] { size == RunSize.Smoke ? 50 : 200 })
+            foreach (var rate in size == RunSize.Full ? [500, 1000, 2000, 4000, 8000] : new[] { size == RunSize.Smoke ? 50 : 200 })
             {
                 var r = await RunPhaseAsync(simList, rate, TimeSpan.FromSeconds(size switch { RunSize.Smoke => 1, RunSize.Quick => 2, _ => 10 }), ct);
                 phases.Add(r);

@@ -15,7 +15,7 @@ internal sealed record PhaseResult(
 
 internal sealed record GatewayResult(
     string GatewayCommand, int Sensors, double StartToFirstAlarmMs, double IdleRssMb, double LoadRssMb, double PeakRssMb,
-    List<PhaseResult> Phases, int HighestSustainedEventsPerSecond, int AlarmsLostTotal, double IdleRssAfterLoadMb);
+    List<PhaseResult> Phases, int HighestSustainedEventsPerSecond, int AlarmsLostTotal, double IdleRssAfterLoadMb, double IdleRssAnonMb, double IdleRssFileMb);
 
 /// <summary>
 /// End to end through the built gateway: Mosquitto on loopback; the gateway as a child process (its memory and
@@ -80,10 +80,10 @@ internal sealed class GatewayLoadTest(string gatewayDll, RunSize size, TextWrite
 
         return new GatewayResult(
             $"dotnet {Path.GetFileName(gatewayDll)} run", Buttons + Motions, first.StartupMs, first.IdleRss, loadRss, peak,
-            phases, highest, phases.Sum(p => p.AlarmsLost), first.AfterRss);
+            phases, highest, phases.Sum(p => p.AlarmsLost), first.AfterRss, first.Split.AnonMb, first.Split.FileMb);
     }
 
-    private async Task<(double StartupMs, double IdleRss, double LoadRss, double PeakRss, double AfterRss, List<PhaseResult> Phases)> RunBlockAsync(
+    private async Task<(double StartupMs, double IdleRss, double LoadRss, double PeakRss, double AfterRss, (double AnonMb, double FileMb) Split, List<PhaseResult> Phases)> RunBlockAsync(
         IReadOnlyList<Phase> block, bool stopAtFirstFailure, CancellationToken ct)
     {
         await using var broker = await Mosquitto.StartAsync();
@@ -117,7 +117,8 @@ internal sealed class GatewayLoadTest(string gatewayDll, RunSize size, TextWrite
                 log.WriteLine($"gateway: first alarm delivered {startup:F0} ms after process start");
                 await Task.Delay(TimeSpan.FromSeconds(Quick ? 1 : 3), ct);
                 var idle = ProcMemory.Read(gateway.Id);
-                log.WriteLine($"gateway: idle RSS {idle.RssMb} MB");
+                var split = ProcMemory.Split(gateway.Id);
+                log.WriteLine($"gateway: idle RSS {idle.RssMb} MB ({split.AnonMb} MB anonymous, {split.FileMb} MB file-backed)");
                 var phases = new List<PhaseResult>();
                 var loadRss = 0.0;
                 foreach (var phase in block)
@@ -132,7 +133,7 @@ internal sealed class GatewayLoadTest(string gatewayDll, RunSize size, TextWrite
                 }
 
                 var after = ProcMemory.Read(gateway.Id);
-                return (Math.Round(startup, 1), idle.RssMb, loadRss, after.HwmMb, after.RssMb, phases);
+                return (Math.Round(startup, 1), idle.RssMb, loadRss, after.HwmMb, after.RssMb, split, phases);
             }
             finally
             {

@@ -120,6 +120,25 @@ internal static class ProcMemory
         return (Math.Round(rss, 1), Math.Round(hwm, 1));
     }
 
+    /// <summary>The idle figure split: anonymous memory (heaps, stacks) and file-backed pages (mapped code, the runtime).</summary>
+    public static (double AnonMb, double FileMb) Split(int pid)
+    {
+        double anon = double.NaN, file = double.NaN;
+        foreach (var line in File.ReadLines($"/proc/{pid}/status"))
+        {
+            if (line.StartsWith("RssAnon:", StringComparison.Ordinal))
+            {
+                anon = Math.Round(Kb(line) / 1024.0, 1);
+            }
+            else if (line.StartsWith("RssFile:", StringComparison.Ordinal))
+            {
+                file = Math.Round(Kb(line) / 1024.0, 1);
+            }
+        }
+
+        return (anon, file);
+    }
+
     private static long Kb(string line) => long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture);
 }
 

@@ -1,11 +1,44 @@
 #!/usr/bin/env bash
-# Runs the benchmarks and writes their reports under bench/results/.
-# Usage: bench/run.sh [--quick]   (--quick: BenchmarkDotNet's short job, for a first look)
+# Runs every benchmark and writes bench/results/latest.json and bench/results/latest.md (docs/performance.md explains them).
+# Usage: bench/run.sh [--quick] [--full-micro]
+#   (default)     micro benchmarks with BenchmarkDotNet's short job in-process, the end-to-end gateway harness and the
+#                 centre at 10,000 simulated gateways: about 8 minutes on 2 cores
+#   --quick       a first look: short load phases, 50 simulated gateways (about 2 minutes)
+#   --full-micro  BenchmarkDotNet's default job for the micro benchmarks (tighter figures, much longer)
+# Needs Debian's mosquitto (/usr/sbin/mosquitto); all traffic stays on 127.0.0.1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-job=()
-[ "${1:-}" = "--quick" ] && job=(--job short)
-out=bench/results/micro
-dotnet run -c Release --project bench/CareGateway.Benchmarks -- --filter '*' "${job[@]}" \
-  --exporters json github --artifacts "$out"
-echo "Reports: $out/results/*.md (Markdown) and *.json"
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+quick=()
+micro_job=(--job short --inProcess)
+for arg in "$@"; do
+  case "$arg" in
+    --quick) quick=(--quick) ;;
+    --full-micro) micro_job=() ;;
+    *) echo "unknown option $arg" >&2; exit 2 ;;
+  esac
+done
+[ -x /usr/sbin/mosquitto ] || command -v mosquitto >/dev/null || { echo "bench/run.sh needs mosquitto (apt-get install mosquitto)" >&2; exit 2; }
+# 10,000 connections need 10,000 descriptors in the broker and in the simulator (both inherit this limit).
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+echo "bench/run.sh: open files limit $(ulimit -n)"
+
+out=bench/results
+rm -rf "$out/micro"
+mkdir -p "$out"
+dotnet build gateway/CareGateway -c Release -nologo -v quiet
+dotnet build bench/CareGateway.LoadTest -c Release -nologo -v quiet
+dotnet build bench/CareGateway.Benchmarks -c Release -nologo -v quiet
+
+echo "bench/run.sh: micro benchmarks"
+dotnet run -c Release --no-build --project bench/CareGateway.Benchmarks -- --filter '*' "${micro_job[@]}" \
+  --exporters json github --artifacts "$out/micro" >"$out/micro.log" 2>&1 || { tail -40 "$out/micro.log"; exit 1; }
+
+echo "bench/run.sh: end to end and centre at scale"
+loadtest=bench/CareGateway.LoadTest/bin/Release/net10.0/CareGateway.LoadTest.dll
+status=0
+dotnet "$loadtest" "${quick[@]}" --gateway gateway/CareGateway/bin/Release/net10.0/care-gateway.dll --out "$out/loadtest.json" || status=$?
+dotnet "$loadtest" report --micro "$out/micro/results" --load "$out/loadtest.json" --json "$out/latest.json" --md "$out/latest.md"
+cat "$out/latest.md"
+echo "bench/run.sh: wrote $out/latest.json and $out/latest.md"
+exit "$status"

@@ -18,13 +18,19 @@ public sealed class RuleRunner : IDisposable
     private readonly Channel<object> _inputs = Channel.CreateUnbounded<object>(new UnboundedChannelOptions { SingleReader = true });
     private readonly ITimer _timer;
     private readonly IRuleStateStore? _store;
+    private bool _unsaved;
+    private DateTimeOffset _lastSave;
+
+    /// <summary>The longest a deferred save may wait during a continuous burst of activity reports.</summary>
+    public static readonly TimeSpan MaxUnsavedTime = TimeSpan.FromSeconds(1);
 
     /// <param name="engine">The rules.</param>
     /// <param name="raiser">Stores each alarm.</param>
     /// <param name="time">Clock and timer.</param>
     /// <param name="log">Where failures go.</param>
     /// <param name="store">
-    /// Keeps the engine's state between restarts: loaded here, saved after every input once its alarms are stored.
+    /// Keeps the engine's state between restarts: loaded here, saved once an input's alarms are stored; during a burst,
+    /// inputs that raised nothing are saved together when the queue is empty.
     /// </param>
     public RuleRunner(RuleEngine engine, AlarmRaiser raiser, TimeProvider time, ILogger log, IRuleStateStore? store = null)
     {
@@ -34,6 +40,7 @@ public sealed class RuleRunner : IDisposable
         _time = time;
         _log = log;
         _store = store;
+        _lastSave = time.GetUtcNow();
         _timer = time.CreateTimer(_ => _inputs.Writer.TryWrite(Tick.Instance), null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
         if (store?.Load() is { } saved)
         {
@@ -98,10 +105,18 @@ public sealed class RuleRunner : IDisposable
                     }
                 }
 
-                if (input is not Marker)
+                _unsaved |= input is not Marker;
+                var now = _time.GetUtcNow();
+                if (_unsaved && (alarms.Count > 0 || !Deferrable(input) || now - _lastSave >= MaxUnsavedTime || !_inputs.Reader.TryPeek(out _)))
                 {
                     // Only after the alarms are durable: a crash in between re-raises, and the outbox check drops the copy.
+                    // A high-rate activity report (motion, presence, a health report) that raised nothing while more
+                    // inputs wait does not pay for a save (an fsync) of its own: it is saved with the burst's end, the
+                    // next alarm or the next other input, and never later than MaxUnsavedTime (docs/performance.md).
+                    // Door, bed, button and fault inputs, which start and stop the rules' timers, are saved at once.
                     _store?.Save(_engine.Snapshot());
+                    _unsaved = false;
+                    _lastSave = now;
                 }
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
@@ -119,6 +134,10 @@ public sealed class RuleRunner : IDisposable
     }
 
     public void Dispose() => _timer.Dispose();
+
+    /// <summary>Reports that may share one save with the ones after them: high-rate activity, no timer of their own.</summary>
+    private static bool Deferrable(object input) =>
+        input is SensorEvent { Kind: SensorKind.Motion or SensorKind.Presence, Type: SensorEventType.State } or SensorEvent { Type: SensorEventType.Heard };
 
     private IReadOnlyList<AlarmRequest> Evaluate(SensorEvent e)
     {

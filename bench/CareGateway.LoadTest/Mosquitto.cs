@@ -1,0 +1,191 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+
+namespace CareGateway.LoadTest;
+
+/// <summary>Debian's Mosquitto on a free loopback port with its own config and directory; killed on dispose.</summary>
+internal sealed class Mosquitto : IAsyncDisposable
+{
+    private static readonly string[] Candidates = ["/usr/sbin/mosquitto", "/usr/bin/mosquitto"];
+    private readonly string _dir;
+    private readonly Process _process;
+
+    private Mosquitto(string dir, int port, Process process)
+    {
+        _dir = dir;
+        Port = port;
+        _process = process;
+    }
+
+    public int Port { get; }
+
+    public int Pid => _process.Id;
+
+    public static async Task<Mosquitto> StartAsync(string extraConfig = "")
+    {
+        var exe = Candidates.FirstOrDefault(File.Exists)
+            ?? throw new InvalidOperationException("mosquitto is not installed (Debian: apt-get install mosquitto)");
+        var dir = Directory.CreateTempSubdirectory("care-bench-mosquitto-").FullName;
+        var port = FreePort();
+        var config = Path.Combine(dir, "mosquitto.conf");
+        // set_tcp_nodelay: small messages must not wait for Nagle's algorithm (the home template has it too).
+        File.WriteAllText(config, string.Create(CultureInfo.InvariantCulture, $"""
+            listener {port} 127.0.0.1
+            allow_anonymous true
+            persistence false
+            set_tcp_nodelay true
+            max_queued_messages 1000000
+            max_inflight_messages 1000
+            max_connections -1
+            log_dest stderr
+            log_type error
+            log_type warning
+            {extraConfig}
+            """));
+        var process = Process.Start(new ProcessStartInfo(exe, ["-c", config])
+        {
+            RedirectStandardError = true,
+            RedirectStandardOutput = true,
+            UseShellExecute = false,
+        }) ?? throw new InvalidOperationException("mosquitto did not start");
+        process.ErrorDataReceived += (_, _) => { };
+        process.OutputDataReceived += (_, _) => { };
+        process.BeginErrorReadLine();
+        process.BeginOutputReadLine();
+        var broker = new Mosquitto(dir, port, process);
+        var deadline = Stopwatch.StartNew();
+        while (deadline.Elapsed < TimeSpan.FromSeconds(15))
+        {
+            if (process.HasExited)
+            {
+                throw new InvalidOperationException($"mosquitto exited with {process.ExitCode}");
+            }
+
+            try
+            {
+                using var probe = new TcpClient();
+                await probe.ConnectAsync(IPAddress.Loopback, port);
+                return broker;
+            }
+            catch (SocketException)
+            {
+                await Task.Delay(20);
+            }
+        }
+
+        await broker.DisposeAsync();
+        throw new TimeoutException("mosquitto did not listen within 15 s");
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill();
+            await _process.WaitForExitAsync();
+        }
+
+        _process.Dispose();
+        Directory.Delete(_dir, recursive: true);
+    }
+
+    public static int FreePort()
+    {
+        using var l = new TcpListener(IPAddress.Loopback, 0);
+        l.Start();
+        return ((IPEndPoint)l.LocalEndpoint).Port;
+    }
+}
+
+/// <summary>Resident memory of a process from /proc/{pid}/status (VmRSS now, VmHWM the peak), in MiB.</summary>
+internal static class ProcMemory
+{
+    public static (double RssMb, double HwmMb) Read(int pid)
+    {
+        double rss = double.NaN, hwm = double.NaN;
+        foreach (var line in File.ReadLines($"/proc/{pid}/status"))
+        {
+            if (line.StartsWith("VmRSS:", StringComparison.Ordinal))
+            {
+                rss = Kb(line) / 1024.0;
+            }
+            else if (line.StartsWith("VmHWM:", StringComparison.Ordinal))
+            {
+                hwm = Kb(line) / 1024.0;
+            }
+        }
+
+        return (Math.Round(rss, 1), Math.Round(hwm, 1));
+    }
+
+    /// <summary>The idle figure split: anonymous memory (heaps, stacks) and file-backed pages (mapped code, the runtime).</summary>
+    public static (double AnonMb, double FileMb) Split(int pid)
+    {
+        double anon = double.NaN, file = double.NaN;
+        foreach (var line in File.ReadLines($"/proc/{pid}/status"))
+        {
+            if (line.StartsWith("RssAnon:", StringComparison.Ordinal))
+            {
+                anon = Math.Round(Kb(line) / 1024.0, 1);
+            }
+            else if (line.StartsWith("RssFile:", StringComparison.Ordinal))
+            {
+                file = Math.Round(Kb(line) / 1024.0, 1);
+            }
+        }
+
+        return (anon, file);
+    }
+
+    private static long Kb(string line) => long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture);
+}
+
+/// <summary>Latency samples in milliseconds and their percentiles.</summary>
+internal sealed class Latencies
+{
+    private readonly List<double> _ms = [];
+    private readonly Lock _gate = new();
+
+    public int Count
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _ms.Count;
+            }
+        }
+    }
+
+    public void Add(double ms)
+    {
+        lock (_gate)
+        {
+            _ms.Add(ms);
+        }
+    }
+
+    public double[] Snapshot()
+    {
+        lock (_gate)
+        {
+            return [.. _ms];
+        }
+    }
+
+    public static LatencySummary Summarize(IReadOnlyList<double> samples)
+    {
+        if (samples.Count == 0)
+        {
+            return new LatencySummary(0, double.NaN, double.NaN, double.NaN, double.NaN);
+        }
+
+        var sorted = samples.Order().ToArray();
+        double P(double q) => Math.Round(sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(q * sorted.Length) - 1)], 3);
+        return new LatencySummary(sorted.Length, P(0.50), P(0.99), Math.Round(sorted[^1], 3), Math.Round(sorted.Average(), 3));
+    }
+}
+
+internal sealed record LatencySummary(int Count, double P50Ms, double P99Ms, double MaxMs, double MeanMs);

@@ -34,19 +34,18 @@ public sealed class CliContext
     };
 
     /// <summary>A context that writes plain text (no colours, no prompts) to <paramref name="writer"/>: for tests and pipes.</summary>
-    public static CliContext ForWriter(TextWriter writer, bool json = false, TimeProvider? time = null) => new()
+    public static CliContext ForWriter(TextWriter writer, bool json = false, TimeProvider? time = null)
     {
-        Console = AnsiConsole.Create(new AnsiConsoleSettings
+        var console = AnsiConsole.Create(new AnsiConsoleSettings
         {
             Ansi = AnsiSupport.No,
             ColorSystem = ColorSystemSupport.NoColors,
             Interactive = InteractionSupport.No,
             Out = new AnsiConsoleOutput(writer),
-        }),
-        Out = writer,
-        Json = json,
-        Time = time ?? TimeProvider.System,
-    };
+        });
+        console.Profile.Width = 400; // no wrapping: a message stays on one line for grep and tests
+        return new CliContext { Console = console, Out = writer, Json = json, Time = time ?? TimeProvider.System };
+    }
 
     /// <summary>Writes the JSON result (only with --json).</summary>
     public void WriteJson(JsonNode result)

@@ -46,6 +46,7 @@ root.Subcommands.Add(replay);
 // The technician's commands, each in gateway/CareGateway/Cli/.
 root.Subcommands.Add(InitCommand.Create());
 root.Subcommands.Add(SensorsCommand.Create());
+root.Subcommands.Add(ProfileCommand.Create());
 
 // The generic host of `run` owns SIGTERM and shuts down gracefully (publishes 'offline', closes the outbox); the
 // command line's own handler would force an exit after 2 s, which a loaded Pi can need for that.

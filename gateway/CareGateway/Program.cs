@@ -47,6 +47,7 @@ root.Subcommands.Add(replay);
 root.Subcommands.Add(InitCommand.Create());
 root.Subcommands.Add(SensorsCommand.Create());
 root.Subcommands.Add(ProfileCommand.Create());
+root.Subcommands.Add(SelftestCommand.Create());
 
 // The generic host of `run` owns SIGTERM and shuts down gracefully (publishes 'offline', closes the outbox); the
 // command line's own handler would force an exit after 2 s, which a loaded Pi can need for that.

@@ -9,8 +9,7 @@ public class SensorsZigbeeTests
 {
     private static readonly TimeSpan Bound = TimeSpan.FromSeconds(60);
 
-    private static string Config(TempDir dir, MosquittoBroker broker, string sensors = "[]") => CliTestKit.WriteConfig(dir, sensors)
-        .Also(path => File.WriteAllText(path, File.ReadAllText(path).Replace("\"port\": 1883 } }", $"\"port\": {broker.Port} }} }}", StringComparison.Ordinal)));
+    private static string Config(TempDir dir, MosquittoBroker broker, string sensors = "[]") => CliTestKit.WriteConfig(dir, sensors, zigbeePort: broker.Port);
 
     [Fact]
     public async Task Pairing_opens_the_join_window_waits_for_the_interview_closes_the_window_renames_the_device_and_adds_the_sensor()
@@ -80,14 +79,5 @@ public class SensorsZigbeeTests
         var only = Assert.Single(CliTestKit.ParseJson(output).GetProperty("sensors").EnumerateArray());
         Assert.True(only.GetProperty("seen").GetBoolean());
         Assert.Contains("active", only.GetProperty("detail").GetString(), StringComparison.Ordinal);
-    }
-}
-
-internal static class Fluent
-{
-    public static T Also<T>(this T value, Action<T> action)
-    {
-        action(value);
-        return value;
     }
 }

@@ -37,7 +37,7 @@ public static class CliTestKit
     }
 
     /// <summary>A valid configuration written to <c>gateway.json</c> in <paramref name="dir"/>, on the simulated board.</summary>
-    public static string WriteConfig(TempDir dir, string sensorsJson = "[]", string extra = "")
+    public static string WriteConfig(TempDir dir, string sensorsJson = "[]", string extra = "", int brokerPort = 1883, int zigbeePort = 1883)
     {
         ArgumentNullException.ThrowIfNull(dir);
         var path = dir.File("gateway.json");
@@ -45,10 +45,10 @@ public static class CliTestKit
             {
               "gatewayId": "gw-7",
               "dataDirectory": "{{dir.File("data")}}",
-              "broker": { "host": "127.0.0.1", "port": 1883 },
+              "broker": { "host": "127.0.0.1", "port": {{brokerPort}}, "resendAfterSeconds": 1 },
               "board": { "driver": "simulated" },
               "sensors": {{sensorsJson}},
-              "zigbee": { "broker": { "host": "127.0.0.1", "port": 1883 } }{{extra}}
+              "zigbee": { "broker": { "host": "127.0.0.1", "port": {{zigbeePort}} } }{{extra}}
             }
             """);
         return path;

@@ -48,6 +48,10 @@ root.Subcommands.Add(InitCommand.Create());
 root.Subcommands.Add(SensorsCommand.Create());
 root.Subcommands.Add(ProfileCommand.Create());
 root.Subcommands.Add(SelftestCommand.Create());
+foreach (var command in ExportImportCommand.Create())
+{
+    root.Subcommands.Add(command);
+}
 
 // The generic host of `run` owns SIGTERM and shuts down gracefully (publishes 'offline', closes the outbox); the
 // command line's own handler would force an exit after 2 s, which a loaded Pi can need for that.

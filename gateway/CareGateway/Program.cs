@@ -48,6 +48,7 @@ root.Subcommands.Add(InitCommand.Create());
 root.Subcommands.Add(SensorsCommand.Create());
 root.Subcommands.Add(ProfileCommand.Create());
 root.Subcommands.Add(SelftestCommand.Create());
+root.Subcommands.Add(StatusCommand.Create());
 foreach (var command in ExportImportCommand.Create())
 {
     root.Subcommands.Add(command);

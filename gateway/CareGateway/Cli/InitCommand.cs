@@ -243,6 +243,7 @@ public static class InitCommand
 
         ConfigFile.Save(configPath, config);
         written.Add(configPath);
+        GiveToServiceUser(written);
         if (context.Json)
         {
             context.WriteJson(new JsonObject
@@ -275,6 +276,45 @@ public static class InitCommand
         }
 
         return Task.FromResult(ExitCodes.Ok);
+    }
+
+    /// <summary>
+    /// The service runs as the package's user <c>care-gateway</c>: when init runs as root and that user exists, the
+    /// files it wrote become that user's (still 0600 for secrets), or the service could not read its own key.
+    /// </summary>
+    private static void GiveToServiceUser(List<string> files)
+    {
+        const string user = "care-gateway";
+        if (OperatingSystem.IsWindows() || Environment.UserName != "root" || !RunQuietly("id", ["-u", user]))
+        {
+            return;
+        }
+
+        if (!RunQuietly("chown", [$"{user}:{user}", .. files]))
+        {
+            throw new CliException($"Cannot give the files to the service user '{user}'.", $"Run 'sudo chown {user}:{user} {string.Join(' ', files)}'.", ExitCodes.CheckFailed);
+        }
+    }
+
+    private static bool RunQuietly(string program, string[] args)
+    {
+        try
+        {
+            using var process = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo(program, args) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false });
+            if (process is null)
+            {
+                return false;
+            }
+
+            process.StandardOutput.ReadToEnd();
+            process.StandardError.ReadToEnd();
+            process.WaitForExit();
+            return process.ExitCode == 0;
+        }
+        catch (System.ComponentModel.Win32Exception)
+        {
+            return false;
+        }
     }
 
     private static GatewayConfig? ExistingValidConfig(string path)

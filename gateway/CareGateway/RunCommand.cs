@@ -16,12 +16,20 @@ internal static class RunCommand
         try
         {
             config = ConfigLoader.Load(configFile.FullName);
+            KeepLastGood(config, configFile.FullName);
         }
         catch (ConfigException ex)
         {
             await Console.Error.WriteLineAsync(ex.Message);
-            await Console.Error.WriteLineAsync("Fix the file and start again; docs/configuration.md describes every setting.");
-            return 2;
+            if (LastGoodConfig.Recover(configFile.FullName) is not { } fallback)
+            {
+                await Console.Error.WriteLineAsync("Fix the file and start again; docs/configuration.md describes every setting.");
+                return 2;
+            }
+
+            // Loudly: the home keeps its gateway, but on yesterday's settings until the file is fixed.
+            await Console.Error.WriteLineAsync($"RUNNING ON THE LAST GOOD CONFIGURATION from {fallback.Path}, not on {configFile.FullName}: fix that file ('care-gateway profile validate' / docs/configuration.md) and restart the service.");
+            config = fallback.Config;
         }
 
         var password = ReadSecret(config.Broker.PasswordFile);
@@ -44,6 +52,18 @@ internal static class RunCommand
         using var host = builder.Build();
         await host.RunAsync(cancellationToken);
         return 0;
+    }
+
+    private static void KeepLastGood(GatewayConfig config, string path)
+    {
+        try
+        {
+            LastGoodConfig.Keep(config, path);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            Console.Error.WriteLine($"Warning: cannot keep a copy of the configuration in {config.DataDirectory} ({ex.Message}); a broken edit will stop the service.");
+        }
     }
 
     private static string? ReadSecret(string? path) => path is null ? null : File.ReadAllText(path).Trim();

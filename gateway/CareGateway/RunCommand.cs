@@ -47,7 +47,8 @@ internal static class RunCommand
             config,
             password,
             sp.GetRequiredService<ILoggerFactory>(),
-            sp.GetService<ISystemdNotifier>()));
+            sp.GetService<ISystemdNotifier>(),
+            configFile.FullName));
 
         using var host = builder.Build();
         await host.RunAsync(cancellationToken);
@@ -68,17 +69,50 @@ internal static class RunCommand
 
     private static string? ReadSecret(string? path) => path is null ? null : File.ReadAllText(path).Trim();
 
-    private sealed class GatewayService(GatewayConfig config, string? password, ILoggerFactory logs, ISystemdNotifier? notifier) : BackgroundService
+    private sealed class GatewayService(GatewayConfig config, string? password, ILoggerFactory logs, ISystemdNotifier? notifier, string? configPath = null) : BackgroundService
     {
         protected override async Task ExecuteAsync(CancellationToken stoppingToken)
         {
             var log = logs.CreateLogger("gateway");
+            var current = config;
+            var secret = password;
+            while (!stoppingToken.IsCancellationRequested)
+            {
+                // One gateway per configuration; a valid change ends this cycle cleanly (alarms stay in the outbox on
+                // disk) and the next cycle starts on the new configuration.
+                using var cycle = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+                GatewayConfig? next = null;
+                var reloader = configPath is null ? null : new ConfigReloader(
+                    configPath,
+                    current,
+                    TimeProvider.System,
+                    changed =>
+                    {
+                        next = changed;
+                        cycle.Cancel();
+                    },
+                    errors => log.LogError("The changed configuration {Path} is not valid; the gateway keeps running on the last good one:{NewLine}  - {Errors}", configPath, Environment.NewLine, string.Join(Environment.NewLine + "  - ", errors)));
+                await RunOnceAsync(current, secret, log, reloader, cycle.Token);
+                if (stoppingToken.IsCancellationRequested || next is null)
+                {
+                    break;
+                }
+
+                log.LogInformation("Configuration {Path} changed and is valid: restarting the gateway on it", configPath);
+                current = next;
+                secret = ReadSecret(current.Broker.PasswordFile);
+                KeepLastGood(current, configPath!);
+            }
+        }
+
+        private async Task RunOnceAsync(GatewayConfig config, string? password, ILogger log, ConfigReloader? reloader, CancellationToken stoppingToken)
+        {
             using var gpio = new GpioController(CreateDriver(config.Board));
             await using var runtime = new GatewayRuntime(config, gpio, TimeProvider.System, logs, password);
             log.LogInformation("Gateway {GatewayId} started: {Sensors} sensors, broker {Host}:{Port}, outbox {Outbox}", config.GatewayId, config.Sensors.Count, config.Broker.Host, config.Broker.Port, runtime.Outbox.DatabasePath);
             try
             {
-                await Task.WhenAll(runtime.RunAsync(stoppingToken), WatchdogAsync(runtime, log, stoppingToken));
+                await Task.WhenAll(runtime.RunAsync(stoppingToken), WatchdogAsync(runtime, log, stoppingToken), reloader?.RunAsync(stoppingToken) ?? Task.CompletedTask);
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {

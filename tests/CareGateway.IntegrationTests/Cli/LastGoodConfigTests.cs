@@ -33,6 +33,67 @@ public class LastGoodConfigTests
     }
 
     [Fact]
+    public async Task A_running_gateway_restarts_on_a_valid_change_and_keeps_running_through_an_invalid_one()
+    {
+        await using var broker = await MosquittoBroker.StartAsync();
+        using var dir = new TempDir();
+        var configPath = CliTestKit.WriteConfig(dir, brokerPort: broker.Port);
+        await using var watcher = await LocalMqtt.ConnectAsync(broker.Host, broker.Port, "watch-" + Guid.NewGuid().ToString("N"), null, null, CancellationToken.None);
+        await watcher.SubscribeAsync("care/v1/gw-7/status", CancellationToken.None);
+        await watcher.SubscribeAsync("care/v1/gw-7/sensors/+", CancellationToken.None);
+        var dll = Path.Combine(AppContext.BaseDirectory, "care-gateway.dll");
+        var output = new StringBuilder();
+        var rejected = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        void Line(string? line)
+        {
+            lock (output)
+            {
+                output.AppendLine(line);
+            }
+
+            if (line?.Contains("$.gatewayId", StringComparison.Ordinal) == true)
+            {
+                rejected.TrySetResult();
+            }
+        }
+
+        using var process = Process.Start(new ProcessStartInfo("dotnet", [dll, "run", "--config", configPath]) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false })!;
+        process.OutputDataReceived += (_, e) => Line(e.Data);
+        process.ErrorDataReceived += (_, e) => Line(e.Data);
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        try
+        {
+            Assert.NotNull(await watcher.WaitForAsync(m => m.Text.Contains("\"online\"", StringComparison.Ordinal), Bound, TimeProvider.System, CancellationToken.None));
+            var good = await File.ReadAllTextAsync(configPath);
+
+            // Invalid: logged with its path; the gateway goes on.
+            await File.WriteAllTextAsync(configPath, good.Replace("\"gatewayId\": \"gw-7\"", "\"gatewayId\": \"GW 7\"", StringComparison.Ordinal));
+            await rejected.Task.WaitAsync(Bound);
+            Assert.False(process.HasExited, output.ToString());
+
+            // Valid, with a new sensor: the gateway restarts on it and reports the sensor.
+            await File.WriteAllTextAsync(configPath, good.Replace("\"sensors\": []", """ "sensors": [{ "id": "bed-1", "kind": "bed", "room": "bedroom", "gpio": { "headerPin": 13 } }]""", StringComparison.Ordinal));
+
+            var sensor = await watcher.WaitForAsync(m => m.Topic == "care/v1/gw-7/sensors/bed-1", Bound, TimeProvider.System, CancellationToken.None);
+            Assert.True(sensor is not null, output.ToString());
+            Assert.False(process.HasExited, output.ToString());
+        }
+        finally
+        {
+            using (var term = Process.Start("kill", ["-TERM", process.Id.ToString(CultureInfo.InvariantCulture)]))
+            {
+                await term!.WaitForExitAsync();
+            }
+
+            await process.WaitForExitAsync().WaitAsync(Bound);
+        }
+
+        Assert.Equal(0, process.ExitCode);
+        Assert.Contains("restarting the gateway on it", output.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Without_a_good_copy_there_is_nothing_to_fall_back_to()
     {
         using var dir = new TempDir();

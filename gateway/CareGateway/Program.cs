@@ -1,5 +1,6 @@
 using System.CommandLine;
 using CareGateway;
+using CareGateway.Cli;
 
 var root = new RootCommand("care-gateway: the home safety gateway, and the technician's tool to run and check it.");
 
@@ -7,15 +8,11 @@ var demo = new Command("demo", "Run the whole chain in one process on embedded d
 demo.SetAction((_, ct) => DemoCommand.RunAsync(Console.Out, ct));
 root.Subcommands.Add(demo);
 
-var configOption = new Option<FileInfo>("--config", "-c")
-{
-    Description = "The gateway's configuration file (JSON; see docs/configuration.md).",
-    Required = true,
-};
-var run = new Command("run", "Run the gateway against the broker named in the configuration until stopped (SIGTERM stops it cleanly).")
-{
-    configOption,
-};
+// --config (default /etc/care-gateway/gateway.json) and --json apply to every command.
+var configOption = CliOptions.Config;
+root.Options.Add(configOption);
+root.Options.Add(CliOptions.Json);
+var run = new Command("run", "Run the gateway against the broker named in the configuration until stopped (SIGTERM stops it cleanly).");
 run.SetAction((parse, ct) => RunCommand.RunAsync(parse.GetValue(configOption)!, ct));
 root.Subcommands.Add(run);
 
@@ -45,6 +42,17 @@ var replay = new Command("replay", "Run the rules of a care profile over recorde
 };
 replay.SetAction((parse, _) => ReplayCommand.RunAsync(parse.GetValue(profileOption)!, parse.GetValue(eventsOption)!, parse.GetValue(untilOption), Console.Out, Console.Error));
 root.Subcommands.Add(replay);
+
+// The technician's commands, each in gateway/CareGateway/Cli/.
+root.Subcommands.Add(InitCommand.Create());
+root.Subcommands.Add(SensorsCommand.Create());
+root.Subcommands.Add(ProfileCommand.Create());
+root.Subcommands.Add(SelftestCommand.Create());
+root.Subcommands.Add(StatusCommand.Create());
+foreach (var command in ExportImportCommand.Create())
+{
+    root.Subcommands.Add(command);
+}
 
 // The generic host of `run` owns SIGTERM and shuts down gracefully (publishes 'offline', closes the outbox); the
 // command line's own handler would force an exit after 2 s, which a loaded Pi can need for that.

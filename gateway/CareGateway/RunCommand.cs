@@ -16,12 +16,20 @@ internal static class RunCommand
         try
         {
             config = ConfigLoader.Load(configFile.FullName);
+            KeepLastGood(config, configFile.FullName);
         }
         catch (ConfigException ex)
         {
             await Console.Error.WriteLineAsync(ex.Message);
-            await Console.Error.WriteLineAsync("Fix the file and start again; docs/configuration.md describes every setting.");
-            return 2;
+            if (LastGoodConfig.Recover(configFile.FullName) is not { } fallback)
+            {
+                await Console.Error.WriteLineAsync("Fix the file and start again; docs/configuration.md describes every setting.");
+                return 2;
+            }
+
+            // Loudly: the home keeps its gateway, but on yesterday's settings until the file is fixed.
+            await Console.Error.WriteLineAsync($"RUNNING ON THE LAST GOOD CONFIGURATION from {fallback.Path}, not on {configFile.FullName}: fix that file ('care-gateway profile validate' / docs/configuration.md) and restart the service.");
+            config = fallback.Config;
         }
 
         var password = ReadSecret(config.Broker.PasswordFile);
@@ -39,26 +47,72 @@ internal static class RunCommand
             config,
             password,
             sp.GetRequiredService<ILoggerFactory>(),
-            sp.GetService<ISystemdNotifier>()));
+            sp.GetService<ISystemdNotifier>(),
+            configFile.FullName));
 
         using var host = builder.Build();
         await host.RunAsync(cancellationToken);
         return 0;
     }
 
+    private static void KeepLastGood(GatewayConfig config, string path)
+    {
+        try
+        {
+            LastGoodConfig.Keep(config, path);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            Console.Error.WriteLine($"Warning: cannot keep a copy of the configuration in {config.DataDirectory} ({ex.Message}); a broken edit will stop the service.");
+        }
+    }
+
     private static string? ReadSecret(string? path) => path is null ? null : File.ReadAllText(path).Trim();
 
-    private sealed class GatewayService(GatewayConfig config, string? password, ILoggerFactory logs, ISystemdNotifier? notifier) : BackgroundService
+    private sealed class GatewayService(GatewayConfig config, string? password, ILoggerFactory logs, ISystemdNotifier? notifier, string? configPath = null) : BackgroundService
     {
         protected override async Task ExecuteAsync(CancellationToken stoppingToken)
         {
             var log = logs.CreateLogger("gateway");
+            var current = config;
+            var secret = password;
+            while (!stoppingToken.IsCancellationRequested)
+            {
+                // One gateway per configuration; a valid change ends this cycle cleanly (alarms stay in the outbox on
+                // disk) and the next cycle starts on the new configuration.
+                using var cycle = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+                GatewayConfig? next = null;
+                var reloader = configPath is null ? null : new ConfigReloader(
+                    configPath,
+                    current,
+                    TimeProvider.System,
+                    changed =>
+                    {
+                        next = changed;
+                        cycle.Cancel();
+                    },
+                    errors => log.LogError("The changed configuration {Path} is not valid; the gateway keeps running on the last good one:{NewLine}  - {Errors}", configPath, Environment.NewLine, string.Join(Environment.NewLine + "  - ", errors)));
+                await RunOnceAsync(current, secret, log, reloader, cycle.Token);
+                if (stoppingToken.IsCancellationRequested || next is null)
+                {
+                    break;
+                }
+
+                log.LogInformation("Configuration {Path} changed and is valid: restarting the gateway on it", configPath);
+                current = next;
+                secret = ReadSecret(current.Broker.PasswordFile);
+                KeepLastGood(current, configPath!);
+            }
+        }
+
+        private async Task RunOnceAsync(GatewayConfig config, string? password, ILogger log, ConfigReloader? reloader, CancellationToken stoppingToken)
+        {
             using var gpio = new GpioController(CreateDriver(config.Board));
             await using var runtime = new GatewayRuntime(config, gpio, TimeProvider.System, logs, password);
             log.LogInformation("Gateway {GatewayId} started: {Sensors} sensors, broker {Host}:{Port}, outbox {Outbox}", config.GatewayId, config.Sensors.Count, config.Broker.Host, config.Broker.Port, runtime.Outbox.DatabasePath);
             try
             {
-                await Task.WhenAll(runtime.RunAsync(stoppingToken), WatchdogAsync(runtime, log, stoppingToken));
+                await Task.WhenAll(runtime.RunAsync(stoppingToken), WatchdogAsync(runtime, log, stoppingToken), reloader?.RunAsync(stoppingToken) ?? Task.CompletedTask);
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {

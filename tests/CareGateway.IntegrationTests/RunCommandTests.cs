@@ -56,7 +56,15 @@ public class RunCommandTests
         }
 
         await gateway.Process.WaitForExitAsync().WaitAsync(Bound);
-        await offline.Task.WaitAsync(Bound);
+        try
+        {
+            await offline.Task.WaitAsync(Bound);
+        }
+        catch (TimeoutException)
+        {
+            Assert.Fail($"no 'offline' status after the gateway stopped (exit {gateway.Process.ExitCode}); its output:\n{gateway.Output}");
+        }
+
         Assert.True(gateway.Process.ExitCode == 0, gateway.Output);
         Assert.True(File.Exists(Path.Combine(dir.Path, "data", "outbox.db")));
     }

@@ -54,8 +54,10 @@ public static class StatusCommand
         {
             await using var mqtt = await LocalMqtt.ConnectAsync(config.Broker.Host, config.Broker.Port, $"{config.GatewayId}-status", config.Broker.Username, SensorsCommand.ReadPassword(config.Broker.PasswordFile), cancellationToken, SelftestCommand.Tls(config.Broker.Tls));
             var prefix = $"care/v1/{config.GatewayId}/";
-            await mqtt.SubscribeAsync(prefix + "status", cancellationToken);
+            // Sensors first, status last: the broker sends each subscription's retained messages in order on this one
+            // connection, so once the status has arrived every sensor's retained report has arrived before it.
             await mqtt.SubscribeAsync(prefix + "sensors/+", cancellationToken);
+            await mqtt.SubscribeAsync(prefix + "status", cancellationToken);
             var status = await mqtt.WaitForAsync(m => m.Topic == prefix + "status", wait, context.Time, cancellationToken);
             connection = status is null ? "unknown: the gateway never reported a status" : Describe(status.Payload);
             while (mqtt.Messages.TryRead(out var m))

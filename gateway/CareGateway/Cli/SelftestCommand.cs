@@ -114,29 +114,16 @@ public static class SelftestCommand
 
         await using (mqtt)
         {
-            var prefix = $"care/v1/{config.GatewayId}/";
-            await mqtt.SubscribeAsync(prefix + "status", cancellationToken);
-            await mqtt.SubscribeAsync(prefix + "sensors/+", cancellationToken);
-            var status = await mqtt.WaitForAsync(m => m.Topic == prefix + "status" && m.Retained, options.StatusTimeout, context.Time, cancellationToken);
+            var reports = await GatewayReports.ReadAsync(mqtt, config.GatewayId, options.StatusTimeout, context.Time, cancellationToken);
+            var status = reports.Status;
             var online = status is not null && ReadString(status.Payload, "state") == "online";
             Add("gateway service", online ? SelftestCheck.Ok : SelftestCheck.Failed, online
                 ? $"connected to the centre since {ReadString(status!.Payload, "since")}"
                 : "not connected to the centre: start it with 'sudo systemctl start care-gateway' and read 'journalctl -u care-gateway'");
 
-            // The retained sensor statuses arrived right after the subscription, with or before the status.
-            var sensors = new Dictionary<string, JsonElement>(StringComparer.Ordinal);
-            while (mqtt.Messages.TryRead(out var m))
-            {
-                if (m.Topic.StartsWith(prefix + "sensors/", StringComparison.Ordinal) && m.Payload.Length > 0)
-                {
-                    using var doc = JsonDocument.Parse(m.Payload);
-                    sensors[m.Topic[(prefix.Length + "sensors/".Length)..]] = doc.RootElement.Clone();
-                }
-            }
-
             foreach (var sensor in config.Sensors)
             {
-                Add($"sensor {sensor.Id}", SensorResult(sensors.GetValueOrDefault(sensor.Id), out var detail), detail);
+                Add($"sensor {sensor.Id}", SensorResult(reports.Sensors.GetValueOrDefault(sensor.Id), out var detail), detail);
             }
 
             if (!online)

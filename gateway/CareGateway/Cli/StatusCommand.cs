@@ -53,20 +53,11 @@ public static class StatusCommand
         try
         {
             await using var mqtt = await LocalMqtt.ConnectAsync(config.Broker.Host, config.Broker.Port, $"{config.GatewayId}-status", config.Broker.Username, SensorsCommand.ReadPassword(config.Broker.PasswordFile), cancellationToken, SelftestCommand.Tls(config.Broker.Tls));
-            var prefix = $"care/v1/{config.GatewayId}/";
-            // Sensors first, status last: the broker sends each subscription's retained messages in order on this one
-            // connection, so once the status has arrived every sensor's retained report has arrived before it.
-            await mqtt.SubscribeAsync(prefix + "sensors/+", cancellationToken);
-            await mqtt.SubscribeAsync(prefix + "status", cancellationToken);
-            var status = await mqtt.WaitForAsync(m => m.Topic == prefix + "status", wait, context.Time, cancellationToken);
-            connection = status is null ? "unknown: the gateway never reported a status" : Describe(status.Payload);
-            while (mqtt.Messages.TryRead(out var m))
+            var reports = await GatewayReports.ReadAsync(mqtt, config.GatewayId, wait, context.Time, cancellationToken);
+            connection = reports.Status is null ? "unknown: the gateway never reported a status" : Describe(reports.Status.Payload);
+            foreach (var (id, report) in reports.Sensors)
             {
-                if (m.Topic.StartsWith(prefix + "sensors/", StringComparison.Ordinal) && m.Payload.Length > 0)
-                {
-                    using var doc = JsonDocument.Parse(m.Payload);
-                    sensors[m.Topic[(prefix.Length + "sensors/".Length)..]] = doc.RootElement.Clone();
-                }
+                sensors[id] = report;
             }
         }
         catch (CliException ex)

@@ -242,7 +242,9 @@ public sealed partial class MqttUplink : IAsyncDisposable
         try
         {
             using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(2));
-            await _client.DisconnectAsync(new MqttClientDisconnectOptionsBuilder().WithReason(MqttClientDisconnectOptionsReason.UnspecifiedError).Build(), timeout.Token);
+            // With the will: Mosquitto discards the last will on any other DISCONNECT reason, and the centre would not
+            // learn that this connection ended.
+            await _client.DisconnectAsync(new MqttClientDisconnectOptionsBuilder().WithReason(MqttClientDisconnectOptionsReason.DisconnectWithWillMessage).Build(), timeout.Token);
         }
         catch (Exception ex)
         {
@@ -494,7 +496,7 @@ public sealed partial class MqttUplink : IAsyncDisposable
         {
             throw;
         }
-        catch (Exception ex) when (ex is OperationCanceledException or MQTTnet.Exceptions.MqttCommunicationTimedOutException)
+        catch (Exception ex) when ((ex is OperationCanceledException && deadline.IsCancellationRequested && !_stopping) || ex is MQTTnet.Exceptions.MqttCommunicationTimedOutException)
         {
             // No PUBACK within the deadline: the connection is not to be trusted (half-open TCP, stalled broker).
             _log.LogWarning("Publishing to {Topic} got no answer from the broker within {Timeout}", topic, _options.PublishTimeout);

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Builds the care-gateway Debian package: a trimmed, self-contained publish of the gateway, the systemd unit,
+# Builds the care-gateway Debian package: a trimmed, ReadyToRun, self-contained publish of the gateway (docs/deployment.md
+# says why), the systemd unit,
 # the default configuration and the home broker / zigbee2mqtt templates.
 # Usage: hardware/packaging/build-deb.sh [--arch arm64|amd64] [--out DIR]
 # Prints the path of the .deb on its last line.
@@ -29,7 +30,7 @@ mkdir -p "$pkg/DEBIAN" "$pkg/opt/care-gateway" "$pkg/usr/bin" "$pkg/lib/systemd/
          "$pkg/etc/care-gateway" "$pkg/usr/share/care-gateway/templates" "$pkg/usr/share/doc/care-gateway"
 
 dotnet publish "$root/gateway/CareGateway" -c Release -r "$rid" --self-contained \
-  -p:PublishTrimmed=true -p:DebugType=none -o "$pkg/opt/care-gateway" -nologo -v quiet >&2
+  -p:PublishTrimmed=true -p:PublishReadyToRun=true -p:DebugType=none -o "$pkg/opt/care-gateway" -nologo -v quiet >&2
 
 ln -s /opt/care-gateway/care-gateway "$pkg/usr/bin/care-gateway"
 install -m 0644 "$here/care-gateway.service" "$pkg/lib/systemd/system/care-gateway.service"

@@ -150,7 +150,7 @@ public static class CommandJson
 
     public static bool TryParseCommand(ReadOnlySpan<byte> json, [NotNullWhen(true)] out CommandMessage? message, out string error)
     {
-        if (!TryDeserialize(json, CommandJsonContext.Default.CommandMessage, out message, out error))
+        if (!ProtocolJson.TryDeserialize(json, CommandJsonContext.Default.CommandMessage, out message, out error))
         {
             return false;
         }
@@ -167,7 +167,7 @@ public static class CommandJson
 
     public static bool TryParseResult(ReadOnlySpan<byte> json, [NotNullWhen(true)] out CommandResultMessage? message, out string error)
     {
-        if (!TryDeserialize(json, CommandJsonContext.Default.CommandResultMessage, out message, out error))
+        if (!ProtocolJson.TryDeserialize(json, CommandJsonContext.Default.CommandResultMessage, out message, out error))
         {
             return false;
         }
@@ -261,36 +261,5 @@ public static class CommandJson
         }
 
         return m.CareProfile is null ? null : $"careProfile: only replace-care-profile carries a care profile, not {m.Command}";
-    }
-
-    private static bool TryDeserialize<T>(ReadOnlySpan<byte> json, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> typeInfo, [NotNullWhen(true)] out T? message, out string error)
-        where T : class
-    {
-        message = null;
-        if (json.Length > ProtocolJson.MaxMessageBytes)
-        {
-            error = $"message is {json.Length} bytes; the limit is {ProtocolJson.MaxMessageBytes}";
-            return false;
-        }
-
-        try
-        {
-            message = JsonSerializer.Deserialize(json, typeInfo);
-        }
-        catch (JsonException ex)
-        {
-            var where = ex.Path is { Length: > 0 } path ? $" at {path}" : string.Empty;
-            error = $"not a valid {typeof(T).Name}{where}: {ex.Message}";
-            return false;
-        }
-
-        if (message is null)
-        {
-            error = $"not a valid {typeof(T).Name}: the payload is JSON null";
-            return false;
-        }
-
-        error = string.Empty;
-        return true;
     }
 }

@@ -150,7 +150,8 @@ public static class ProtocolJson
         return false;
     }
 
-    private static bool TryDeserialize<T>(ReadOnlySpan<byte> json, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> typeInfo, [NotNullWhen(true)] out T? message, out string error)
+    /// <summary>The strict first step of every parser of this protocol: size limit, JSON, not null; errors say where.</summary>
+    internal static bool TryDeserialize<T>(ReadOnlySpan<byte> json, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> typeInfo, [NotNullWhen(true)] out T? message, out string error)
         where T : class
     {
         message = null;

@@ -50,7 +50,7 @@ public sealed partial class MqttUplink : IAsyncDisposable
         {
             if (e.ClientWasConnected && !_stopping)
             {
-                var reason = Describe(e.Reason.ToString(), e.ReasonString, e.Exception);
+                var reason = Loops.Describe(e.Reason.ToString(), e.ReasonString, e.Exception);
                 _log.LogWarning("Connection to the centre's broker lost: {Reason}", reason);
                 Disconnected?.Invoke(reason);
                 lock (_supervisorGate)
@@ -198,7 +198,7 @@ public sealed partial class MqttUplink : IAsyncDisposable
 
             // Wait for the client to report a lost connection, and look again now and then in case it did not:
             // MQTTnet 5 does not always raise DisconnectedAsync, and a half-open TCP connection looks connected.
-            await WaitAsync(_connectionLost, _options.KeepAlive, ct);
+            await Loops.WaitAsync(_connectionLost, _options.KeepAlive, _time, ct);
             if (_client.IsConnected && !await PingAsync(ct))
             {
                 await DropConnectionAsync("the broker did not answer a ping");
@@ -298,7 +298,7 @@ public sealed partial class MqttUplink : IAsyncDisposable
             var result = await _client.ConnectAsync(builder.Build(), deadline.Token);
             if (result.ResultCode != MqttClientConnectResultCode.Success)
             {
-                var why = Describe(result.ResultCode.ToString(), result.ReasonString, null);
+                var why = Loops.Describe(result.ResultCode.ToString(), result.ReasonString, null);
                 _log.LogWarning("The broker {Host}:{Port} refused the connection: {Reason}", _options.Host, _options.Port, why);
                 ConnectFailed?.Invoke(why);
                 return false;
@@ -334,7 +334,7 @@ public sealed partial class MqttUplink : IAsyncDisposable
         }
         catch (Exception ex)
         {
-            var why = ex is OperationCanceledException ? $"no answer from the broker within {_options.ConnectTimeout}" : Describe(null, null, ex);
+            var why = ex is OperationCanceledException ? $"no answer from the broker within {_options.ConnectTimeout}" : Loops.Describe(null, null, ex);
             _log.LogWarning("Cannot connect to {Host}:{Port}: {Reason}", _options.Host, _options.Port, why);
             ConnectFailed?.Invoke(why);
             if (_client.IsConnected)
@@ -357,7 +357,7 @@ public sealed partial class MqttUplink : IAsyncDisposable
                 wait = await SendDueAsync(ct) ? UntilNextResend() : _options.ResendAfter;
             }
 
-            await WaitAsync(_sendSignal, wait, ct);
+            await Loops.WaitAsync(_sendSignal, wait, _time, ct);
         }
     }
 
@@ -505,7 +505,7 @@ public sealed partial class MqttUplink : IAsyncDisposable
         }
         catch (Exception ex)
         {
-            _log.LogWarning("Publishing to {Topic} failed: {Reason}", topic, Describe(null, null, ex));
+            _log.LogWarning("Publishing to {Topic} failed: {Reason}", topic, Loops.Describe(null, null, ex));
             return false;
         }
     }
@@ -829,40 +829,5 @@ public sealed partial class MqttUplink : IAsyncDisposable
             // The connection just closes: an unclean loss, so the broker publishes the last will.
             _log.LogDebug(ex, "Disconnect was not clean");
         }
-    }
-
-    private async Task WaitAsync(SemaphoreSlim signal, TimeSpan timeout, CancellationToken ct)
-    {
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        var delay = Task.Delay(timeout, _time, linked.Token);
-        var wake = signal.WaitAsync(linked.Token);
-        await Task.WhenAny(delay, wake);
-        await linked.CancelAsync();
-        ct.ThrowIfCancellationRequested();
-        // Drain extra releases so one burst of signals wakes the loop once.
-        while (signal.CurrentCount > 0 && signal.Wait(0, CancellationToken.None))
-        {
-        }
-    }
-
-    private static string Describe(string? code, string? reason, Exception? ex)
-    {
-        var parts = new List<string>();
-        if (!string.IsNullOrEmpty(code))
-        {
-            parts.Add(code);
-        }
-
-        if (!string.IsNullOrEmpty(reason))
-        {
-            parts.Add(reason);
-        }
-
-        for (var e = ex; e is not null; e = e.InnerException)
-        {
-            parts.Add($"{e.GetType().Name}: {e.Message}");
-        }
-
-        return parts.Count == 0 ? "no reason given" : string.Join("; ", parts);
     }
 }

@@ -69,7 +69,7 @@ public sealed class IotHubUplink : IAlarmUplink, ICommandChannel
         {
             if (e.ClientWasConnected && !_stopping && !_renewing)
             {
-                _log.LogWarning("Connection to IoT Hub {Host} lost: {Reason}", _options.HostName, Describe(e.Reason.ToString(), e.ReasonString, e.Exception));
+                _log.LogWarning("Connection to IoT Hub {Host} lost: {Reason}", _options.HostName, Loops.Describe(e.Reason.ToString(), e.ReasonString, e.Exception));
             }
 
             _connectionLost.Release();
@@ -175,7 +175,7 @@ public sealed class IotHubUplink : IAlarmUplink, ICommandChannel
                 next = untilRenewal < next ? (untilRenewal > TimeSpan.Zero ? untilRenewal : TimeSpan.Zero) : next;
             }
 
-            await WaitAsync(_connectionLost, next, ct);
+            await Loops.WaitAsync(_connectionLost, next, _time, ct);
         }
     }
 
@@ -247,7 +247,7 @@ public sealed class IotHubUplink : IAlarmUplink, ICommandChannel
         }
         catch (Exception ex)
         {
-            _log.LogWarning("Cannot connect to IoT Hub {Host}:{Port}: {Reason}", _options.ConnectHost ?? _options.HostName, _options.Port, Describe(null, null, ex));
+            _log.LogWarning("Cannot connect to IoT Hub {Host}:{Port}: {Reason}", _options.ConnectHost ?? _options.HostName, _options.Port, Loops.Describe(null, null, ex));
             return false;
         }
     }
@@ -286,7 +286,7 @@ public sealed class IotHubUplink : IAlarmUplink, ICommandChannel
                 await SendDueAsync(ct);
             }
 
-            await WaitAsync(_sendSignal, _options.ResendAfter, ct);
+            await Loops.WaitAsync(_sendSignal, _options.ResendAfter, _time, ct);
         }
     }
 
@@ -564,7 +564,7 @@ public sealed class IotHubUplink : IAlarmUplink, ICommandChannel
         }
         catch (Exception ex)
         {
-            _log.LogWarning("Publishing to IoT Hub failed: {Reason}", Describe(null, null, ex));
+            _log.LogWarning("Publishing to IoT Hub failed: {Reason}", Loops.Describe(null, null, ex));
             return false;
         }
     }
@@ -588,39 +588,5 @@ public sealed class IotHubUplink : IAlarmUplink, ICommandChannel
         {
             _log.LogDebug(ex, "Disconnect from IoT Hub was not clean");
         }
-    }
-
-    private async Task WaitAsync(SemaphoreSlim signal, TimeSpan timeout, CancellationToken ct)
-    {
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        var delay = Task.Delay(timeout, _time, linked.Token);
-        var wake = signal.WaitAsync(linked.Token);
-        await Task.WhenAny(delay, wake);
-        await linked.CancelAsync();
-        ct.ThrowIfCancellationRequested();
-        while (signal.CurrentCount > 0 && signal.Wait(0, CancellationToken.None))
-        {
-        }
-    }
-
-    private static string Describe(string? code, string? reason, Exception? ex)
-    {
-        var parts = new List<string>();
-        if (!string.IsNullOrEmpty(code))
-        {
-            parts.Add(code);
-        }
-
-        if (!string.IsNullOrEmpty(reason))
-        {
-            parts.Add(reason);
-        }
-
-        for (var e = ex; e is not null; e = e.InnerException)
-        {
-            parts.Add($"{e.GetType().Name}: {e.Message}");
-        }
-
-        return parts.Count == 0 ? "no reason given" : string.Join("; ", parts);
     }
 }

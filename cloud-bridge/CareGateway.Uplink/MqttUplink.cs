@@ -31,6 +31,10 @@ public sealed partial class MqttUplink : IAsyncDisposable
     private DateTimeOffset _connectedSince = DateTimeOffset.MinValue;
     private volatile bool _sessionReady;
     private int _connectFailures;
+    private int _sendWindow = 1;
+
+    /// <summary>The most alarms in flight (published, PUBACK not yet back) at once.</summary>
+    public const int MaxSendWindow = 16;
 
     public MqttUplink(UplinkOptions options, SqliteOutbox outbox, TimeProvider time, ILogger log, ILocalIndicator? indicator = null)
     {
@@ -80,6 +84,9 @@ public sealed partial class MqttUplink : IAsyncDisposable
     public event Action<string>? ConnectFailed;
 
     public bool IsConnected => _client.IsConnected;
+
+    /// <summary>How many alarms this connection may have in flight at once (from the broker's Receive Maximum).</summary>
+    internal int SendWindow => _sendWindow;
 
     /// <summary>
     /// Where local warnings go: a buzzer and LEDs on real hardware (set it once the outputs exist), by default a
@@ -317,6 +324,10 @@ public sealed partial class MqttUplink : IAsyncDisposable
                 throw new InvalidOperationException($"the broker refused the subscription to the acknowledgements ({why}); check the broker's ACL");
             }
 
+            // The broker's Receive Maximum bounds our QoS 1 messages in flight (Mosquitto: max_inflight_messages, default
+            // 20); exceeding it is a protocol error that ends the connection. Leave room for status and heartbeats.
+            int receiveMaximum = result.ReceiveMaximum is > 0 and var max ? max : ushort.MaxValue;
+            _sendWindow = Math.Clamp(receiveMaximum - 4, 1, MaxSendWindow);
             _connectedSince = since;
             _sessionReady = true;
             await PublishAsync(
@@ -362,8 +373,10 @@ public sealed partial class MqttUplink : IAsyncDisposable
     }
 
     /// <summary>
-    /// Sends every alarm that is due, in batches (most urgent first), until none is left or the connection fails.
-    /// Alarms already in flight do not block the ones behind them: a backlog of thousands drains at the broker's pace.
+    /// Sends every alarm that is due, in batches (most urgent first), until none is left or the connection fails. A
+    /// batch is published as a window of QoS 1 messages in flight together (started in order, so the broker gets them
+    /// in order), then its send attempts are recorded in one transaction: a backlog of thousands drains at the
+    /// broker's pace rather than one round trip per alarm.
     /// </summary>
     /// <returns>True when everything due was sent; false when a publish or its bookkeeping failed.</returns>
     private async Task<bool> SendDueAsync(CancellationToken ct)
@@ -371,44 +384,61 @@ public sealed partial class MqttUplink : IAsyncDisposable
         while (_client.IsConnected && _sessionReady && !ct.IsCancellationRequested)
         {
             var now = _time.GetUtcNow();
-            var due = _outbox.Due(now - _options.ResendAfter, _connectedSince, max: 64);
+            var due = _outbox.Due(now - _options.ResendAfter, _connectedSince, max: _sendWindow);
             if (due.Count == 0)
             {
                 return true;
             }
 
-            foreach (var pending in due)
+            now = _time.GetUtcNow(); // after the query: an alarm stored in between must not look sent before it was raised
+            var messages = new AlarmMessage[due.Count];
+            var publishes = new Task<bool>[due.Count];
+            for (var i = 0; i < due.Count; i++)
             {
-                now = _time.GetUtcNow();
-                var message = pending.ToMessage(_options.GatewayId, now, pending.Attempts + 1);
-                if (!await PublishAsync(Topics.Alarm(_options.GatewayId), ProtocolJson.Serialize(message), MqttQualityOfServiceLevel.AtLeastOnce, retain: false, ct))
-                {
-                    return false; // the connection is in trouble; the reconnect loop takes over, and the alarm stays pending
-                }
+                messages[i] = due[i].ToMessage(_options.GatewayId, now, due[i].Attempts + 1);
+                publishes[i] = PublishAsync(Topics.Alarm(_options.GatewayId), ProtocolJson.Serialize(messages[i]), MqttQualityOfServiceLevel.AtLeastOnce, retain: false, ct);
+            }
 
+            var results = await Task.WhenAll(publishes);
+            var sent = messages.Where((_, i) => results[i]).ToList();
+            if (sent.Count > 0)
+            {
                 try
                 {
-                    _outbox.MarkSent(message.AlarmId, now);
+                    _outbox.MarkSent([.. sent.Select(m => m.AlarmId)], now);
                 }
                 catch (Exception ex) when (ex is OutboxFullException or Microsoft.Data.Sqlite.SqliteException)
                 {
-                    // The copy is out; only the bookkeeping of the attempt failed. Pause until the next wake-up rather than
-                    // send the same alarm again at once in a tight loop.
-                    _log.LogError("Could not record the send of alarm {AlarmId}: {Reason}", message.AlarmId, ex.Message);
-                    AlarmSent?.Invoke(message);
+                    // The copies are out; only the bookkeeping of the attempt failed. Pause until the next wake-up rather
+                    // than send the same alarms again at once in a tight loop.
+                    _log.LogError("Could not record the send of {Count} alarms: {Reason}", sent.Count, ex.Message);
+                    Announce(sent, now);
                     return false;
                 }
 
-                if (message.Attempt > 1)
-                {
-                    _log.LogWarning("Alarm {AlarmId} ({Type}, seq {Seq}) re-sent, attempt {Attempt}, waiting {Age} on the gateway: no 'received' from the centre yet", message.AlarmId, message.Type, message.Seq, message.Attempt, now - message.RaisedAt);
-                }
+                Announce(sent, now);
+            }
 
-                AlarmSent?.Invoke(message);
+            if (sent.Count < messages.Length)
+            {
+                return false; // the connection is in trouble; the reconnect loop takes over, and the alarms stay pending
             }
         }
 
         return false; // disconnected (or stopping) before everything due was sent
+    }
+
+    private void Announce(List<AlarmMessage> sent, DateTimeOffset now)
+    {
+        foreach (var message in sent)
+        {
+            if (message.Attempt > 1)
+            {
+                _log.LogWarning("Alarm {AlarmId} ({Type}, seq {Seq}) re-sent, attempt {Attempt}, waiting {Age} on the gateway: no 'received' from the centre yet", message.AlarmId, message.Type, message.Seq, message.Attempt, now - message.RaisedAt);
+            }
+
+            AlarmSent?.Invoke(message);
+        }
     }
 
     /// <summary>How long until the oldest unanswered send is due again (at most <see cref="UplinkOptions.ResendAfter"/>).</summary>

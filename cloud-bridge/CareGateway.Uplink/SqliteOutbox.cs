@@ -43,9 +43,14 @@ public enum AckOutcome
 }
 
 /// <summary>
-/// The durable outbox: SQLite in WAL mode with <c>synchronous=FULL</c>, so that an alarm whose
-/// <see cref="AddAsync"/> has completed survives kill -9 and power loss. Sequence numbers come from AUTOINCREMENT and
-/// are never reused. One connection, serialized by a lock: the gateway's write rate is tiny.
+/// The durable outbox: SQLite in WAL mode. Writes whose loss would lose or silence an alarm commit with
+/// <c>synchronous=FULL</c> (an fsync of the WAL): storing an alarm (so an alarm whose <see cref="AddAsync"/> has completed
+/// survives kill -9 and power loss) and the centre's <c>accepted</c> and <c>closed</c> (a lost <c>closed</c> would keep
+/// an alarm open and hold back the next one of its sensor). The bookkeeping whose loss only causes a re-send, which the
+/// centre drops by alarm id, commits with <c>synchronous=NORMAL</c>: a send attempt and the centre's <c>received</c>.
+/// Such a commit survives kill -9 at once and a power cut from the next FULL commit on (the WAL is written in order, so
+/// that fsync covers it). Sequence numbers come from AUTOINCREMENT and are never reused. One connection, serialized by a
+/// lock. docs/performance.md has the figures behind this split.
 /// </summary>
 public sealed class SqliteOutbox : IAlarmOutbox, IDisposable
 {
@@ -59,6 +64,7 @@ public sealed class SqliteOutbox : IAlarmOutbox, IDisposable
     private readonly ILogger _log;
     private SqliteConnection _db;
     private long _maxPages;
+    private bool _fullSync = true;
 
     public SqliteOutbox(string path)
         : this(path, new OutboxPolicy(), NullLogger.Instance)
@@ -113,6 +119,7 @@ public sealed class SqliteOutbox : IAlarmOutbox, IDisposable
         cancellationToken.ThrowIfCancellationRequested();
         lock (_gate)
         {
+            Synchronous(full: true);
             return Task.FromResult(WithSpace("store an alarm", () => Insert(alarm)));
         }
     }
@@ -243,18 +250,48 @@ public sealed class SqliteOutbox : IAlarmOutbox, IDisposable
     }
 
     /// <summary>Records one send attempt; returns the attempt number.</summary>
-    public int MarkSent(string alarmId, DateTimeOffset at)
+    public int MarkSent(string alarmId, DateTimeOffset at) => MarkSent([alarmId], at)[0];
+
+    /// <summary>
+    /// Records a send attempt of each alarm, in one transaction without an fsync of its own (a lost record only means
+    /// a re-send); returns the attempt numbers in the same order (0 for an id the outbox does not have).
+    /// </summary>
+    public IReadOnlyList<int> MarkSent(IReadOnlyList<string> alarmIds, DateTimeOffset at)
     {
+        ArgumentNullException.ThrowIfNull(alarmIds);
         lock (_gate)
         {
+            Synchronous(full: false);
             return WithSpace("record a send", () =>
             {
+                var attempts = new int[alarmIds.Count];
+                using var tx = _db.BeginTransaction();
                 using var cmd = _db.CreateCommand();
+                cmd.Transaction = tx;
                 cmd.CommandText = "UPDATE alarm SET attempts = attempts + 1, last_sent_at = $at WHERE alarm_id = $id RETURNING attempts;";
-                cmd.Parameters.AddWithValue("$id", alarmId);
+                var id = cmd.Parameters.Add("$id", SqliteType.Text);
                 cmd.Parameters.AddWithValue("$at", Format(at));
-                return Convert.ToInt32(cmd.ExecuteScalar() ?? 0, CultureInfo.InvariantCulture);
+                for (var i = 0; i < alarmIds.Count; i++)
+                {
+                    id.Value = alarmIds[i];
+                    attempts[i] = Convert.ToInt32(cmd.ExecuteScalar() ?? 0, CultureInfo.InvariantCulture);
+                }
+
+                tx.Commit();
+                return attempts;
             });
+        }
+    }
+
+    /// <summary>The <c>synchronous</c> setting the store's connection has now (2 = FULL, 1 = NORMAL), for tests.</summary>
+    internal long CurrentSynchronous
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return Convert.ToInt64(Scalar("PRAGMA synchronous;"), CultureInfo.InvariantCulture);
+            }
         }
     }
 
@@ -272,6 +309,9 @@ public sealed class SqliteOutbox : IAlarmOutbox, IDisposable
 
         lock (_gate)
         {
+            // 'received' only stops re-sending (a lost one costs a re-send the centre drops); 'accepted' and 'closed'
+            // end the alarm's supervision and its hold on the sensor's next alarm, so they must survive a power cut.
+            Synchronous(full: ack.State != AckState.Received);
             return WithSpace("record an acknowledgement", () => Apply(ack, column));
         }
     }
@@ -438,6 +478,7 @@ public sealed class SqliteOutbox : IAlarmOutbox, IDisposable
             _db = db;
             Execute("PRAGMA journal_mode=WAL;");
             Execute("PRAGMA synchronous=FULL;");
+            _fullSync = true;
             var check = Convert.ToString(Scalar("PRAGMA quick_check;"), CultureInfo.InvariantCulture);
             if (check != "ok")
             {
@@ -639,6 +680,16 @@ public sealed class SqliteOutbox : IAlarmOutbox, IDisposable
         }
 
         return result;
+    }
+
+    /// <summary>Sets the commit durability of the next writes (FULL: fsync on commit; NORMAL: fsync at the next FULL commit or checkpoint).</summary>
+    private void Synchronous(bool full)
+    {
+        if (_fullSync != full)
+        {
+            Execute(full ? "PRAGMA synchronous=FULL;" : "PRAGMA synchronous=NORMAL;");
+            _fullSync = full;
+        }
     }
 
     private object? Scalar(string sql)

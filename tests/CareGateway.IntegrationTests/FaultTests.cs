@@ -1,6 +1,7 @@
 using Xunit.Abstractions;
 using CareGateway.Protocol;
 using CareGateway.Tests;
+using CareGateway.Uplink;
 
 namespace CareGateway.IntegrationTests;
 
@@ -113,6 +114,34 @@ public class FaultTests(ITestOutputHelper output)
 
         // Every alarm of the backlog carries its age: it was raised before the path came back and sent after.
         Assert.All(firstCopies, a => Assert.True(a.SentAt > a.RaisedAt, $"alarm {a.Seq} does not show that it waited"));
+    }
+
+    [Theory]
+    [InlineData(3)]
+    [InlineData(0)]
+    public async Task A_backlog_is_sent_several_at_a_time_but_never_beyond_what_the_broker_accepts_in_flight(int brokerInflight)
+    {
+        // Mosquitto announces max_inflight_messages as its Receive Maximum (0: none); more QoS 1 messages in flight than
+        // that is a protocol error that ends the connection.
+        await using var broker = await MosquittoBroker.StartAsync($"max_inflight_messages {brokerInflight}");
+        await using var proxy = new TcpProxy(broker.Port);
+        using var dir = new TempDir();
+        await using var centre = await CentreRecorder.StartAsync(broker);
+        proxy.Cut(TcpProxy.CutMode.Reset);
+        var gatewayId = $"gw-fault-window-{brokerInflight}";
+        await using var gateway = new UplinkUnderTest(dir.Path, UplinkUnderTest.FastOptions(gatewayId, "127.0.0.1", proxy.Port), new TestOutputLogger(output, "uplink"));
+        await gateway.FailedConnects.WaitForAsync(1, Bound, "gateway tried to connect");
+
+        await gateway.RaiseAsync(150);
+        proxy.Restore();
+        await centre.Distinct.WaitForAsync(150, Bound, "the backlog at the centre");
+        await WaitForNoPendingAsync(gateway);
+
+        centre.AssertExactly([.. gateway.Raised], gatewayId);
+        Assert.Equal(brokerInflight == 0 ? MqttUplink.MaxSendWindow : 1, gateway.Uplink.SendWindow);
+        Assert.Equal(1, gateway.Connects.Value);
+        Assert.Equal(0, gateway.Losses.Value);
+        Assert.All(gateway.Outbox.All(), a => Assert.Equal(1, a.Attempts));
     }
 
     private static async Task WaitForNoPendingAsync(UplinkUnderTest gateway)

@@ -86,6 +86,54 @@ public class OutboxTests
     }
 
     [Fact]
+    public async Task Storing_an_alarm_and_the_centres_accepted_and_closed_are_fsynced_but_send_records_and_received_are_not()
+    {
+        using var dir = new TempDir();
+        using var outbox = new SqliteOutbox(dir.File("outbox.db"));
+        const long Full = 2, Normal = 1;
+        var a = Alarm(AlarmType.Panic, 1);
+        AckMessage Ack(AckState s) => new() { AlarmId = a.AlarmId, GatewayId = "gw-1", State = s, By = "op-1", At = T0.AddMinutes(1) };
+
+        await outbox.AddAsync(a, CancellationToken.None);
+        Assert.Equal(Full, outbox.CurrentSynchronous);
+        outbox.MarkSent(a.AlarmId, T0);
+        Assert.Equal(Normal, outbox.CurrentSynchronous);
+
+        // The next alarm after a send record is durable again: the mode is set per write, not left behind.
+        var b = Alarm(AlarmType.Fall, 2);
+        await outbox.AddAsync(b, CancellationToken.None);
+        Assert.Equal(Full, outbox.CurrentSynchronous);
+
+        outbox.ApplyAck(Ack(AckState.Received));
+        Assert.Equal(Normal, outbox.CurrentSynchronous);
+        outbox.ApplyAck(Ack(AckState.Accepted));
+        Assert.Equal(Full, outbox.CurrentSynchronous);
+        outbox.ApplyAck(Ack(AckState.Received) with { AlarmId = b.AlarmId });
+        outbox.ApplyAck(Ack(AckState.Closed) with { AlarmId = b.AlarmId });
+        Assert.Equal(Full, outbox.CurrentSynchronous);
+    }
+
+    [Fact]
+    public async Task Send_records_of_a_batch_are_kept_per_alarm_in_order()
+    {
+        using var dir = new TempDir();
+        var a = Alarm(AlarmType.Panic, 1);
+        var b = Alarm(AlarmType.Fall, 2);
+        using (var outbox = new SqliteOutbox(dir.File("outbox.db")))
+        {
+            await outbox.AddAsync(a, CancellationToken.None);
+            await outbox.AddAsync(b, CancellationToken.None);
+            outbox.MarkSent(b.AlarmId, T0);
+
+            Assert.Equal([1, 2, 0], outbox.MarkSent([a.AlarmId, b.AlarmId, "not-here"], T0.AddSeconds(15)));
+        }
+
+        // Kept across a restart (a send record survives kill -9; only a power cut may take the last ones back).
+        using var reopened = new SqliteOutbox(dir.File("outbox.db"));
+        Assert.Equal([(1, T0.AddSeconds(15)), (2, T0.AddSeconds(15))], reopened.All().Select(x => (x.Attempts, x.LastSentAt!.Value)));
+    }
+
+    [Fact]
     public async Task An_accepted_that_overtakes_its_received_also_stops_resending()
     {
         using var dir = new TempDir();

@@ -124,10 +124,40 @@ public sealed class SqliteOutbox : IAlarmOutbox, IDisposable
         }
     }
 
-    private long Insert(NewAlarm alarm)
+    /// <summary>
+    /// Group commit: stores the alarms in one transaction, one fsync for all (the rule loop hands over every alarm of a
+    /// burst of inputs at once), each unless one of its type and sensor is open, counting those earlier in the list.
+    /// </summary>
+    public Task<IReadOnlyList<long?>> AddUnlessOpenAsync(IReadOnlyList<NewAlarm> alarms, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(alarms);
+        cancellationToken.ThrowIfCancellationRequested();
+        lock (_gate)
+        {
+            Synchronous(full: true);
+            return Task.FromResult(WithSpace("store an alarm", () =>
+            {
+                var result = new long?[alarms.Count];
+                using var tx = _db.BeginTransaction();
+                for (var i = 0; i < alarms.Count; i++)
+                {
+                    if (alarms[i].State != AlarmState.Raised || !IsOpen(alarms[i].Type, alarms[i].SensorId, tx))
+                    {
+                        result[i] = Insert(alarms[i], tx);
+                    }
+                }
+
+                tx.Commit();
+                return (IReadOnlyList<long?>)result;
+            }));
+        }
+    }
+
+    private long Insert(NewAlarm alarm, SqliteTransaction? tx = null)
     {
         {
             using var cmd = _db.CreateCommand();
+            cmd.Transaction = tx;
             cmd.CommandText = """
                 INSERT INTO alarm (alarm_id, type, priority, vkp_code, triage, state, sensor_id, room, raised_at, reason)
                 VALUES ($id, $type, $priority, $vkp, $triage, $state, $sensor, $room, $raised, $reason)
@@ -350,12 +380,18 @@ public sealed class SqliteOutbox : IAlarmOutbox, IDisposable
         cancellationToken.ThrowIfCancellationRequested();
         lock (_gate)
         {
-            using var cmd = _db.CreateCommand();
-            cmd.CommandText = $"SELECT 1 FROM alarm WHERE type = $type AND sensor_id IS $sensor AND state = 'raised' AND ack_state < {(int)AckState.Closed} LIMIT 1;";
-            cmd.Parameters.AddWithValue("$type", type);
-            cmd.Parameters.AddWithValue("$sensor", (object?)sensorId ?? DBNull.Value);
-            return Task.FromResult(cmd.ExecuteScalar() is not null);
+            return Task.FromResult(IsOpen(type, sensorId, null));
         }
+    }
+
+    private bool IsOpen(string type, string? sensorId, SqliteTransaction? tx)
+    {
+        using var cmd = _db.CreateCommand();
+        cmd.Transaction = tx;
+        cmd.CommandText = $"SELECT 1 FROM alarm WHERE type = $type AND sensor_id IS $sensor AND state = 'raised' AND ack_state < {(int)AckState.Closed} LIMIT 1;";
+        cmd.Parameters.AddWithValue("$type", type);
+        cmd.Parameters.AddWithValue("$sensor", (object?)sensorId ?? DBNull.Value);
+        return cmd.ExecuteScalar() is not null;
     }
 
     /// <summary>Removes delivered alarms whose <c>received</c> is older than the retention; returns how many.</summary>

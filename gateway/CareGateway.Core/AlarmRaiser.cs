@@ -22,20 +22,48 @@ public sealed class AlarmRaiser(IAlarmOutbox outbox, Func<CareProfile> profile)
     public async Task<NewAlarm?> RaiseUnlessOpenAsync(AlarmRequest request, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
-        if (request.State == AlarmState.Raised && await outbox.HasOpenAsync(request.Type, request.SensorId, cancellationToken))
+        return (await RaiseUnlessOpenAsync([request], cancellationToken))[0];
+    }
+
+    /// <summary>
+    /// Stores several alarms, in order and with one commit where the outbox can (group commit), each unless one of its
+    /// type and sensor is open, counting those earlier in the list. Returns the stored alarm, or null where suppressed.
+    /// </summary>
+    public async Task<IReadOnlyList<NewAlarm?>> RaiseUnlessOpenAsync(IReadOnlyList<AlarmRequest> requests, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(requests);
+        var alarms = requests.Select(Create).ToArray();
+        var seqs = await outbox.AddUnlessOpenAsync(alarms, cancellationToken);
+        var result = new NewAlarm?[alarms.Length];
+        for (var i = 0; i < alarms.Length; i++)
         {
-            Suppressed?.Invoke(request);
-            return null;
+            if (seqs[i] is { } seq)
+            {
+                result[i] = alarms[i];
+                Stored?.Invoke(alarms[i], seq);
+            }
+            else
+            {
+                Suppressed?.Invoke(requests[i]);
+            }
         }
 
-        return await RaiseAsync(request, cancellationToken);
+        return result;
     }
 
     public async Task<NewAlarm> RaiseAsync(AlarmRequest request, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
+        var alarm = Create(request);
+        var seq = await outbox.AddAsync(alarm, cancellationToken);
+        Stored?.Invoke(alarm, seq);
+        return alarm;
+    }
+
+    private NewAlarm Create(AlarmRequest request)
+    {
         var info = AlarmCatalog.Get(request.Type);
-        var alarm = new NewAlarm(
+        return new NewAlarm(
             AlarmId: Guid.CreateVersion7(request.At).ToString(),
             Type: info.Type,
             Priority: profile().PriorityOf(info.Type),
@@ -46,8 +74,5 @@ public sealed class AlarmRaiser(IAlarmOutbox outbox, Func<CareProfile> profile)
             Room: request.Room,
             RaisedAt: request.At.ToUniversalTime(),
             Reason: request.Reason);
-        var seq = await outbox.AddAsync(alarm, cancellationToken);
-        Stored?.Invoke(alarm, seq);
-        return alarm;
     }
 }

@@ -42,4 +42,27 @@ public interface IAlarmOutbox
     /// The default answers false (no de-duplication) for stores that cannot tell.
     /// </summary>
     Task<bool> HasOpenAsync(string type, string? sensorId, CancellationToken cancellationToken) => Task.FromResult(false);
+
+    /// <summary>
+    /// Stores several alarms, in order, each unless one of its type and sensor is open (see <see cref="HasOpenAsync"/>;
+    /// an alarm earlier in the same list counts); a cancelled alarm is a report and is always stored. Returns each
+    /// alarm's sequence number, or null where it was dropped. A store that can should make them all durable with one
+    /// commit (group commit): a burst of alarms then costs one fsync instead of one each.
+    /// </summary>
+    async Task<IReadOnlyList<long?>> AddUnlessOpenAsync(IReadOnlyList<NewAlarm> alarms, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(alarms);
+        var result = new long?[alarms.Count];
+        for (var i = 0; i < alarms.Count; i++)
+        {
+            if (alarms[i].State == AlarmState.Raised && await HasOpenAsync(alarms[i].Type, alarms[i].SensorId, cancellationToken))
+            {
+                continue;
+            }
+
+            result[i] = await AddAsync(alarms[i], cancellationToken);
+        }
+
+        return result;
+    }
 }

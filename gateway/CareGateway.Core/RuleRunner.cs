@@ -81,39 +81,74 @@ public sealed class RuleRunner : IDisposable
         return marker.Done.Task;
     }
 
+    /// <summary>The most inputs evaluated before their alarms are stored together (one commit for all).</summary>
+    public const int MaxBatch = 64;
+
     public async Task RunAsync(CancellationToken cancellationToken)
     {
-        await foreach (var input in _inputs.Reader.ReadAllAsync(cancellationToken))
+        var requests = new List<AlarmRequest>();
+        var markers = new List<Marker>();
+        while (await _inputs.Reader.WaitToReadAsync(cancellationToken))
         {
+            // Group commit: every input already waiting (up to MaxBatch) is evaluated, in order, and their alarms are
+            // stored with one commit. A lone input is a batch of one, so nothing waits for company; a burst costs one
+            // fsync instead of one per alarm. The alarms of a batch are durable before anything after it is evaluated.
+            requests.Clear();
+            markers.Clear();
+            var mustSave = false;
+            for (var n = 0; n < MaxBatch && _inputs.Reader.TryRead(out var input); n++)
+            {
+                try
+                {
+                    var alarms = input switch
+                    {
+                        SensorEvent e => Evaluate(e),
+                        Tick => _engine.OnTime(_time.GetUtcNow()),
+                        AwayCommand c => _engine.SetAway(c.Away, _time.GetUtcNow(), c.Source),
+                        EngineSwap swap => Swap(swap),
+                        _ => [],
+                    };
+                    requests.AddRange(alarms);
+                }
+                catch (Exception ex)
+                {
+                    // One bad input must not stop the rules for every other sensor.
+                    _log.LogError(ex, "Rule evaluation failed for {Input}; the gateway carries on", input);
+                }
+
+                if (input is Marker marker)
+                {
+                    markers.Add(marker);
+                }
+                else
+                {
+                    _unsaved = true;
+                    mustSave |= !Deferrable(input);
+                }
+            }
+
             try
             {
-                var alarms = input switch
+                if (requests.Count > 0)
                 {
-                    SensorEvent e => Evaluate(e),
-                    Tick => _engine.OnTime(_time.GetUtcNow()),
-                    AwayCommand c => _engine.SetAway(c.Away, _time.GetUtcNow(), c.Source),
-                    Marker m => Complete(m),
-                    EngineSwap swap => Swap(swap),
-                    _ => [],
-                };
-
-                foreach (var alarm in alarms)
-                {
-                    if (await _raiser.RaiseUnlessOpenAsync(alarm, cancellationToken) is null)
+                    var stored = await _raiser.RaiseUnlessOpenAsync(requests, cancellationToken);
+                    for (var i = 0; i < stored.Count; i++)
                     {
-                        _log.LogInformation("Alarm '{Type}' for {Sensor} not stored: one is still open at the centre", alarm.Type, alarm.SensorId ?? "-");
+                        if (stored[i] is null)
+                        {
+                            _log.LogInformation("Alarm '{Type}' for {Sensor} not stored: one is still open at the centre", requests[i].Type, requests[i].SensorId ?? "-");
+                        }
                     }
                 }
 
-                _unsaved |= input is not Marker;
                 var now = _time.GetUtcNow();
-                if (_unsaved && (alarms.Count > 0 || !Deferrable(input) || now - _lastSave >= MaxUnsavedTime || !_inputs.Reader.TryPeek(out _)))
+                if (_unsaved && (requests.Count > 0 || mustSave || now - _lastSave >= MaxUnsavedTime || !_inputs.Reader.TryPeek(out _)))
                 {
                     // Only after the alarms are durable: a crash in between re-raises, and the outbox check drops the copy.
-                    // A high-rate activity report (motion, presence, a health report) that raised nothing while more
-                    // inputs wait does not pay for a save (an fsync) of its own: it is saved with the burst's end, the
+                    // A burst of high-rate activity reports (motion, presence, a health report) that raised nothing while
+                    // more inputs wait does not pay for a save (an fsync) of its own: it is saved with the burst's end, the
                     // next alarm or the next other input, and never later than MaxUnsavedTime (docs/performance.md).
-                    // Door, bed, button and fault inputs, which start and stop the rules' timers, are saved at once.
+                    // Door, bed, button and fault inputs, which start and stop the rules' timers, are saved with their batch.
                     _store?.Save(_engine.Snapshot());
                     _unsaved = false;
                     _lastSave = now;
@@ -125,12 +160,18 @@ public sealed class RuleRunner : IDisposable
             }
             catch (Exception ex)
             {
-                // One bad input must not stop the rules for every other sensor.
-                _log.LogError(ex, "Rule evaluation failed for {Input}; the gateway carries on", input);
+                _log.LogError(ex, "Storing the alarms or the rule state of {Count} inputs failed; the gateway carries on", requests.Count);
+            }
+
+            foreach (var marker in markers)
+            {
+                marker.Done.TrySetResult();
             }
 
             Reschedule();
         }
+
+        cancellationToken.ThrowIfCancellationRequested();
     }
 
     public void Dispose() => _timer.Dispose();
@@ -154,12 +195,6 @@ public sealed class RuleRunner : IDisposable
             _ => null,
         };
         return forEngine is null ? [] : _engine.OnEvent(forEngine);
-    }
-
-    private static IReadOnlyList<AlarmRequest> Complete(Marker marker)
-    {
-        marker.Done.TrySetResult();
-        return [];
     }
 
     private IReadOnlyList<AlarmRequest> Swap(EngineSwap swap)

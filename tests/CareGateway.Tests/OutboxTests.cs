@@ -134,6 +134,32 @@ public class OutboxTests
     }
 
     [Fact]
+    public async Task A_group_commit_stores_each_alarm_unless_one_of_its_sensor_is_open_counting_the_ones_before_it()
+    {
+        using var dir = new TempDir();
+        var open = Alarm(AlarmType.Fall, 1);
+        var firstPanic = Alarm(AlarmType.Panic, 2);
+        var secondPanic = Alarm(AlarmType.Panic, 3);
+        var fallAgain = Alarm(AlarmType.Fall, 4);
+        var cancelled = Alarm(AlarmType.Fall, 5) with { State = AlarmState.Cancelled };
+        using (var outbox = new SqliteOutbox(dir.File("outbox.db")))
+        {
+            await outbox.AddAsync(open, CancellationToken.None);
+            IAlarmOutbox store = outbox;
+
+            var seqs = await store.AddUnlessOpenAsync([firstPanic, secondPanic, fallAgain, cancelled], CancellationToken.None);
+
+            Assert.Equal([2L, null, null, 3L], seqs);
+            Assert.Equal(Full(), outbox.CurrentSynchronous);
+        }
+
+        using var reopened = new SqliteOutbox(dir.File("outbox.db"));
+        Assert.Equal([open.AlarmId, firstPanic.AlarmId, cancelled.AlarmId], reopened.All().Select(a => a.Alarm.AlarmId));
+
+        static long Full() => 2;
+    }
+
+    [Fact]
     public async Task An_accepted_that_overtakes_its_received_also_stops_resending()
     {
         using var dir = new TempDir();

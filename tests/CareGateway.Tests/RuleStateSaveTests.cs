@@ -6,9 +6,10 @@ using Microsoft.Extensions.Time.Testing;
 namespace CareGateway.Tests;
 
 /// <summary>
-/// The rule state is saved (an fsync) once an input's alarms are stored, but a burst of activity reports that raise
+/// Group commit: the inputs waiting together (up to <see cref="RuleRunner.MaxBatch"/>) are evaluated, their alarms are
+/// stored with one commit, and the rule state is saved (an fsync) right after. A burst of activity reports that raise
 /// nothing is saved once, when the queue is empty or at most <see cref="RuleRunner.MaxUnsavedTime"/> later: a busy
-/// motion sensor must not cost one fsync per report (docs/performance.md). Inputs that start timers save at once.
+/// motion sensor must not cost one fsync per report (docs/performance.md). Inputs that start timers save with their batch.
 /// </summary>
 public class RuleStateSaveTests
 {
@@ -32,7 +33,7 @@ public class RuleStateSaveTests
     }
 
     [Fact]
-    public async Task An_input_that_raises_an_alarm_is_saved_before_the_inputs_waiting_behind_it()
+    public async Task The_alarms_of_a_burst_are_stored_with_one_commit_and_the_state_is_saved_once_after_them()
     {
         var (outbox, store, runner) = Create();
         runner.Post(Home.Ev(Home.Panic, true, T0));
@@ -41,29 +42,56 @@ public class RuleStateSaveTests
             runner.Post(Home.Ev(Home.HallMotion, i % 2 == 0, T0.AddSeconds(i + 1)));
         }
 
+        runner.Post(Home.Ev(Home.Smoke, true, T0.AddSeconds(30)));
         await RunUntilDrainedAsync(runner);
 
-        Assert.Single(outbox.Alarms);
-        Assert.Equal(2, store.Saves.Count);
-        Assert.Equal(1, store.Saves[0].Alarms); // right after the panic alarm was stored, with 20 inputs still queued
-        Assert.Equal(1, store.Saves[1].Alarms); // the burst behind it, once the queue was empty
+        Assert.Equal([Protocol.AlarmType.Panic, Protocol.AlarmType.Smoke], outbox.Alarms.Select(a => a.Type));
+        Assert.Equal([2], outbox.Commits); // both alarms in one commit
+        var saved = Assert.Single(store.Saves);
+        Assert.Equal(2, saved.Alarms); // saved only once the alarms were durable
     }
 
     [Fact]
-    public async Task A_door_opening_in_the_middle_of_a_burst_is_saved_at_once_because_it_starts_a_timer()
+    public async Task A_lone_input_is_not_held_back_to_wait_for_company()
     {
-        var (_, store, runner) = Create();
-        runner.Post(Home.Ev(Home.HallMotion, true, T0));
-        runner.Post(Home.Ev(Home.FrontDoor, true, T0.AddSeconds(1)));
-        for (var i = 0; i < 10; i++)
+        var (outbox, store, runner) = Create();
+        using var stop = new CancellationTokenSource();
+        var running = runner.RunAsync(stop.Token);
+
+        runner.Post(Home.Ev(Home.Panic, true, T0));
+        await runner.DrainAsync().WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal([1], outbox.Commits);
+        Assert.Single(store.Saves);
+
+        runner.Post(Home.Ev(Home.Smoke, true, T0.AddSeconds(1)));
+        await runner.DrainAsync().WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal([1, 1], outbox.Commits);
+        Assert.Equal(2, store.Saves.Count);
+
+        await stop.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => running);
+        runner.Dispose();
+    }
+
+    [Fact]
+    public async Task In_a_long_burst_a_batch_with_an_alarm_or_a_door_is_saved_and_a_batch_of_only_activity_waits()
+    {
+        var (outbox, store, runner) = Create();
+        runner.Post(Home.Ev(Home.Panic, true, T0));
+        for (var i = 0; i < 2 * RuleRunner.MaxBatch; i++)
         {
-            runner.Post(Home.Ev(Home.HallMotion, i % 2 == 0, T0.AddSeconds(i + 2)));
+            runner.Post(Home.Ev(Home.HallMotion, i % 2 == 0, T0.AddSeconds(i + 1)));
         }
 
+        runner.Post(Home.Ev(Home.FrontDoor, true, T0.AddMinutes(10)));
         await RunUntilDrainedAsync(runner);
 
+        // Batch 1 (the panic press and 63 reports): saved after its alarm. Batch 2 (64 reports, more waiting): deferred.
+        // Batch 3 (the last report and the door, which starts a timer): saved.
+        Assert.Single(outbox.Alarms);
         Assert.Equal(2, store.Saves.Count);
-        Assert.Contains(Home.FrontDoor.Id, store.Saves[0].Json, StringComparison.Ordinal); // saved with 10 inputs still queued
+        Assert.DoesNotContain(Home.FrontDoor.Id, store.Saves[0].Json, StringComparison.Ordinal);
+        Assert.Contains(Home.FrontDoor.Id, store.Saves[1].Json, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -72,20 +100,20 @@ public class RuleStateSaveTests
         var clock = new FakeTimeProvider(T0);
         var (_, store, runner) = Create(clock);
         clock.Advance(RuleRunner.MaxUnsavedTime); // the last save is as old as allowed
-        for (var i = 0; i < 10; i++)
+        for (var i = 0; i < 2 * RuleRunner.MaxBatch + 2; i++)
         {
             runner.Post(Home.Ev(Home.HallMotion, i % 2 == 0, T0.AddSeconds(i)));
         }
 
         await RunUntilDrainedAsync(runner);
 
-        Assert.Equal(2, store.Saves.Count); // the first report at once (the bound), the rest with the end of the burst
+        Assert.Equal(2, store.Saves.Count); // the first batch at once (the bound), the rest with the end of the burst
     }
 
-    private static (MemoryOutbox Outbox, CountingStore Store, RuleRunner Runner) Create(FakeTimeProvider? clock = null)
+    private static (CommitCountingOutbox Outbox, CountingStore Store, RuleRunner Runner) Create(FakeTimeProvider? clock = null)
     {
         clock ??= new FakeTimeProvider(T0);
-        var outbox = new MemoryOutbox();
+        var outbox = new CommitCountingOutbox();
         var store = new CountingStore(outbox);
         var runner = new RuleRunner(Home.Engine(), new AlarmRaiser(outbox, () => new CareProfile()), clock, NullLogger.Instance, store);
         return (outbox, store, runner);
@@ -103,7 +131,35 @@ public class RuleStateSaveTests
         runner.Dispose();
     }
 
-    private sealed class CountingStore(MemoryOutbox outbox) : IRuleStateStore
+    /// <summary>Counts commits: how many alarms each group commit held.</summary>
+    private sealed class CommitCountingOutbox : IAlarmOutbox
+    {
+        private readonly MemoryOutbox _inner = new();
+
+        public IReadOnlyList<NewAlarm> Alarms => _inner.Alarms;
+
+        public List<int> Commits { get; } = [];
+
+        public Task<long> AddAsync(NewAlarm alarm, CancellationToken cancellationToken)
+        {
+            Commits.Add(1);
+            return _inner.AddAsync(alarm, cancellationToken);
+        }
+
+        public async Task<IReadOnlyList<long?>> AddUnlessOpenAsync(IReadOnlyList<NewAlarm> alarms, CancellationToken cancellationToken)
+        {
+            Commits.Add(alarms.Count);
+            var result = new long?[alarms.Count];
+            for (var i = 0; i < alarms.Count; i++)
+            {
+                result[i] = await _inner.AddAsync(alarms[i], cancellationToken);
+            }
+
+            return result;
+        }
+    }
+
+    private sealed class CountingStore(CommitCountingOutbox outbox) : IRuleStateStore
     {
         public List<(int Alarms, string Json)> Saves { get; } = [];
 

@@ -26,6 +26,8 @@ public sealed partial class MqttUplink : IAsyncDisposable
     private readonly IMqttClient _client;
     private readonly SemaphoreSlim _sendSignal = new(0);
     private readonly SemaphoreSlim _connectionLost = new(0);
+    private readonly System.Threading.Channels.Channel<(AckMessage, MqttApplicationMessageReceivedEventArgs)> _acks =
+        System.Threading.Channels.Channel.CreateUnbounded<(AckMessage, MqttApplicationMessageReceivedEventArgs)>(new() { SingleReader = true });
     private readonly DateTimeOffset _startedAt;
     private volatile bool _stopping;
     private DateTimeOffset _connectedSince = DateTimeOffset.MinValue;
@@ -121,9 +123,10 @@ public sealed partial class MqttUplink : IAsyncDisposable
         var heartbeat = KeepRunningAsync("heartbeat", HeartbeatLoopAsync, cancellationToken);
         var supervision = KeepRunningAsync("supervision", SupervisionLoopAsync, cancellationToken);
         var test = KeepRunningAsync("test alarm", TestAlarmLoopAsync, cancellationToken);
+        var acks = KeepRunningAsync("acknowledgement", AckLoopAsync, cancellationToken);
         try
         {
-            await Task.WhenAll(connection, sender, heartbeat, supervision, test);
+            await Task.WhenAll(connection, sender, heartbeat, supervision, test, acks);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
@@ -579,36 +582,75 @@ public sealed partial class MqttUplink : IAsyncDisposable
             return Task.CompletedTask;
         }
 
-        // Recorded before the handler returns, so the PUBACK to the broker follows the durable write.
-        AckOutcome outcome;
+        // Recorded by the acknowledgement loop, which writes every answer waiting with one commit; the PUBACK to the
+        // broker is held back until then, so it always follows the durable write.
+        e.AutoAcknowledge = false;
+        _acks.Writer.TryWrite((ack, e));
+        return Task.CompletedTask;
+    }
+
+    /// <summary>
+    /// Records the centre's answers in the outbox, every answer waiting with one commit (a burst of 'closed' costs one
+    /// fsync, not one each), then confirms each to the broker (PUBACK) and tells the supervisor and listeners.
+    /// </summary>
+    private async Task AckLoopAsync(CancellationToken ct)
+    {
+        var batch = new List<(AckMessage Ack, MqttApplicationMessageReceivedEventArgs Delivery)>();
+        while (await _acks.Reader.WaitToReadAsync(ct))
+        {
+            batch.Clear();
+            while (batch.Count < 256 && _acks.Reader.TryRead(out var item))
+            {
+                batch.Add(item);
+            }
+
+            IReadOnlyList<AckOutcome> outcomes;
+            try
+            {
+                outcomes = _outbox.ApplyAcks([.. batch.Select(b => b.Ack)]);
+            }
+            catch (Exception ex) when (ex is OutboxFullException or Microsoft.Data.Sqlite.SqliteException)
+            {
+                // Not recorded, so not acknowledged to the broker either: it delivers the answers again after a
+                // reconnect (or the centre answers the next re-send).
+                _log.LogError("Could not record {Count} acknowledgements from the centre: {Reason}", batch.Count, ex.Message);
+                continue;
+            }
+
+            lock (_supervisorGate)
+            {
+                _supervisor.CentreAnswered(_time.GetUtcNow());
+            }
+
+            for (var i = 0; i < batch.Count; i++)
+            {
+                var (ack, delivery) = batch[i];
+                await ConfirmAsync(delivery, ct);
+                if (outcomes[i] == AckOutcome.UnknownAlarm)
+                {
+                    _log.LogWarning("Acknowledgement '{State}' for unknown alarm {AlarmId}", ack.State, ack.AlarmId);
+                }
+                else if (outcomes[i] == AckOutcome.Applied && ack.State == AckState.Received)
+                {
+                    NoteTestRoundTrip(ack.AlarmId);
+                }
+
+                AckReceived?.Invoke(ack, outcomes[i]);
+            }
+        }
+    }
+
+    private async Task ConfirmAsync(MqttApplicationMessageReceivedEventArgs delivery, CancellationToken ct)
+    {
         try
         {
-            outcome = _outbox.ApplyAck(ack);
+            await delivery.AcknowledgeAsync(ct);
         }
-        catch (Exception ex) when (ex is OutboxFullException or Microsoft.Data.Sqlite.SqliteException)
+        catch (Exception ex) when (ex is not OperationCanceledException || !ct.IsCancellationRequested)
         {
-            // Not recorded, so not acknowledged to the broker either: it delivers the answer again (or the centre
-            // answers the next re-send). Throwing makes MQTTnet withhold the PUBACK.
-            _log.LogError("Could not record '{State}' for alarm {AlarmId}: {Reason}", ack.State, ack.AlarmId, ex.Message);
-            throw;
+            // The connection it came on is gone: the broker delivers it again on the next one, and it is then known.
+            _log.LogDebug("Could not confirm an acknowledgement to the broker: {Reason}", ex.Message);
         }
-        if (outcome == AckOutcome.UnknownAlarm)
-        {
-            _log.LogWarning("Acknowledgement '{State}' for unknown alarm {AlarmId}", ack.State, ack.AlarmId);
-        }
-
-        lock (_supervisorGate)
-        {
-            _supervisor.CentreAnswered(_time.GetUtcNow());
-        }
-
-        if (outcome == AckOutcome.Applied && ack.State == AckState.Received)
-        {
-            NoteTestRoundTrip(ack.AlarmId);
-        }
-
-        AckReceived?.Invoke(ack, outcome);
-        return Task.CompletedTask;
     }
 
     /// <summary>Raised when a local warning turns on or off (after the <see cref="ILocalIndicator"/> was told).</summary>

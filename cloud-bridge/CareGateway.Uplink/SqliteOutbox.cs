@@ -329,27 +329,49 @@ public sealed class SqliteOutbox : IAlarmOutbox, IDisposable
     public AckOutcome ApplyAck(AckMessage ack)
     {
         ArgumentNullException.ThrowIfNull(ack);
-        var column = ack.State switch
+        return ApplyAcks([ack])[0];
+    }
+
+    /// <summary>
+    /// Applies several acknowledgements in order, in one transaction (group commit: one fsync for a burst of answers);
+    /// returns each one's outcome. 'received' only stops re-sending (a lost one costs a re-send the centre drops), so a
+    /// batch of only 'received' is not fsynced; 'accepted' and 'closed' end the alarm's supervision and its hold on the
+    /// sensor's next alarm, so a batch with one of them must survive a power cut.
+    /// </summary>
+    public IReadOnlyList<AckOutcome> ApplyAcks(IReadOnlyList<AckMessage> acks)
+    {
+        ArgumentNullException.ThrowIfNull(acks);
+        var columns = acks.Select(ack => ack.State switch
         {
             AckState.Received => "received_at",
             AckState.Accepted => "accepted_at",
             AckState.Closed => "closed_at",
-            _ => throw new ArgumentOutOfRangeException(nameof(ack), ack.State, "unknown acknowledgement state"),
-        };
+            _ => throw new ArgumentOutOfRangeException(nameof(acks), ack.State, "unknown acknowledgement state"),
+        }).ToArray();
 
         lock (_gate)
         {
-            // 'received' only stops re-sending (a lost one costs a re-send the centre drops); 'accepted' and 'closed'
-            // end the alarm's supervision and its hold on the sensor's next alarm, so they must survive a power cut.
-            Synchronous(full: ack.State != AckState.Received);
-            return WithSpace("record an acknowledgement", () => Apply(ack, column));
+            Synchronous(full: acks.Any(a => a.State != AckState.Received));
+            return WithSpace("record an acknowledgement", () =>
+            {
+                var outcomes = new AckOutcome[acks.Count];
+                using var tx = _db.BeginTransaction();
+                for (var i = 0; i < acks.Count; i++)
+                {
+                    outcomes[i] = Apply(acks[i], columns[i], tx);
+                }
+
+                tx.Commit();
+                return (IReadOnlyList<AckOutcome>)outcomes;
+            });
         }
     }
 
-    private AckOutcome Apply(AckMessage ack, string column)
+    private AckOutcome Apply(AckMessage ack, string column, SqliteTransaction tx)
     {
         {
             using var cmd = _db.CreateCommand();
+            cmd.Transaction = tx;
             // A later step implies the earlier ones: an 'accepted' that overtakes its 'received' also stops re-sending.
             cmd.CommandText = $"""
                 UPDATE alarm SET ack_state = $state, {column} = $at, ack_by = $by,
@@ -366,6 +388,7 @@ public sealed class SqliteOutbox : IAlarmOutbox, IDisposable
             }
 
             using var exists = _db.CreateCommand();
+            exists.Transaction = tx;
             exists.CommandText = "SELECT 1 FROM alarm WHERE alarm_id = $id;";
             exists.Parameters.AddWithValue("$id", ack.AlarmId);
             return exists.ExecuteScalar() is null ? AckOutcome.UnknownAlarm : AckOutcome.AlreadyKnown;

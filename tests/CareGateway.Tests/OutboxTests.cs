@@ -160,6 +160,30 @@ public class OutboxTests
     }
 
     [Fact]
+    public async Task A_burst_of_answers_is_recorded_in_order_with_one_commit_fsynced_only_when_it_holds_an_accepted_or_closed()
+    {
+        using var dir = new TempDir();
+        using var outbox = new SqliteOutbox(dir.File("outbox.db"));
+        var a = Alarm(AlarmType.Panic, 1);
+        var b = Alarm(AlarmType.Fall, 2);
+        await outbox.AddAsync(a, CancellationToken.None);
+        await outbox.AddAsync(b, CancellationToken.None);
+        AckMessage Ack(NewAlarm alarm, AckState s) => new() { AlarmId = alarm.AlarmId, GatewayId = "gw-1", State = s, By = "op-1", At = T0.AddMinutes(1) };
+
+        Assert.Equal(
+            [AckOutcome.Applied, AckOutcome.AlreadyKnown, AckOutcome.UnknownAlarm],
+            outbox.ApplyAcks([Ack(a, AckState.Received), Ack(a, AckState.Received), Ack(a, AckState.Received) with { AlarmId = "nope" }]));
+        Assert.Equal(1, outbox.CurrentSynchronous); // NORMAL: only 'received'
+
+        Assert.Equal(
+            [AckOutcome.Applied, AckOutcome.Applied, AckOutcome.AlreadyKnown],
+            outbox.ApplyAcks([Ack(b, AckState.Received), Ack(a, AckState.Closed), Ack(a, AckState.Accepted)]));
+        Assert.Equal(2, outbox.CurrentSynchronous); // FULL: a 'closed' is in the batch
+        Assert.Equal(AckState.Closed, outbox.Find(a.AlarmId)!.Ack);
+        Assert.Equal(AckState.Received, outbox.Find(b.AlarmId)!.Ack);
+    }
+
+    [Fact]
     public async Task An_accepted_that_overtakes_its_received_also_stops_resending()
     {
         using var dir = new TempDir();

@@ -142,12 +142,13 @@ public sealed class RuleRunner : IDisposable
                 }
 
                 var now = _time.GetUtcNow();
-                if (_unsaved && (requests.Count > 0 || mustSave || now - _lastSave >= MaxUnsavedTime || !_inputs.Reader.TryPeek(out _)))
+                if (_unsaved && (requests.Count > 0 || mustSave || now - _lastSave >= MaxUnsavedTime))
                 {
                     // Only after the alarms are durable: a crash in between re-raises, and the outbox check drops the copy.
-                    // A burst of high-rate activity reports (motion, presence, a health report) that raised nothing while
-                    // more inputs wait does not pay for a save (an fsync) of its own: it is saved with the burst's end, the
-                    // next alarm or the next other input, and never later than MaxUnsavedTime (docs/performance.md).
+                    // High-rate activity reports (motion, presence, a health report) that raised nothing do not pay for a
+                    // save (an fsync) each: they are saved with the next alarm or other input, and never later than
+                    // MaxUnsavedTime (the timer wakes the loop for it; docs/performance.md). A crash loses at most that
+                    // much of "last seen moving", which only moves an inactivity alarm that much earlier.
                     // Door, bed, button and fault inputs, which start and stop the rules' timers, are saved with their batch.
                     _store?.Save(_engine.Snapshot());
                     _unsaved = false;
@@ -217,9 +218,15 @@ public sealed class RuleRunner : IDisposable
 
     private void Reschedule()
     {
-        if (_engine.NextDue is { } due)
+        var due = _engine.NextDue;
+        if (_unsaved && (due is null || _lastSave + MaxUnsavedTime < due))
         {
-            var wait = due - _time.GetUtcNow();
+            due = _lastSave + MaxUnsavedTime; // a deferred save is due then (a tick saves)
+        }
+
+        if (due is not null)
+        {
+            var wait = due.Value - _time.GetUtcNow();
             _timer.Change(wait > TimeSpan.Zero ? wait : TimeSpan.Zero, Timeout.InfiniteTimeSpan);
         }
         else

@@ -37,6 +37,13 @@ public sealed class SensorHealthMonitor : IDisposable
     /// <summary>A status whose only change is its last-seen time is republished at most this often.</summary>
     public static readonly TimeSpan RefreshInterval = TimeSpan.FromMinutes(15);
 
+    /// <summary>
+    /// A motion or presence sensor's state, which changes with every movement of the resident, is republished at most
+    /// this often (the latest state, by the next silence check): the centre needs the sensor's health, not a live feed
+    /// of where the resident walks, and a busy sensor must not cost a message to the centre per report.
+    /// </summary>
+    public static readonly TimeSpan ActivityInterval = TimeSpan.FromMinutes(1);
+
     private readonly Lock _gate = new();
     private readonly TimeProvider _time;
     private readonly Action<SensorEvent> _emit;
@@ -188,6 +195,13 @@ public sealed class SensorHealthMonitor : IDisposable
             foreach (var entry in _entries.Values)
             {
                 var s = entry.Status;
+                if (entry.StatePending && (entry.PublishedAt is not { } at || now - at >= ActivityInterval))
+                {
+                    entry.PublishedAt = now;
+                    entry.StatePending = false;
+                    changes.Add(s);
+                }
+
                 if (s.Supervision is not { } limit || !s.Online)
                 {
                     continue;
@@ -198,6 +212,7 @@ public sealed class SensorHealthMonitor : IDisposable
                 {
                     entry.Status = s with { Online = false, OfflineReason = SupervisionTimeout };
                     entry.PublishedAt = now;
+                    entry.StatePending = false;
                     events.Add(new SensorEvent(s.SensorId, s.Kind, s.Room, s.Active ?? false, now, null, SensorEventType.Offline, SupervisionTimeout));
                     changes.Add(entry.Status);
                 }
@@ -223,11 +238,21 @@ public sealed class SensorHealthMonitor : IDisposable
     private SensorStatus? Publishable(Entry entry, SensorStatus old, SensorStatus now)
     {
         // Link quality moves with every message and last seen with every report: they ride along with the periodic refresh.
-        var material = old with { LastSeen = null, LinkQuality = null } != now with { LastSeen = null, LinkQuality = null };
+        static SensorStatus Health(SensorStatus s) => s with { LastSeen = null, LinkQuality = null, Active = null, StateSince = null };
+        var healthChanged = Health(old) != Health(now);
+        var stateChanged = old.Active != now.Active || old.StateSince != now.StateSince;
         var clock = _time.GetUtcNow();
-        if (material || entry.PublishedAt is null || clock - entry.PublishedAt >= RefreshInterval)
+        var activity = now.Kind is SensorKind.Motion or SensorKind.Presence;
+        if (stateChanged && !healthChanged && activity && entry.PublishedAt is { } at && clock - at < ActivityInterval)
+        {
+            entry.StatePending = true; // published by the silence check once ActivityInterval has passed
+            return null;
+        }
+
+        if (healthChanged || stateChanged || entry.PublishedAt is null || clock - entry.PublishedAt >= RefreshInterval)
         {
             entry.PublishedAt = clock;
+            entry.StatePending = false;
             return now;
         }
 
@@ -241,5 +266,8 @@ public sealed class SensorHealthMonitor : IDisposable
         public SensorStatus Status { get; set; } = status;
 
         public DateTimeOffset? PublishedAt { get; set; }
+
+        /// <summary>A state change of an activity sensor waits to be published (see <see cref="ActivityInterval"/>).</summary>
+        public bool StatePending { get; set; }
     }
 }

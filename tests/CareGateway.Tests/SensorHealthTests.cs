@@ -51,6 +51,42 @@ public class SensorHealthTests
     }
 
     [Fact]
+    public void A_motion_sensors_state_reaches_the_centre_at_most_once_a_minute_but_its_health_at_once_and_a_door_every_time()
+    {
+        var clock = new FakeTimeProvider(T0);
+        var pir = Zigbee("pir-1", SensorKind.Motion);
+        var door = Zigbee("door-1", SensorKind.Door);
+        using var monitor = new SensorHealthMonitor([pir, door], clock, _ => { });
+        var changes = new List<SensorStatus>();
+        monitor.Changed += changes.Add;
+        SensorEvent State(SensorDefinition s, bool active, SensorHealth? health = null) => new(s.Id, s.Kind, s.Room, active, clock.GetUtcNow(), health);
+
+        monitor.Observe(State(pir, true)); // the first report goes out
+        for (var i = 0; i < 10; i++)
+        {
+            clock.Advance(TimeSpan.FromSeconds(2));
+            monitor.Observe(State(pir, i % 2 == 1));
+            monitor.Observe(State(door, i % 2 == 0));
+        }
+
+        Assert.Single(changes, c => c.SensorId == pir.Id);
+        Assert.Equal(10, changes.Count(c => c.SensorId == door.Id));
+
+        // A health change of the motion sensor is not held back.
+        clock.Advance(TimeSpan.FromSeconds(2));
+        monitor.Observe(State(pir, false, new SensorHealth { BatteryLow = true }));
+        Assert.True(changes[^1] is { SensorId: "pir-1", BatteryLow: true });
+
+        // The latest state follows by the silence check once the minute has passed.
+        clock.Advance(TimeSpan.FromSeconds(2));
+        monitor.Observe(State(pir, true));
+        var before = changes.Count;
+        clock.Advance(TimeSpan.FromMinutes(2));
+        var late = Assert.Single(changes.Skip(before));
+        Assert.True(late is { SensorId: "pir-1", Active: true });
+    }
+
+    [Fact]
     public void Wired_sensors_are_not_supervised()
     {
         var clock = new FakeTimeProvider(T0);

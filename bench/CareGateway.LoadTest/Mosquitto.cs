@@ -99,6 +99,19 @@ internal sealed class Mosquitto : IAsyncDisposable
     }
 }
 
+/// <summary>CPU time a process has used (user + system, all threads) from /proc/{pid}/stat, in ms.</summary>
+internal static class ProcCpu
+{
+    public static double ReadMs(int pid)
+    {
+        // Fields 14 and 15 (utime, stime) in clock ticks; the command name (field 2) may hold spaces, so count from ')'.
+        var stat = File.ReadAllText($"/proc/{pid}/stat");
+        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+        var ticks = long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
+        return ticks * 1000.0 / 100; // USER_HZ is 100 on Linux
+    }
+}
+
 /// <summary>Resident memory of a process from /proc/{pid}/status (VmRSS now, VmHWM the peak), in MiB.</summary>
 internal static class ProcMemory
 {

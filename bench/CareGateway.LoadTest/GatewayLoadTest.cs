@@ -12,7 +12,7 @@ internal sealed record Phase(string Name, int Rate, TimeSpan Duration, int Alarm
 internal sealed record PhaseResult(
     string Name, int RatePerSecond, int AlarmEvery, int EventsSent, double AchievedEventsPerSecond, int AlarmsExpected, int AlarmsReceived,
     int AlarmsLost, LatencySummary Latency, LatencySummary FirstFifth, LatencySummary LastFifth, bool Sustained, string Verdict,
-    double GatewayCpuUsPerEvent);
+    double GatewayCpuUsPerEvent, double GatewaySwitchesPerEvent);
 
 internal sealed record GatewayResult(
     string GatewayCommand, int Sensors, double StartToFirstAlarmMs, double IdleRssMb, double LoadRssMb, double PeakRssMb,
@@ -190,6 +190,7 @@ internal sealed class GatewayLoadTest(string gatewayDll, RunSize size, TextWrite
     {
         var before = _latency.Count;
         var cpuBefore = ProcCpu.ReadMs(gateway.Id);
+        var switchesBefore = ProcCpu.ContextSwitches(gateway.Id);
         var total = (int)(phase.Rate * phase.Duration.TotalSeconds);
         var alarms = 0;
         var interval = Stopwatch.Frequency / (double)phase.Rate;
@@ -237,6 +238,7 @@ internal sealed class GatewayLoadTest(string gatewayDll, RunSize size, TextWrite
         // CPU time the gateway spent on the phase (user + system), per event: unlike latency, hardly moved by whatever
         // else the machine is doing, so it says what one event costs and, divided into the cores, how far a rate can go.
         var cpuUsPerEvent = Math.Round((ProcCpu.ReadMs(gateway.Id) - cpuBefore) * 1000 / total, 1);
+        var switchesPerEvent = Math.Round((ProcCpu.ContextSwitches(gateway.Id) - switchesBefore) / (double)total, 1);
         var samples = _latency.Snapshot()[before..];
         var received = samples.Length;
         var fifth = Math.Max(1, samples.Length / 5);
@@ -255,11 +257,11 @@ internal sealed class GatewayLoadTest(string gatewayDll, RunSize size, TextWrite
             : queued ? $"p99 {all.P99Ms} ms is over {SustainedP99LimitMs} ms: events queue up"
             : achieved < 0.95 * phase.Rate ? $"the generator reached only {achieved:F0}/s"
             : "sustained";
-        log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"gateway {phase.Name}: {total} events ({alarms} alarms) at {achieved:F0}/s; received {received}; p50 {all.P50Ms} ms p99 {all.P99Ms} ms max {all.MaxMs} ms; gateway CPU {cpuUsPerEvent} us/event; {verdict}"));
+        log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"gateway {phase.Name}: {total} events ({alarms} alarms) at {achieved:F0}/s; received {received}; p50 {all.P50Ms} ms p99 {all.P99Ms} ms max {all.MaxMs} ms; gateway CPU {cpuUsPerEvent} us/event, {switchesPerEvent} context switches/event; {verdict}"));
 
         // Let the centre's closes land before the next phase, so no button is still open (and suppressed).
         await Task.Delay(TimeSpan.FromMilliseconds(500), ct);
-        return new PhaseResult(phase.Name, phase.Rate, phase.AlarmEvery, total, Math.Round(achieved, 1), alarms, received, lost, all, first, last, sustained, verdict, cpuUsPerEvent);
+        return new PhaseResult(phase.Name, phase.Rate, phase.AlarmEvery, total, Math.Round(achieved, 1), alarms, received, lost, all, first, last, sustained, verdict, cpuUsPerEvent, switchesPerEvent);
     }
 
     private async Task PressAsync(MiniMqtt sensors, string device, CancellationToken ct)

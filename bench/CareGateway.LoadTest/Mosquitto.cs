@@ -110,6 +110,31 @@ internal static class ProcCpu
         var ticks = long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
         return ticks * 1000.0 / 100; // USER_HZ is 100 on Linux
     }
+
+    /// <summary>Context switches of all the process's threads (voluntary + involuntary), from /proc/{pid}/task/*/status.</summary>
+    public static long ContextSwitches(int pid)
+    {
+        long total = 0;
+        foreach (var task in Directory.EnumerateDirectories($"/proc/{pid}/task"))
+        {
+            try
+            {
+                foreach (var line in File.ReadLines(Path.Combine(task, "status")))
+                {
+                    if (line.StartsWith("voluntary_ctxt_switches:", StringComparison.Ordinal) || line.StartsWith("nonvoluntary_ctxt_switches:", StringComparison.Ordinal))
+                    {
+                        total += long.Parse(line.Split(':')[1].Trim(), CultureInfo.InvariantCulture);
+                    }
+                }
+            }
+            catch (IOException)
+            {
+                // the thread ended meanwhile
+            }
+        }
+
+        return total;
+    }
 }
 
 /// <summary>Resident memory of a process from /proc/{pid}/status (VmRSS now, VmHWM the peak), in MiB.</summary>

@@ -114,7 +114,7 @@ internal static class Report
         }
         else
         {
-            md.AppendLine(inv, $"Start to first alarm delivered: {F(g["startToFirstAlarmMs"])} ms. Resident memory: idle {F(g["idleRssMb"])} MB ({F(g["idleRssAnonMb"])} MB anonymous, {F(g["idleRssFileMb"])} MB file-backed), under load {F(g["loadRssMb"])} MB, peak (VmHWM) {F(g["peakRssMb"])} MB. Highest rate sustained: {F(g["highestSustainedEventsPerSecond"])} events/s. Alarms lost: {F(g["alarmsLostTotal"])}.").AppendLine();
+            md.AppendLine(inv, $"Start to first alarm delivered: {F(g["startToFirstAlarmMs"])} ms. Resident memory: idle {F(g["idleRssMb"])} MB ({F(g["idleRssAnonMb"])} MB anonymous, {F(g["idleRssFileMb"])} MB file-backed, {F(g["idleRssShmemMb"])} MB shared), gateway started as `{F(g["gatewayCommand"])}`, under load {F(g["loadRssMb"])} MB, peak (VmHWM) {F(g["peakRssMb"])} MB. Highest rate sustained: {F(g["highestSustainedEventsPerSecond"])} events/s. Alarms lost: {F(g["alarmsLostTotal"])}.").AppendLine();
             md.AppendLine("| Phase | Events | Alarm every | Achieved/s | Alarms | Received | Lost | p50 ms | p99 ms | max ms | Verdict |").AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|");
             foreach (var p in g["phases"]!.AsArray())
             {

@@ -11,7 +11,7 @@ internal sealed record Phase(string Name, int Rate, TimeSpan Duration, int Alarm
 
 internal sealed record PhaseResult(
     string Name, int RatePerSecond, int AlarmEvery, int EventsSent, double AchievedEventsPerSecond, int AlarmsExpected, int AlarmsReceived,
-    int AlarmsLost, LatencySummary Latency, LatencySummary FirstFifth, LatencySummary LastFifth, bool Sustained, string Verdict);
+    int AlarmsLost, LatencySummary Latency, LatencySummary FirstFifth, LatencySummary LastFifth, bool Sustained, string Verdict, double RssAfterMb = double.NaN);
 
 internal sealed record GatewayResult(
     string GatewayCommand, int Sensors, double StartToFirstAlarmMs, double IdleRssMb, double LoadRssMb, double PeakRssMb,
@@ -138,8 +138,10 @@ internal sealed class GatewayLoadTest(string gatewayPath, RunSize size, TextWrit
                 foreach (var phase in block)
                 {
                     var r = await RunPhaseAsync(sensors, phase, gateway, ct);
-                    phases.Add(r);
-                    loadRss = Math.Max(loadRss, ProcMemory.Read(gateway.Id).RssMb);
+                    var rss = ProcMemory.Read(gateway.Id).RssMb;
+                    log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"gateway {phase.Name}: RSS after the phase {rss} MB"));
+                    phases.Add(r with { RssAfterMb = rss });
+                    loadRss = Math.Max(loadRss, rss);
                     if (stopAtFirstFailure && !r.Sustained)
                     {
                         break;

@@ -81,7 +81,7 @@ internal sealed class GatewayLoadTest(string gatewayPath, RunSize size, TextWrit
         }
 
         return new GatewayResult(
-            string.Join(' ', Command([])) + " run", Buttons + Motions, first.StartupMs, first.IdleRss, loadRss, peak,
+            string.Join(' ', Command([]).Select(Path.GetFileName)) + " run", Buttons + Motions, first.StartupMs, first.IdleRss, loadRss, peak,
             phases, highest, phases.Sum(p => p.AlarmsLost), first.AfterRss, first.Split.AnonMb, first.Split.FileMb, first.Split.ShmemMb);
     }
 

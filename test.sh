@@ -14,6 +14,12 @@ command -v qemu-aarch64-static >/dev/null 2>&1 || need+=(qemu-user-static)
 for lib in libc6-arm64-cross libgcc-s1-arm64-cross libstdc++6-arm64-cross; do
   dpkg -s "$lib" >/dev/null 2>&1 || need+=("$lib")
 done
+# The package is compiled ahead of time (Native AOT): clang links it, llvm-objcopy strips it, and the arm64 cross gcc
+# and C library provide the target's start files and libraries (hardware/packaging/build-deb.sh).
+command -v clang >/dev/null 2>&1 || need+=(clang)
+command -v llvm-objcopy >/dev/null 2>&1 || need+=(llvm)
+command -v aarch64-linux-gnu-gcc >/dev/null 2>&1 || need+=(gcc-aarch64-linux-gnu)
+dpkg -s libc6-dev-arm64-cross >/dev/null 2>&1 || need+=(libc6-dev-arm64-cross)
 # The response centre's tests: a real PostgreSQL server (started by the test fixture on a free loopback port) and
 # headless Chromium for the operator console (driven by Playwright, which must not download a browser of its own).
 compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || need+=(postgresql)

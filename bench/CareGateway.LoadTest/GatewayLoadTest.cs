@@ -12,11 +12,11 @@ internal sealed record Phase(string Name, int Rate, TimeSpan Duration, int Alarm
 internal sealed record PhaseResult(
     string Name, int RatePerSecond, int AlarmEvery, int EventsSent, double AchievedEventsPerSecond, int AlarmsExpected, int AlarmsReceived,
     int AlarmsLost, LatencySummary Latency, LatencySummary FirstFifth, LatencySummary LastFifth, bool Sustained, string Verdict,
-    double GatewayCpuUsPerEvent, double GatewaySwitchesPerEvent);
+    double GatewayCpuUsPerEvent, double GatewaySwitchesPerEvent, double RssAfterMb = double.NaN);
 
 internal sealed record GatewayResult(
     string GatewayCommand, int Sensors, double StartToFirstAlarmMs, double IdleRssMb, double LoadRssMb, double PeakRssMb,
-    List<PhaseResult> Phases, int HighestSustainedEventsPerSecond, int AlarmsLostTotal, double IdleRssAfterLoadMb, double IdleRssAnonMb, double IdleRssFileMb);
+    List<PhaseResult> Phases, int HighestSustainedEventsPerSecond, int AlarmsLostTotal, double IdleRssAfterLoadMb, double IdleRssAnonMb, double IdleRssFileMb, double IdleRssShmemMb);
 
 /// <summary>
 /// End to end through the built gateway: Mosquitto on loopback; the gateway as a child process (its memory and
@@ -25,8 +25,10 @@ internal sealed record GatewayResult(
 /// <c>received</c> then <c>closed</c> (closing lets the same button raise again). A press carries its send time as
 /// zigbee2mqtt's <c>last_seen</c> (ms): the alarm's <c>raisedAt</c> is that time, so (sensor, raisedAt) maps every
 /// alarm back to the message that caused it, and the precise send timestamp is looked up locally.
+/// The gateway is either the shipped form (a self-contained publish, started as its native apphost
+/// <c>care-gateway</c>) or the framework-dependent build (<c>care-gateway.dll</c>, started with <c>dotnet</c>).
 /// </summary>
-internal sealed class GatewayLoadTest(string gatewayDll, RunSize size, TextWriter log)
+internal sealed class GatewayLoadTest(string gatewayPath, RunSize size, TextWriter log, IReadOnlyDictionary<string, string>? gatewayEnvironment = null, string? smapsFile = null)
 {
     private const string GatewayId = "gw-bench";
     private const int Buttons = 256;
@@ -80,11 +82,11 @@ internal sealed class GatewayLoadTest(string gatewayDll, RunSize size, TextWrite
         }
 
         return new GatewayResult(
-            $"dotnet {Path.GetFileName(gatewayDll)} run", Buttons + Motions, first.StartupMs, first.IdleRss, loadRss, peak,
-            phases, highest, phases.Sum(p => p.AlarmsLost), first.AfterRss, first.Split.AnonMb, first.Split.FileMb);
+            string.Join(' ', Command([]).Select(Path.GetFileName)) + " run", Buttons + Motions, first.StartupMs, first.IdleRss, loadRss, peak,
+            phases, highest, phases.Sum(p => p.AlarmsLost), first.AfterRss, first.Split.AnonMb, first.Split.FileMb, first.Split.ShmemMb);
     }
 
-    private async Task<(double StartupMs, double IdleRss, double LoadRss, double PeakRss, double AfterRss, (double AnonMb, double FileMb) Split, List<PhaseResult> Phases)> RunBlockAsync(
+    private async Task<(double StartupMs, double IdleRss, double LoadRss, double PeakRss, double AfterRss, (double AnonMb, double FileMb, double ShmemMb) Split, List<PhaseResult> Phases)> RunBlockAsync(
         IReadOnlyList<Phase> block, bool stopAtFirstFailure, CancellationToken ct)
     {
         await using var broker = await Mosquitto.StartAsync();
@@ -100,13 +102,20 @@ internal sealed class GatewayLoadTest(string gatewayDll, RunSize size, TextWrite
             // Start-up: the clock starts just before the process; a button is pressed every 5 ms until the first alarm.
             Interlocked.Exchange(ref _firstAlarmTicks, 0);
             var start = Stopwatch.GetTimestamp();
-            using var gateway = Process.Start(new ProcessStartInfo("dotnet", [gatewayDll, "run", "--config", config])
+            var command = Command(["run", "--config", config]);
+            var startInfo = new ProcessStartInfo(command[0], command.Skip(1))
             {
                 RedirectStandardError = true,
                 RedirectStandardOutput = true,
                 UseShellExecute = false,
                 Environment = { ["Logging__LogLevel__Default"] = "Warning" },
-            }) ?? throw new InvalidOperationException("the gateway did not start");
+            };
+            foreach (var (name, value) in gatewayEnvironment ?? new Dictionary<string, string>())
+            {
+                startInfo.Environment[name] = value;
+            }
+
+            using var gateway = Process.Start(startInfo) ?? throw new InvalidOperationException("the gateway did not start");
             var output = new ConcurrentQueue<string>();
             gateway.OutputDataReceived += (_, e) => Keep(output, e.Data);
             gateway.ErrorDataReceived += (_, e) => Keep(output, e.Data);
@@ -119,14 +128,21 @@ internal sealed class GatewayLoadTest(string gatewayDll, RunSize size, TextWrite
                 await Task.Delay(TimeSpan.FromSeconds(Quick ? 1 : 3), ct);
                 var idle = ProcMemory.Read(gateway.Id);
                 var split = ProcMemory.Split(gateway.Id);
-                log.WriteLine($"gateway: idle RSS {idle.RssMb} MB ({split.AnonMb} MB anonymous, {split.FileMb} MB file-backed)");
+                if (smapsFile is not null)
+                {
+                    File.AppendAllText(smapsFile, ProcMemory.Mappings(gateway.Id));
+                }
+
+                log.WriteLine($"gateway: idle RSS {idle.RssMb} MB ({split.AnonMb} MB anonymous, {split.FileMb} MB file-backed, {split.ShmemMb} MB shared)");
                 var phases = new List<PhaseResult>();
                 var loadRss = 0.0;
                 foreach (var phase in block)
                 {
                     var r = await RunPhaseAsync(sensors, phase, gateway, ct);
-                    phases.Add(r);
-                    loadRss = Math.Max(loadRss, ProcMemory.Read(gateway.Id).RssMb);
+                    var rss = ProcMemory.Read(gateway.Id).RssMb;
+                    log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"gateway {phase.Name}: RSS after the phase {rss} MB"));
+                    phases.Add(r with { RssAfterMb = rss });
+                    loadRss = Math.Max(loadRss, rss);
                     if (stopAtFirstFailure && !r.Sustained)
                     {
                         break;
@@ -155,6 +171,10 @@ internal sealed class GatewayLoadTest(string gatewayDll, RunSize size, TextWrite
             Directory.Delete(dir, recursive: true);
         }
     }
+
+    /// <summary>The command line that starts the gateway: <c>dotnet care-gateway.dll ...</c> or the apphost itself.</summary>
+    private List<string> Command(IEnumerable<string> arguments) =>
+        gatewayPath.EndsWith(".dll", StringComparison.OrdinalIgnoreCase) ? ["dotnet", gatewayPath, .. arguments] : [gatewayPath, .. arguments];
 
     private static void Keep(ConcurrentQueue<string> output, string? line)
     {

@@ -14,7 +14,11 @@ internal enum RunSize
 
 /// <summary>
 /// The load harness's command line (bench/run.sh runs it):
-/// <c>CareGateway.LoadTest --out FILE [--gateway PATH/care-gateway.dll] [--gateways N] [--quick|--smoke] [--skip-gateway] [--skip-centre]</c>.
+/// <c>CareGateway.LoadTest --out FILE [--gateway PATH/care-gateway|PATH/care-gateway.dll] [--gateway-env NAME=VALUE ...] [--smaps FILE] [--gateways N] [--quick|--smoke] [--skip-gateway] [--skip-centre]</c>.
+/// <c>--gateway</c> names the shipped form (a self-contained publish's apphost <c>care-gateway</c>, as bench/run.sh
+/// publishes it) or the framework-dependent <c>care-gateway.dll</c> (started with <c>dotnet</c>); <c>--gateway-env</c>
+/// (repeatable) sets an environment variable for the gateway process only, to compare runtime settings; <c>--smaps</c>
+/// appends the idle gateway's resident memory by mapping (from /proc/PID/smaps) to a file.
 /// Writes one JSON document with the end-to-end gateway figures and the centre-at-scale figures. Traffic stays on 127.0.0.1.
 /// </summary>
 internal static class Harness
@@ -38,6 +42,8 @@ internal static class Harness
         var size = arguments.Contains("--smoke") ? RunSize.Smoke : arguments.Contains("--quick") ? RunSize.Quick : RunSize.Full;
         var output = Option("--out") ?? Path.Combine("bench", "results", "loadtest.json");
         var gatewayDll = Option("--gateway") ?? Path.Combine("gateway", "CareGateway", "bin", "Release", "net10.0", "care-gateway.dll");
+        var gatewayEnvironment = arguments.Select((a, i) => (a, i)).Where(x => x.a == "--gateway-env" && x.i + 1 < arguments.Count)
+            .Select(x => arguments[x.i + 1].Split('=', 2)).ToDictionary(kv => kv[0], kv => kv.Length > 1 ? kv[1] : "", StringComparer.Ordinal);
         var gatewayCount = int.Parse(Option("--gateways") ?? (size == RunSize.Full ? "10000" : "50"), CultureInfo.InvariantCulture);
         using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(size == RunSize.Full ? 12 : 2));
 
@@ -48,13 +54,13 @@ internal static class Harness
         {
             if (!File.Exists(gatewayDll))
             {
-                gatewayError = $"{gatewayDll} not found: build gateway/CareGateway (Release) first";
+                gatewayError = $"{gatewayDll} not found: publish the gateway as bench/run.sh does, or build gateway/CareGateway (Release) and pass its care-gateway.dll";
             }
             else
             {
                 try
                 {
-                    gateway = await new GatewayLoadTest(Path.GetFullPath(gatewayDll), size, log).RunAsync(cts.Token);
+                    gateway = await new GatewayLoadTest(Path.GetFullPath(gatewayDll), size, log, gatewayEnvironment, Option("--smaps")).RunAsync(cts.Token);
                 }
                 catch (Exception ex) when (ex is InvalidOperationException or IOException or TimeoutException or OperationCanceledException or KeyNotFoundException)
                 {

@@ -158,10 +158,13 @@ internal static class ProcMemory
         return (Math.Round(rss, 1), Math.Round(hwm, 1));
     }
 
-    /// <summary>The idle figure split: anonymous memory (heaps, stacks) and file-backed pages (mapped code, the runtime).</summary>
-    public static (double AnonMb, double FileMb) Split(int pid)
+    /// <summary>
+    /// The idle figure split: anonymous memory (heaps, stacks), file-backed pages (mapped code, the runtime) and shared
+    /// memory (with JIT, the runtime's W^X double mapping of generated code).
+    /// </summary>
+    public static (double AnonMb, double FileMb, double ShmemMb) Split(int pid)
     {
-        double anon = double.NaN, file = double.NaN;
+        double anon = double.NaN, file = double.NaN, shmem = double.NaN;
         foreach (var line in File.ReadLines($"/proc/{pid}/status"))
         {
             if (line.StartsWith("RssAnon:", StringComparison.Ordinal))
@@ -172,9 +175,60 @@ internal static class ProcMemory
             {
                 file = Math.Round(Kb(line) / 1024.0, 1);
             }
+            else if (line.StartsWith("RssShmem:", StringComparison.Ordinal))
+            {
+                shmem = Math.Round(Kb(line) / 1024.0, 1);
+            }
         }
 
-        return (anon, file);
+        return (anon, file, shmem);
+    }
+
+    /// <summary>Resident memory by mapping (/proc/PID/smaps), summed per file or kind, largest first: where the RSS goes.</summary>
+    public static string Mappings(int pid)
+    {
+        var totals = new Dictionary<string, (long Rss, long Anon, long Shared)>(StringComparer.Ordinal);
+        var name = "";
+        foreach (var line in File.ReadLines($"/proc/{pid}/smaps"))
+        {
+            var fields = line.Split(' ', 6, StringSplitOptions.RemoveEmptyEntries);
+            if (fields.Length >= 5 && fields[0].Contains('-', StringComparison.Ordinal) && !fields[0].EndsWith(':'))
+            {
+                // "start-end perms offset dev inode [path]": anonymous mappings have no path.
+                name = fields.Length == 6 ? fields[5].Trim() : "[anonymous]";
+                name = name.StartsWith("/memfd:doublemapper", StringComparison.Ordinal) ? "[memfd:doublemapper] (JIT code, W^X)" : name;
+                continue;
+            }
+
+            var t = totals.GetValueOrDefault(name);
+            if (line.StartsWith("Rss:", StringComparison.Ordinal))
+            {
+                t.Rss += Kb(line);
+            }
+            else if (line.StartsWith("Anonymous:", StringComparison.Ordinal))
+            {
+                t.Anon += Kb(line);
+            }
+            else if (line.StartsWith("Shared_Clean:", StringComparison.Ordinal) || line.StartsWith("Shared_Dirty:", StringComparison.Ordinal))
+            {
+                t.Shared += Kb(line);
+            }
+            else
+            {
+                continue;
+            }
+
+            totals[name] = t;
+        }
+
+        var text = new System.Text.StringBuilder();
+        text.AppendLine(CultureInfo.InvariantCulture, $"# pid {pid}: RSS by mapping (kB), total {totals.Values.Sum(t => t.Rss)}");
+        foreach (var (file, t) in totals.Where(kv => kv.Value.Rss > 0).OrderByDescending(kv => kv.Value.Rss))
+        {
+            text.AppendLine(CultureInfo.InvariantCulture, $"{t.Rss,8} rss {t.Anon,8} anon {t.Shared,8} shared  {file}");
+        }
+
+        return text.ToString();
     }
 
     private static long Kb(string line) => long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture);

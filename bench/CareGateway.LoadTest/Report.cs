@@ -114,11 +114,11 @@ internal static class Report
         }
         else
         {
-            md.AppendLine(inv, $"Start to first alarm delivered: {F(g["startToFirstAlarmMs"])} ms. Resident memory: idle {F(g["idleRssMb"])} MB ({F(g["idleRssAnonMb"])} MB anonymous, {F(g["idleRssFileMb"])} MB file-backed), under load {F(g["loadRssMb"])} MB, peak (VmHWM) {F(g["peakRssMb"])} MB. Highest rate sustained: {F(g["highestSustainedEventsPerSecond"])} events/s. Alarms lost: {F(g["alarmsLostTotal"])}.").AppendLine();
-            md.AppendLine("| Phase | Events | Alarm every | Achieved/s | Alarms | Received | Lost | p50 ms | p99 ms | max ms | Gateway CPU us/event | Context switches/event | Verdict |").AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|");
+            md.AppendLine(inv, $"Start to first alarm delivered: {F(g["startToFirstAlarmMs"])} ms. Resident memory: idle {F(g["idleRssMb"])} MB ({F(g["idleRssAnonMb"])} MB anonymous, {F(g["idleRssFileMb"])} MB file-backed, {F(g["idleRssShmemMb"])} MB shared), gateway started as `{F(g["gatewayCommand"])}`, under load {F(g["loadRssMb"])} MB, peak (VmHWM) {F(g["peakRssMb"])} MB. Highest rate sustained: {F(g["highestSustainedEventsPerSecond"])} events/s. Alarms lost: {F(g["alarmsLostTotal"])}.").AppendLine();
+            md.AppendLine("| Phase | Events | Alarm every | Achieved/s | Alarms | Received | Lost | p50 ms | p99 ms | max ms | RSS after, MB | Gateway CPU us/event | Context switches/event | Verdict |").AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|");
             foreach (var p in g["phases"]!.AsArray())
             {
-                md.AppendLine(inv, $"| {F(p?["name"])} | {F(p?["eventsSent"])} | {F(p?["alarmEvery"])} | {F(p?["achievedEventsPerSecond"])} | {F(p?["alarmsExpected"])} | {F(p?["alarmsReceived"])} | {F(p?["alarmsLost"])} | {F(p?["latency"]?["p50Ms"])} | {F(p?["latency"]?["p99Ms"])} | {F(p?["latency"]?["maxMs"])} | {F(p?["gatewayCpuUsPerEvent"])} | {F(p?["gatewaySwitchesPerEvent"])} | {F(p?["verdict"])} |");
+                md.AppendLine(inv, $"| {F(p?["name"])} | {F(p?["eventsSent"])} | {F(p?["alarmEvery"])} | {F(p?["achievedEventsPerSecond"])} | {F(p?["alarmsExpected"])} | {F(p?["alarmsReceived"])} | {F(p?["alarmsLost"])} | {F(p?["latency"]?["p50Ms"])} | {F(p?["latency"]?["p99Ms"])} | {F(p?["latency"]?["maxMs"])} | {F(p?["rssAfterMb"])} | {F(p?["gatewayCpuUsPerEvent"])} | {F(p?["gatewaySwitchesPerEvent"])} | {F(p?["verdict"])} |");
             }
         }
 

@@ -2,6 +2,7 @@ using System.CommandLine;
 using CareGateway;
 using CareGateway.Cli;
 
+StartupTrace.Mark("main entered");
 var root = new RootCommand("care-gateway: the home safety gateway, and the technician's tool to run and check it.");
 
 var demo = new Command("demo", "Run the whole chain in one process on embedded defaults: broker, simulated board, gateway, response centre.");

@@ -15,7 +15,9 @@ internal static class RunCommand
         GatewayConfig config;
         try
         {
+            StartupTrace.Mark("run command entered");
             config = ConfigLoader.Load(configFile.FullName);
+            StartupTrace.Mark("configuration loaded and validated");
             KeepLastGood(config, configFile.FullName);
         }
         catch (ConfigException ex)
@@ -51,6 +53,7 @@ internal static class RunCommand
             configFile.FullName));
 
         using var host = builder.Build();
+        StartupTrace.Mark("host built");
         await host.RunAsync(cancellationToken);
         return 0;
     }
@@ -109,6 +112,7 @@ internal static class RunCommand
         {
             using var gpio = new GpioController(CreateDriver(config.Board));
             await using var runtime = new GatewayRuntime(config, gpio, TimeProvider.System, logs, password);
+            StartupTrace.Attach(runtime);
             log.LogInformation("Gateway {GatewayId} started: {Sensors} sensors, broker {Host}:{Port}, outbox {Outbox}", config.GatewayId, config.Sensors.Count, config.Broker.Host, config.Broker.Port, runtime.Outbox.DatabasePath);
             try
             {

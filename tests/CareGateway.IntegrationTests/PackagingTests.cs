@@ -86,6 +86,20 @@ public sealed class PackagingTests : IClassFixture<PackagingTests.BuiltPackage>
         Assert.Contains("demo OK", output, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void The_package_ships_the_gateway_compiled_ahead_of_time_with_its_gc_budget()
+    {
+        // Native AOT (docs/performance.md): one native executable and SQLite's library, no runtime, no assemblies.
+        var opt = Path.Combine(_package.Extracted, "opt/care-gateway");
+        var files = Directory.GetFiles(opt).Select(f => Path.GetFileName(f)).Order(StringComparer.Ordinal).ToList();
+        Assert.Equal(new List<string> { "care-gateway", "libe_sqlite3.so" }, files);
+
+        // The Native AOT runtime reads DOTNET_ numbers as hex without "0x" and ignores "0x400000" silently.
+        var unit = File.ReadAllLines(Path.Combine(_package.Extracted, "lib/systemd/system/care-gateway.service"));
+        var environment = unit.Single(l => l.StartsWith("Environment=", StringComparison.Ordinal));
+        Assert.Contains("DOTNET_GCgen0size=400000", environment["Environment=".Length..].Split(' ', StringSplitOptions.RemoveEmptyEntries));
+    }
+
     /// <summary>Builds (or takes) the package once for the class and extracts it.</summary>
     public sealed class BuiltPackage : IAsyncLifetime, IDisposable
     {

@@ -4,4 +4,9 @@ if (args.Length > 0 && args[0] == "report")
     return CareGateway.LoadTest.Report.Write(Arg("--micro"), Arg("--load"), Arg("--json"), Arg("--md"));
 }
 
+if (args.Length > 0 && args[0] == "centre-service")
+{
+    return await CareGateway.LoadTest.CentreServiceTest.MainAsync(args[1..], Console.Out);
+}
+
 return await CareGateway.LoadTest.Harness.RunAsync(args, Console.Out);

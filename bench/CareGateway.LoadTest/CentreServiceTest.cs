@@ -186,6 +186,11 @@ internal sealed class CentreServiceTest(string serviceDll, int gateways, RunSize
             var hbLatency = Latencies.Summarize(_heartbeatLatency.Snapshot());
             log.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"centre service ({provider}): 'received' for copies or earlier phases {Interlocked.Read(ref _duplicateAcks)}; heartbeats sent {hbSent}, answered {hbAnswered} (p50 {hbLatency.P50Ms} ms, p99 {hbLatency.P99Ms} ms); service RSS idle {idle.RssMb} MB, peak {peak.HwmMb} MB"));
+            if (service.LastLines.Contains("fail", StringComparison.OrdinalIgnoreCase) || service.LastLines.Contains("exception", StringComparison.OrdinalIgnoreCase))
+            {
+                log.WriteLine($"centre service ({provider}): last lines of its log: {service.LastLines}");
+            }
+
             string? error = service.HasExited ? $"the service exited during the run: {service.LastLines}" : null;
             return new ServiceRunResult(provider, gateways, list.Length, connectSeconds, HeartbeatSeconds, hbSent, hbAnswered, hbLatency,
                 idle.RssMb, peak.HwmMb, brokerPeak.HwmMb, phases, highest, error);

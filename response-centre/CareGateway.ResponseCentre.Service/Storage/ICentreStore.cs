@@ -14,6 +14,18 @@ public interface ICentreStore
     /// <summary>Stores an alarm once by its id. Returns true for a new alarm; a copy only counts up <c>copies</c>.</summary>
     Task<bool> AddAlarmAsync(StoredAlarm alarm, CancellationToken ct);
 
+    /// <summary>
+    /// Group commit of gateway alarms (<see cref="Centre.AlarmIntake"/>): in ONE transaction, for each alarm in order,
+    /// makes sure its gateway exists, stores it once by id (a copy counts up <c>copies</c>), records a sensor problem
+    /// for a new one that carries it, and writes its <c>received</c> acknowledgement (unsent); also marks
+    /// <paramref name="acksSent"/> as sent at <paramref name="sentAt"/>. Returns, per alarm, whether it was new.
+    /// When this returns every alarm of the batch is durable.
+    /// </summary>
+    Task<IReadOnlyList<bool>> AddAlarmsAsync(IReadOnlyList<IncomingAlarm> alarms, IReadOnlyList<string> acksSent, DateTimeOffset sentAt, CancellationToken ct);
+
+    /// <summary>Marks several acknowledgements sent in one transaction.</summary>
+    Task MarkAcksSentAsync(IReadOnlyList<string> ackIds, DateTimeOffset at, CancellationToken ct);
+
     Task<StoredAlarm?> GetAlarmAsync(string alarmId, CancellationToken ct);
 
     /// <summary>Alarms not closed and not cancelled by the resident.</summary>

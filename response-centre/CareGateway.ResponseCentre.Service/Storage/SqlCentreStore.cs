@@ -8,7 +8,7 @@ namespace CareGateway.ResponseCentre.Service.Storage;
 /// The store over ADO.NET with SQL both SQLite and PostgreSQL understand (<c>ON CONFLICT</c>, <c>@name</c> parameters).
 /// Subclasses only open connections and guard migrations against a second instance doing the same.
 /// </summary>
-public abstract class SqlCentreStore : ICentreStore
+public abstract partial class SqlCentreStore : ICentreStore
 {
     private const string AlarmColumns =
         "alarm_id, gateway_id, origin, seq, type, priority, vkp_code, triage, state, sensor_id, room, reason, raised_at, " +

@@ -30,10 +30,16 @@ internal sealed record ServiceResult(int Version, DateTimeOffset At, string Size
 /// After each phase the database itself is read: every alarm published must be there exactly once (copies = 1),
 /// and none acknowledged without being there.
 /// </para>
-/// <c>CareGateway.LoadTest centre-service --service PATH/response-centre.dll --out FILE [--quick|--smoke] [--gateways N] [--no-postgres]</c>
+/// <c>CareGateway.LoadTest centre-service --service PATH/response-centre.dll --out FILE [--quick|--smoke] [--gateways N] [--no-postgres] [--rates 500,2000] [--warm-up SECONDS]</c>
 /// </summary>
 internal sealed class CentreServiceTest(string serviceDll, int gateways, RunSize size, TextWriter log)
 {
+    /// <summary>Alarm rates of the phases (<c>--rates 500,2000</c>); by default 500, 1,000, 2,000, 4,000/s (full run).</summary>
+    public int[]? Rates { get; init; }
+
+    /// <summary>Seconds before the first phase (<c>--warm-up</c>): by default one heartbeat interval in a full run.</summary>
+    public int? WarmUpSeconds { get; init; }
+
     private const int HeartbeatSeconds = 30;
 
     private static readonly JsonSerializerOptions Json = new()
@@ -73,7 +79,9 @@ internal sealed class CentreServiceTest(string serviceDll, int gateways, RunSize
         }
         else
         {
-            runs.Add(await new CentreServiceTest(dll, count, size, log).RunAsync("sqlite", null, cts.Token));
+            var rates = Option("--rates")?.Split(',').Select(r => int.Parse(r, CultureInfo.InvariantCulture)).ToArray();
+            var warmUp = Option("--warm-up") is { } w ? int.Parse(w, CultureInfo.InvariantCulture) : (int?)null;
+            runs.Add(await new CentreServiceTest(dll, count, size, log) { Rates = rates, WarmUpSeconds = warmUp }.RunAsync("sqlite", null, cts.Token));
             var bin = BenchPostgres.FindBin();
             if (arguments.Contains("--no-postgres"))
             {
@@ -88,7 +96,7 @@ internal sealed class CentreServiceTest(string serviceDll, int gateways, RunSize
                 try
                 {
                     await using var pg = await BenchPostgres.StartAsync(bin);
-                    runs.Add(await new CentreServiceTest(dll, count, size, log).RunAsync("postgres", pg.ConnectionString(), cts.Token));
+                    runs.Add(await new CentreServiceTest(dll, count, size, log) { Rates = rates, WarmUpSeconds = warmUp }.RunAsync("postgres", pg.ConnectionString(), cts.Token));
                 }
                 catch (Exception ex) when (ex is InvalidOperationException or IOException or Npgsql.NpgsqlException)
                 {
@@ -160,12 +168,12 @@ internal sealed class CentreServiceTest(string serviceDll, int gateways, RunSize
             var heartbeats = HeartbeatsAsync(list, stop.Token);
 
             // Let the first round of heartbeats reach the service before alarms are measured (quick runs: a moment).
-            var warmUp = size == RunSize.Full ? TimeSpan.FromSeconds(HeartbeatSeconds) : TimeSpan.FromSeconds(1);
+            var warmUp = TimeSpan.FromSeconds(WarmUpSeconds ?? (size == RunSize.Full ? HeartbeatSeconds : 1));
             await Task.Delay(warmUp, ct);
             var idle = ProcMemory.Read(service.Pid);
             var phases = new List<ServicePhaseResult>();
             var highest = 0;
-            foreach (var rate in size == RunSize.Full ? [500, 1000, 2000, 4000] : new[] { size == RunSize.Smoke ? 20 : 200 })
+            foreach (var rate in Rates ?? (size == RunSize.Full ? [500, 1000, 2000, 4000] : [size == RunSize.Smoke ? 20 : 200]))
             {
                 var r = await RunPhaseAsync(service, list, rate, TimeSpan.FromSeconds(size switch { RunSize.Smoke => 1, RunSize.Quick => 3, _ => 10 }), provider, ct);
                 phases.Add(r);

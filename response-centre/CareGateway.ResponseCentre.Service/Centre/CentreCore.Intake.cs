@@ -6,10 +6,13 @@ using Microsoft.Extensions.Logging;
 namespace CareGateway.ResponseCentre.Service.Centre;
 
 /// <summary>
-/// The alarm intake: a group commit with one writer. Alarms queue in arrival order; the writer takes everything that
-/// waits (up to <see cref="MaxBatch"/>) and stores it in ONE transaction (<see cref="ICentreStore.AddAlarmsAsync"/>:
-/// gateway row, alarm once by id, sensor problem, the <c>received</c> acknowledgement row), so one commit (one fsync)
-/// makes the whole batch durable. Only after that commit are the batch's <c>received</c> acknowledgements published.
+/// The intake: a group commit with one writer. Alarms and heartbeats queue in arrival order; the writer takes
+/// everything that waits (up to <see cref="MaxBatch"/>) and stores it in ONE transaction
+/// (<see cref="ICentreStore.CommitIntakeAsync"/>: gateway row, alarm once by id, sensor problem, the <c>received</c>
+/// acknowledgement row; each heartbeat), so one commit (one fsync) makes the whole batch durable. One writer also
+/// means SQLite's write lock is not fought over (a waiting writer backs off in steps of milliseconds).
+/// Heartbeats are answered after the commit too; with 10,000 gateways they are hundreds per second, and one commit
+/// each was what held the alarms back (docs/performance.md). Only after that commit are the batch's <c>received</c> acknowledgements published.
 /// There is no waiting window: while one commit is in flight the next batch gathers, so a lone alarm is stored at once
 /// and a burst shares its fsyncs. Marking acknowledgements sent rides along in the next batch's transaction (or is
 /// written on its own when nothing else waits); an acknowledgement published but not yet marked is published again by
@@ -24,8 +27,12 @@ public sealed partial class CentreCore : IAsyncDisposable, IDisposable
     internal const int MaxBatch = 256;
 
     // Not SingleReader: that channel cannot count what waits, which decides when 'sent' is written on its own.
-    private readonly Channel<PendingAlarm> _intake = Channel.CreateUnbounded<PendingAlarm>();
+    private readonly Channel<Pending> _intake = Channel.CreateUnbounded<Pending>();
     private readonly List<string> _acksSent = [];
+
+    // 'received' acknowledgements the intake has written and is publishing or about to mark sent: the retry of unsent
+    // acknowledgements leaves them alone (else a busy centre would answer many alarms twice).
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, byte> _acksInFlight = new(StringComparer.Ordinal);
     private Task? _writer;
     private long _batches;
     private long _batchedAlarms;
@@ -33,7 +40,13 @@ public sealed partial class CentreCore : IAsyncDisposable, IDisposable
     /// <summary>Transactions the intake has committed, and the alarms in them (for the figures and the tests).</summary>
     internal (long Batches, long Alarms) IntakeCounts => (Interlocked.Read(ref _batches), Interlocked.Read(ref _batchedAlarms));
 
-    private Task<bool> EnqueueAlarmAsync(AlarmMessage alarm, CancellationToken ct)
+    private Task<bool> EnqueueAlarmAsync(AlarmMessage alarm, CancellationToken ct) => Enqueue(new Pending(alarm, null, NewDone()), ct);
+
+    private Task<bool> EnqueueHeartbeatAsync(HeartbeatMessage heartbeat, CancellationToken ct) => Enqueue(new Pending(null, heartbeat, NewDone()), ct);
+
+    private static TaskCompletionSource<bool> NewDone() => new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    private Task<bool> Enqueue(Pending item, CancellationToken ct)
     {
         if (_writer is null)
         {
@@ -43,46 +56,59 @@ public sealed partial class CentreCore : IAsyncDisposable, IDisposable
             }
         }
 
-        var done = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
-        if (!_intake.Writer.TryWrite(new PendingAlarm(alarm, done)))
+        if (!_intake.Writer.TryWrite(item))
         {
-            throw new InvalidOperationException($"The centre is stopping: alarm {alarm.AlarmId} from {alarm.GatewayId} was not taken (the gateway sends it again)");
+            var what = item.Alarm is { } a ? $"alarm {a.AlarmId} from {a.GatewayId}" : $"heartbeat from {item.Heartbeat!.GatewayId}";
+            throw new InvalidOperationException($"The centre is stopping: {what} was not taken (the gateway sends it again)");
         }
 
-        return done.Task.WaitAsync(ct);
+        return item.Done.Task.WaitAsync(ct);
     }
 
     private async Task WriteLoopAsync()
     {
         var reader = _intake.Reader;
-        var batch = new List<PendingAlarm>(MaxBatch);
+        var batch = new List<Pending>(MaxBatch);
+        var alarms = new List<Pending>(MaxBatch);
+        var heartbeats = new List<Pending>(MaxBatch);
         while (await reader.WaitToReadAsync(CancellationToken.None))
         {
             batch.Clear();
+            alarms.Clear();
+            heartbeats.Clear();
             while (batch.Count < MaxBatch && reader.TryRead(out var item))
             {
                 batch.Add(item);
+                (item.Alarm is not null ? alarms : heartbeats).Add(item);
             }
 
             var now = time.GetUtcNow();
             List<IncomingAlarm> incoming;
-            IReadOnlyList<bool> fresh;
+            IntakeCommit commit;
             try
             {
-                (incoming, fresh) = await CommitBatchAsync(batch, now);
+                (incoming, commit) = await CommitBatchAsync(alarms, heartbeats, now);
             }
-#pragma warning disable CA1031 // the writer must outlive any one failure: every alarm is completed, stored or with its error
+#pragma warning disable CA1031 // the writer must outlive any one failure: every item is completed, stored or with its error
             catch (Exception ex)
 #pragma warning restore CA1031
             {
-                log.LogWarning(ex, "Storing a batch of {Count} alarms failed; storing them one by one", batch.Count);
+                log.LogWarning(ex, "Storing a batch of {Alarms} alarms and {Heartbeats} heartbeats failed; storing them one by one", alarms.Count, heartbeats.Count);
                 foreach (var item in batch)
                 {
                     try
                     {
-                        item.Done.TrySetResult(await StoreOneAlarmAsync(item.Alarm, CancellationToken.None));
+                        if (item.Alarm is { } alarm)
+                        {
+                            item.Done.TrySetResult(await StoreOneAlarmAsync(alarm, CancellationToken.None));
+                        }
+                        else
+                        {
+                            await StoreOneHeartbeatAsync(item.Heartbeat!, CancellationToken.None);
+                            item.Done.TrySetResult(true);
+                        }
                     }
-#pragma warning disable CA1031 // handed to the caller, who logs it (the alarm is not answered, so the gateway sends it again)
+#pragma warning disable CA1031 // handed to the caller, who logs it (an alarm is not answered, so the gateway sends it again)
                     catch (Exception one)
 #pragma warning restore CA1031
                     {
@@ -96,45 +122,92 @@ public sealed partial class CentreCore : IAsyncDisposable, IDisposable
             // Stored: from here on nothing may store them again (that would only count copies and answer twice).
             try
             {
-                await AnswerBatchAsync(batch, incoming, fresh, now, reader);
+                await AnswerBatchAsync(alarms, incoming, commit.Fresh, now, reader);
             }
 #pragma warning disable CA1031 // the alarms are stored; their unsent acknowledgements are published again by the health loop
             catch (Exception ex)
 #pragma warning restore CA1031
             {
-                log.LogWarning(ex, "Answering a stored batch of {Count} alarms failed; the health loop sends what is unsent", batch.Count);
+                log.LogWarning(ex, "Answering a stored batch of {Count} alarms failed; the health loop sends what is unsent", alarms.Count);
             }
 
-            for (var i = 0; i < batch.Count; i++)
+            for (var i = 0; i < alarms.Count; i++)
             {
-                batch[i].Done.TrySetResult(fresh[i]);
+                alarms[i].Done.TrySetResult(commit.Fresh[i]);
+            }
+
+            if (heartbeats.Count > 0)
+            {
+                // What follows the heartbeats (mostly reads: the sequence check) runs beside the writer, so that the
+                // next batch is not held up by it.
+                var recorded = heartbeats.ToArray();
+                var before = commit.HeartbeatsBefore;
+                _ = Task.Run(() => AfterHeartbeatsAsync(recorded, before, now), CancellationToken.None);
             }
         }
     }
 
-    private async Task<(List<IncomingAlarm> Incoming, IReadOnlyList<bool> Fresh)> CommitBatchAsync(List<PendingAlarm> batch, DateTimeOffset now)
+    private async Task AfterHeartbeatsAsync(Pending[] heartbeats, IReadOnlyList<GatewayRecord?> before, DateTimeOffset now)
     {
-        var incoming = new List<IncomingAlarm>(batch.Count);
-        foreach (var item in batch)
+        for (var i = 0; i < heartbeats.Length; i++)
         {
-            var alarm = item.Alarm;
+            try
+            {
+                await AfterHeartbeatAsync(heartbeats[i].Heartbeat!, before[i], now, CancellationToken.None);
+                heartbeats[i].Done.TrySetResult(true);
+            }
+#pragma warning disable CA1031 // the heartbeat is recorded; what follows it is handed to the caller, who logs it
+            catch (Exception ex)
+#pragma warning restore CA1031
+            {
+                heartbeats[i].Done.TrySetException(ex);
+            }
+        }
+    }
+
+    private async Task<(List<IncomingAlarm> Incoming, IntakeCommit Commit)> CommitBatchAsync(List<Pending> alarms, List<Pending> heartbeats, DateTimeOffset now)
+    {
+        var incoming = new List<IncomingAlarm>(alarms.Count);
+        foreach (var item in alarms)
+        {
+            var alarm = item.Alarm!;
             var ack = new AckRecord { AckId = Guid.CreateVersion7().ToString(), AlarmId = alarm.AlarmId, GatewayId = alarm.GatewayId, State = AckState.Received, By = settings.CentreId, At = now };
             var problem = alarm.SensorId is { } sensor && SensorProblemTypes.Contains(alarm.Type)
                 ? new SensorProblem(alarm.GatewayId, sensor, alarm.Room, alarm.Type, alarm.RaisedAt, alarm.AlarmId)
                 : null;
             incoming.Add(new IncomingAlarm(StoredAlarm.FromMessage(alarm, now), ack, problem));
+            _acksInFlight[ack.AckId] = 0;
         }
 
         // The commit: when it returns, every alarm of the batch is durable. Nothing is answered before this.
-        var fresh = await store.AddAlarmsAsync(incoming, _acksSent, now, CancellationToken.None);
-        _acksSent.Clear();
+        IntakeCommit commit;
+        try
+        {
+            commit = await store.CommitIntakeAsync(incoming, [.. heartbeats.Select(h => new HeartbeatArrival(h.Heartbeat!, now))], _acksSent, now, CancellationToken.None);
+        }
+        catch
+        {
+            foreach (var item in incoming)
+            {
+                _acksInFlight.TryRemove(item.Received.AckId, out _);
+            }
+
+            throw;
+        }
+
+        ForgetInFlight(_acksSent);
         Interlocked.Increment(ref _batches);
-        Interlocked.Add(ref _batchedAlarms, batch.Count);
-        return (incoming, fresh);
+        Interlocked.Add(ref _batchedAlarms, alarms.Count);
+        return (incoming, commit);
     }
 
-    private async Task AnswerBatchAsync(List<PendingAlarm> batch, List<IncomingAlarm> incoming, IReadOnlyList<bool> fresh, DateTimeOffset now, ChannelReader<PendingAlarm> reader)
+    private async Task AnswerBatchAsync(List<Pending> alarms, List<IncomingAlarm> incoming, IReadOnlyList<bool> fresh, DateTimeOffset now, ChannelReader<Pending> reader)
     {
+        if (alarms.Count == 0)
+        {
+            return;
+        }
+
         // 'received' for every alarm and copy, published together (QoS 1, in arrival order), after the commit.
         var sends = new Task<bool>[incoming.Count];
         for (var i = 0; i < incoming.Count; i++)
@@ -144,15 +217,16 @@ public sealed partial class CentreCore : IAsyncDisposable, IDisposable
 
         var sent = await Task.WhenAll(sends);
         var anyFresh = false;
-        for (var i = 0; i < batch.Count; i++)
+        for (var i = 0; i < alarms.Count; i++)
         {
-            var alarm = batch[i].Alarm;
+            var alarm = alarms[i].Alarm!;
             if (sent[i])
             {
                 _acksSent.Add(incoming[i].Received.AckId);
             }
             else
             {
+                _acksInFlight.TryRemove(incoming[i].Received.AckId, out _);
                 log.LogWarning("The 'received' acknowledgement for {AlarmId} waits for the broker", alarm.AlarmId);
             }
 
@@ -168,7 +242,7 @@ public sealed partial class CentreCore : IAsyncDisposable, IDisposable
             try
             {
                 await store.MarkAcksSentAsync(_acksSent, time.GetUtcNow(), CancellationToken.None);
-                _acksSent.Clear();
+                ForgetInFlight(_acksSent);
             }
 #pragma warning disable CA1031 // kept for the next batch; at worst the retry publishes them once more
             catch (Exception ex)
@@ -177,6 +251,17 @@ public sealed partial class CentreCore : IAsyncDisposable, IDisposable
                 log.LogWarning(ex, "Could not mark {Count} acknowledgements sent; trying again with the next alarms", _acksSent.Count);
             }
         }
+    }
+
+    /// <summary>These are written sent: no longer in flight.</summary>
+    private void ForgetInFlight(List<string> written)
+    {
+        foreach (var id in written)
+        {
+            _acksInFlight.TryRemove(id, out _);
+        }
+
+        written.Clear();
     }
 
     private async Task<bool> TrySendAsync(AckRecord ack)
@@ -237,5 +322,6 @@ public sealed partial class CentreCore : IAsyncDisposable, IDisposable
 
     public void Dispose() => _intake.Writer.TryComplete();
 
-    private sealed record PendingAlarm(AlarmMessage Alarm, TaskCompletionSource<bool> Done);
+    /// <summary>An alarm or a heartbeat waiting for the writer.</summary>
+    private sealed record Pending(AlarmMessage? Alarm, HeartbeatMessage? Heartbeat, TaskCompletionSource<bool> Done);
 }

@@ -81,13 +81,30 @@ public sealed partial class CentreCore(ICentreStore store, IAckSender sender, Ce
     }
 
     /// <summary>A heartbeat: the gateway is alive; with nothing pending, every sequence number up to <c>lastSeq</c> must be here.</summary>
-    public async Task OnHeartbeatAsync(HeartbeatMessage heartbeat, CancellationToken ct)
+    /// <remarks>Recorded by the intake's writer with the alarms waiting at the same time, in one transaction.</remarks>
+    public Task OnHeartbeatAsync(HeartbeatMessage heartbeat, CancellationToken ct) => EnqueueHeartbeatAsync(heartbeat, ct);
+
+    /// <summary>One heartbeat on its own (the intake's fallback when a batch fails).</summary>
+    private async Task StoreOneHeartbeatAsync(HeartbeatMessage heartbeat, CancellationToken ct)
     {
         var now = time.GetUtcNow();
         var before = await store.RecordHeartbeatAsync(heartbeat, now, ct);
-        if (before is { Silent: true } || before is null || before.State is null)
+        if (IntakeCommit.ComesBack(before))
         {
             await store.AddGatewayEventAsync(new GatewayEvent(heartbeat.GatewayId, now, true), ct);
+        }
+
+        await AfterHeartbeatAsync(heartbeat, before, now, ct);
+    }
+
+    /// <summary>
+    /// What follows recording a heartbeat (and the gateway event of one that comes back): telling the consoles, and the
+    /// check for missing sequence numbers.
+    /// </summary>
+    private async Task AfterHeartbeatAsync(HeartbeatMessage heartbeat, GatewayRecord? before, DateTimeOffset now, CancellationToken ct)
+    {
+        if (IntakeCommit.ComesBack(before))
+        {
             events.Publish("gateway");
         }
 
@@ -151,6 +168,11 @@ public sealed partial class CentreCore(ICentreStore store, IAckSender sender, Ce
         var sent = 0;
         foreach (var ack in await store.UnsentAcksAsync(100, ct))
         {
+            if (_acksInFlight.ContainsKey(ack.AckId))
+            {
+                continue; // the intake is publishing it, or has and is about to write it sent
+            }
+
             if (!await sender.TrySendAsync(ToMessage(ack), ct))
             {
                 break;

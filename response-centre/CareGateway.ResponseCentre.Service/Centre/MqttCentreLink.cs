@@ -209,8 +209,8 @@ public sealed class MqttCentreLink : BackgroundService, IAckSender
     /// <summary>
     /// MQTTnet hands messages over one at a time. An alarm is only queued for the group commit here (the handler returns
     /// at once, so alarms arriving together share one commit); its PUBACK to the broker waits until it is stored, and
-    /// PUBACKs go out in the order the messages came (<see cref="PubAckLoopAsync"/>). Status and heartbeats are
-    /// handled before the next message, as before.
+    /// PUBACKs go out in the order the messages came (<see cref="PubAckLoopAsync"/>). Heartbeats are queued the same
+    /// way (recorded in the same transactions, answered after); status messages are handled before the next message.
     /// </summary>
     private async Task OnMessageAsync(MqttApplicationMessageReceivedEventArgs e)
     {
@@ -231,6 +231,14 @@ public sealed class MqttCentreLink : BackgroundService, IAckSender
             {
                 _pubAckLoop ??= Task.Run(PubAckLoopAsync, CancellationToken.None);
             }
+        }
+
+        if (e.ApplicationMessage.QualityOfServiceLevel == MqttQualityOfServiceLevel.AtMostOnce)
+        {
+            // Nothing to acknowledge to the broker (heartbeats): only see that a failure is logged.
+            _ = work.ContinueWith(t => _log.LogError(t.Exception, "Could not handle the message on {Topic}", topic),
+                CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+            return;
         }
 
         e.AutoAcknowledge = false;
@@ -268,7 +276,14 @@ public sealed class MqttCentreLink : BackgroundService, IAckSender
         }
     }
 
-    /// <summary>Handles one message; for an alarm, returns the task of its storing (queued, not awaited here).</summary>
+    /// <summary>A heartbeat is answered once it is recorded (with whatever else the intake's writer committed with it).</summary>
+    private async Task RecordAndAnswerAsync(HeartbeatMessage heartbeat, CancellationToken ct)
+    {
+        await Core.OnHeartbeatAsync(heartbeat, ct);
+        await AnswerHeartbeatAsync(heartbeat, ct);
+    }
+
+    /// <summary>Handles one message; for an alarm or a heartbeat, returns the task of its storing (queued, not awaited here).</summary>
     private async Task<Task> DispatchAsync(string topic, byte[] payload, CancellationToken ct)
     {
         if (!Topics.TryParse(topic, out var gatewayId, out var leaf))
@@ -291,9 +306,7 @@ public sealed class MqttCentreLink : BackgroundService, IAckSender
                 await Core.OnStatusAsync(status, ct);
                 break;
             case Topics.HeartbeatLeaf when ProtocolJson.TryParseHeartbeat(payload, out var heartbeat, out _) && heartbeat.GatewayId == gatewayId:
-                await Core.OnHeartbeatAsync(heartbeat, ct);
-                await AnswerHeartbeatAsync(heartbeat, ct);
-                break;
+                return RecordAndAnswerAsync(heartbeat, ct);
             default:
                 var reason = leaf switch
                 {

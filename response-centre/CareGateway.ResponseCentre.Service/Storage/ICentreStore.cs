@@ -15,13 +15,14 @@ public interface ICentreStore
     Task<bool> AddAlarmAsync(StoredAlarm alarm, CancellationToken ct);
 
     /// <summary>
-    /// Group commit of gateway alarms (<see cref="Centre.AlarmIntake"/>): in ONE transaction, for each alarm in order,
-    /// makes sure its gateway exists, stores it once by id (a copy counts up <c>copies</c>), records a sensor problem
-    /// for a new one that carries it, and writes its <c>received</c> acknowledgement (unsent); also marks
-    /// <paramref name="acksSent"/> as sent at <paramref name="sentAt"/>. Returns, per alarm, whether it was new.
-    /// When this returns every alarm of the batch is durable.
+    /// The intake's group commit (<see cref="Centre.CentreCore"/>, CentreCore.Intake.cs), in ONE transaction: for each
+    /// alarm in order, makes sure its gateway exists, stores it once by id (a copy counts up <c>copies</c>), records a
+    /// sensor problem for a new one that carries it, and writes its <c>received</c> acknowledgement (unsent); records
+    /// each heartbeat as <see cref="RecordHeartbeatAsync"/> does, with the gateway event of a gateway that comes back
+    /// (<see cref="IntakeCommit.ComesBack"/>); and marks <paramref name="acksSent"/> as sent at
+    /// <paramref name="sentAt"/>. When this returns the whole batch is durable.
     /// </summary>
-    Task<IReadOnlyList<bool>> AddAlarmsAsync(IReadOnlyList<IncomingAlarm> alarms, IReadOnlyList<string> acksSent, DateTimeOffset sentAt, CancellationToken ct);
+    Task<IntakeCommit> CommitIntakeAsync(IReadOnlyList<IncomingAlarm> alarms, IReadOnlyList<HeartbeatArrival> heartbeats, IReadOnlyList<string> acksSent, DateTimeOffset sentAt, CancellationToken ct);
 
     /// <summary>Marks several acknowledgements sent in one transaction.</summary>
     Task MarkAcksSentAsync(IReadOnlyList<string> ackIds, DateTimeOffset at, CancellationToken ct);

@@ -8,8 +8,18 @@ namespace CareGateway.ResponseCentre.Service.Storage;
 /// </summary>
 public sealed record IncomingAlarm(StoredAlarm Alarm, AckRecord Received, SensorProblem? Problem);
 
+/// <summary>A heartbeat for the intake's group commit, with the time the centre received it.</summary>
+public sealed record HeartbeatArrival(CareGateway.Protocol.HeartbeatMessage Heartbeat, DateTimeOffset At);
+
+/// <summary>What a group commit found: per alarm whether it was new, per heartbeat the gateway as it was before.</summary>
+public sealed record IntakeCommit(IReadOnlyList<bool> Fresh, IReadOnlyList<GatewayRecord?> HeartbeatsBefore)
+{
+    /// <summary>A heartbeat from a gateway that was new, silent or of unknown state makes it available again (a gateway event).</summary>
+    public static bool ComesBack(GatewayRecord? before) => before is null || before.Silent || before.State is null;
+}
+
 /// <summary>
-/// The group commit of <see cref="ICentreStore.AddAlarmsAsync"/>: every statement of a batch in one transaction, so one
+/// The group commit of <see cref="ICentreStore.CommitIntakeAsync"/>: every statement of a batch in one transaction, so one
 /// commit (one fsync in SQLite with <c>synchronous=FULL</c>, one WAL flush in PostgreSQL) makes the whole batch durable.
 /// Statements go to the database as one <see cref="DbBatch"/> where the provider supports it (Npgsql: one round trip),
 /// else one after the other on commands prepared once per batch and re-bound (SQLite, in process).
@@ -39,7 +49,7 @@ public abstract partial class SqlCentreStore
 
     private const string MarkAckSentSql = "UPDATE ack SET sent_at = @at WHERE ack_id = @id AND sent_at IS NULL";
 
-    public async Task<IReadOnlyList<bool>> AddAlarmsAsync(IReadOnlyList<IncomingAlarm> alarms, IReadOnlyList<string> acksSent, DateTimeOffset sentAt, CancellationToken ct)
+    public async Task<IntakeCommit> CommitIntakeAsync(IReadOnlyList<IncomingAlarm> alarms, IReadOnlyList<HeartbeatArrival> heartbeats, IReadOnlyList<string> acksSent, DateTimeOffset sentAt, CancellationToken ct)
     {
         await using var db = await OpenAsync(ct);
         await using var tx = await db.BeginTransactionAsync(ct);
@@ -85,8 +95,21 @@ public abstract partial class SqlCentreStore
         }
 
         await statements.ExecuteAsync(second, ct);
+
+        // Heartbeats read the gateway before they update it: one after the other.
+        var before = new GatewayRecord?[heartbeats.Count];
+        for (var i = 0; i < heartbeats.Count; i++)
+        {
+            before[i] = await RecordHeartbeatAsync(db, tx, heartbeats[i].Heartbeat, heartbeats[i].At, ct);
+            if (IntakeCommit.ComesBack(before[i]))
+            {
+                await ExecAsync(db, tx, "INSERT INTO gateway_event (gateway_id, at, available) VALUES (@id, @at, 1)", ct,
+                    ("id", heartbeats[i].Heartbeat.GatewayId), ("at", Ms(heartbeats[i].At)));
+            }
+        }
+
         await tx.CommitAsync(ct);
-        return fresh;
+        return new IntakeCommit(fresh, before);
     }
 
     public async Task MarkAcksSentAsync(IReadOnlyList<string> ackIds, DateTimeOffset at, CancellationToken ct)

@@ -161,9 +161,17 @@ public abstract partial class SqlCentreStore : ICentreStore
 
     public async Task<GatewayRecord?> RecordHeartbeatAsync(HeartbeatMessage heartbeat, DateTimeOffset at, CancellationToken ct)
     {
-        var hb = heartbeat;
         await using var db = await OpenAsync(ct);
         await using var tx = await db.BeginTransactionAsync(ct);
+        var before = await RecordHeartbeatAsync(db, tx, heartbeat, at, ct);
+        await tx.CommitAsync(ct);
+        return before;
+    }
+
+    /// <summary>Records a heartbeat inside the caller's transaction; returns the gateway as it was before.</summary>
+    private static async Task<GatewayRecord?> RecordHeartbeatAsync(DbConnection db, DbTransaction tx, HeartbeatMessage heartbeat, DateTimeOffset at, CancellationToken ct)
+    {
+        var hb = heartbeat;
         var before = await ReadGatewayAsync(db, tx, hb.GatewayId, ct);
         if (before is null)
         {
@@ -186,7 +194,6 @@ public abstract partial class SqlCentreStore : ICentreStore
                 ("baseline", Math.Max(0, hb.LastSeq - hb.PendingAlarms)));
         }
 
-        await tx.CommitAsync(ct);
         return before;
     }
 

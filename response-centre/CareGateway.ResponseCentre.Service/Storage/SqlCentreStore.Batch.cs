@@ -1,4 +1,6 @@
 using System.Data.Common;
+using System.Globalization;
+using CareGateway.Protocol;
 
 namespace CareGateway.ResponseCentre.Service.Storage;
 
@@ -9,7 +11,7 @@ namespace CareGateway.ResponseCentre.Service.Storage;
 public sealed record IncomingAlarm(StoredAlarm Alarm, AckRecord Received, SensorProblem? Problem);
 
 /// <summary>A heartbeat for the intake's group commit, with the time the centre received it.</summary>
-public sealed record HeartbeatArrival(CareGateway.Protocol.HeartbeatMessage Heartbeat, DateTimeOffset At);
+public sealed record HeartbeatArrival(HeartbeatMessage Heartbeat, DateTimeOffset At);
 
 /// <summary>What a group commit found: per alarm whether it was new, per heartbeat the gateway as it was before.</summary>
 public sealed record IntakeCommit(IReadOnlyList<bool> Fresh, IReadOnlyList<GatewayRecord?> HeartbeatsBefore)
@@ -96,16 +98,35 @@ public abstract partial class SqlCentreStore
 
         await statements.ExecuteAsync(second, ct);
 
-        // Heartbeats read the gateway before they update it: one after the other.
+        // Heartbeats: the gateways as they were, read in one query, then every update in one go (one round trip each
+        // on PostgreSQL). A gateway twice in one batch goes in a later round, so that it sees its first heartbeat.
         var before = new GatewayRecord?[heartbeats.Count];
-        for (var i = 0; i < heartbeats.Count; i++)
+        var remaining = Enumerable.Range(0, heartbeats.Count).ToList();
+        while (remaining.Count > 0)
         {
-            before[i] = await RecordHeartbeatAsync(db, tx, heartbeats[i].Heartbeat, heartbeats[i].At, ct);
-            if (IntakeCommit.ComesBack(before[i]))
+            var round = new List<int>(remaining.Count);
+            var later = new List<int>();
+            var seen = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var i in remaining)
             {
-                await ExecAsync(db, tx, "INSERT INTO gateway_event (gateway_id, at, available) VALUES (@id, @at, 1)", ct,
-                    ("id", heartbeats[i].Heartbeat.GatewayId), ("at", Ms(heartbeats[i].At)));
+                (seen.Add(heartbeats[i].Heartbeat.GatewayId) ? round : later).Add(i);
             }
+
+            var known = await ReadGatewaysAsync(db, tx, [.. seen], ct);
+            var writes = new List<Statement>(round.Count);
+            foreach (var i in round)
+            {
+                var (hb, at) = (heartbeats[i].Heartbeat, heartbeats[i].At);
+                before[i] = known.GetValueOrDefault(hb.GatewayId);
+                writes.Add(HeartbeatStatement(hb, at, before[i] is null));
+                if (IntakeCommit.ComesBack(before[i]))
+                {
+                    writes.Add(new("INSERT INTO gateway_event (gateway_id, at, available) VALUES (@id, @at, 1)", [("id", hb.GatewayId), ("at", Ms(at))]));
+                }
+            }
+
+            await statements.ExecuteAsync(writes, ct);
+            remaining = later;
         }
 
         await tx.CommitAsync(ct);
@@ -124,6 +145,40 @@ public abstract partial class SqlCentreStore
         await using var statements = new Statements(db, tx);
         await statements.ExecuteAsync([.. ackIds.Select(id => new Statement(MarkAckSentSql, [("at", Ms(at)), ("id", id)]))], ct);
         await tx.CommitAsync(ct);
+    }
+
+    /// <summary>The write of one heartbeat: the first contact inserts the gateway, later ones update it.</summary>
+    private static Statement HeartbeatStatement(HeartbeatMessage hb, DateTimeOffset at, bool isNew) => isNew
+        // First contact: alarms before what the gateway says is still pending predate the centre's knowledge of it.
+        ? new("""
+            INSERT INTO gateway (gateway_id, state, state_since, last_heartbeat_at, interval_seconds, pending_alarms, last_seq, seq_baseline)
+            VALUES (@id, 'online', @at, @at, @interval, @pending, @seq, @baseline) ON CONFLICT (gateway_id) DO NOTHING
+            """, [("id", hb.GatewayId), ("at", Ms(at)), ("interval", hb.IntervalSeconds), ("pending", hb.PendingAlarms),
+            ("seq", hb.LastSeq), ("baseline", Math.Max(0, hb.LastSeq - hb.PendingAlarms))])
+        : new("""
+            UPDATE gateway SET last_heartbeat_at = @at, interval_seconds = @interval, pending_alarms = @pending, last_seq = @seq, silent = 0,
+              state = coalesce(state, 'online'), state_since = coalesce(state_since, @at),
+              seq_baseline = CASE WHEN last_heartbeat_at IS NULL
+                AND NOT EXISTS (SELECT 1 FROM alarm WHERE alarm.gateway_id = @id AND alarm.origin = 1) THEN @baseline ELSE seq_baseline END
+            WHERE gateway_id = @id
+            """, [("id", hb.GatewayId), ("at", Ms(at)), ("interval", hb.IntervalSeconds), ("pending", hb.PendingAlarms), ("seq", hb.LastSeq),
+            ("baseline", Math.Max(0, hb.LastSeq - hb.PendingAlarms))]);
+
+    /// <summary>Several gateways in one query.</summary>
+    private static async Task<Dictionary<string, GatewayRecord>> ReadGatewaysAsync(DbConnection db, DbTransaction tx, IReadOnlyList<string> ids, CancellationToken ct)
+    {
+        var names = string.Join(", ", ids.Select((_, i) => string.Create(CultureInfo.InvariantCulture, $"@g{i}")));
+        await using var cmd = Command(db, tx, $"SELECT {GatewayColumns} FROM gateway WHERE gateway_id IN ({names})",
+            [.. ids.Select((id, i) => (string.Create(CultureInfo.InvariantCulture, $"g{i}"), (object?)id))]);
+        await using var r = await cmd.ExecuteReaderAsync(ct);
+        var found = new Dictionary<string, GatewayRecord>(StringComparer.Ordinal);
+        while (await r.ReadAsync(ct))
+        {
+            var gw = ReadGateway(r);
+            found[gw.GatewayId] = gw;
+        }
+
+        return found;
     }
 
     private readonly record struct Statement(string Sql, (string Name, object? Value)[] Args);

@@ -26,7 +26,46 @@ internal sealed class CentreServiceProcess : IAsyncDisposable
         ConnectionString = connectionString;
     }
 
+    private readonly List<string> _intake = [];
+
     public string Dir { get; }
+
+    /// <summary>
+    /// The service's own intake figures (HealthMonitor at Debug, every 5 s) from line <paramref name="from"/> on:
+    /// commits, alarms, heartbeats, mean and longest commit. Also returns the index to read from next time.
+    /// </summary>
+    public (IntakeFigures Figures, int Next) IntakeSince(int from)
+    {
+        List<string> lines;
+        lock (_gate)
+        {
+            lines = _intake[Math.Min(from, _intake.Count)..];
+            from = _intake.Count;
+        }
+
+        long commits = 0, alarms = 0, heartbeats = 0;
+        double totalMs = 0, longest = 0;
+        foreach (var line in lines)
+        {
+            // "12 commits, 340 alarms, 56 heartbeats; 1.23 ms per commit, longest 4.5 ms"
+            var n = line.Split([' ', ',', ';'], StringSplitOptions.RemoveEmptyEntries);
+            if (n.Length < 12)
+            {
+                continue;
+            }
+
+            var c = long.Parse(n[0], CultureInfo.InvariantCulture);
+            commits += c;
+            alarms += long.Parse(n[2], CultureInfo.InvariantCulture);
+            heartbeats += long.Parse(n[4], CultureInfo.InvariantCulture);
+            totalMs += c * double.Parse(n[6], CultureInfo.InvariantCulture);
+            longest = Math.Max(longest, double.Parse(n[11], CultureInfo.InvariantCulture));
+        }
+
+        return (new IntakeFigures(commits, alarms, heartbeats, commits == 0 ? 0 : Math.Round((double)alarms / commits, 1),
+            commits == 0 ? 0 : Math.Round(totalMs / commits, 2), Math.Round(longest, 1)), from);
+    }
+
 
     public string Provider { get; }
 
@@ -71,6 +110,7 @@ internal sealed class CentreServiceProcess : IAsyncDisposable
             "--Centre:Mqtt:SharedGroup", "centre",
             "--Logging:LogLevel:Default", "Warning",
             "--Logging:LogLevel:CareGateway.ResponseCentre.Service.Centre.MqttCentreLink", "Information",
+            "--Logging:LogLevel:CareGateway.ResponseCentre.Service.Centre.HealthMonitor", "Debug", // the intake figures, every 5 s
             "--Logging:Console:FormatterName", "simple",
         })
         {
@@ -114,6 +154,17 @@ internal sealed class CentreServiceProcess : IAsyncDisposable
         if (line.Contains("Connected to the broker", StringComparison.Ordinal))
         {
             _connected.TrySetResult();
+        }
+
+        var intake = line.IndexOf("Intake: ", StringComparison.Ordinal);
+        if (intake >= 0)
+        {
+            lock (_gate)
+            {
+                _intake.Add(line[(intake + 8)..].Trim());
+            }
+
+            return;
         }
 
         lock (_gate)
@@ -279,3 +330,6 @@ internal sealed class BenchPostgres : IAsyncDisposable
         }
     }
 }
+
+/// <summary>The service's group commit during a phase: commits, alarms and heartbeats stored, alarms per commit, commit time.</summary>
+internal sealed record IntakeFigures(long Commits, long Alarms, long Heartbeats, double AlarmsPerCommit, double MeanCommitMs, double LongestCommitMs);

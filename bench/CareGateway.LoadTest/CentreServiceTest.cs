@@ -9,7 +9,7 @@ namespace CareGateway.LoadTest;
 
 internal sealed record ServicePhaseResult(
     int AlarmsPerSecond, int Published, double AchievedPublishPerSecond, int Stored, int Duplicates, int Lost, int AckedNotStored,
-    int ReceivedAcks, double StoredPerSecond, LatencySummary Latency, double ServiceRssMb, double ServiceCpuPercent, string Verdict);
+    int ReceivedAcks, double StoredPerSecond, LatencySummary Latency, double ServiceRssMb, double ServiceCpuPercent, IntakeFigures Intake, string Verdict);
 
 internal sealed record ServiceRunResult(
     string Provider, int GatewaysTarget, int GatewaysConnected, double ConnectSeconds, int HeartbeatSeconds,
@@ -177,12 +177,17 @@ internal sealed class CentreServiceTest(string serviceDll, int gateways, RunSize
             {
                 var r = await RunPhaseAsync(service, list, rate, TimeSpan.FromSeconds(size switch { RunSize.Smoke => 1, RunSize.Quick => 3, _ => 10 }), provider, ct);
                 phases.Add(r);
-                if (r.Verdict != "sustained")
+                if (r.Verdict == "sustained")
+                {
+                    highest = rate;
+                }
+
+                // A tail over 250 ms on 2 shared cores may be a neighbour's doing: go on to the next rate unless the
+                // service lost alarms or fell clearly behind (stored under 90 % of the rate offered).
+                if (r.Lost > 0 || r.StoredPerSecond < 0.9 * rate)
                 {
                     break;
                 }
-
-                highest = rate;
             }
 
             await stop.CancelAsync();
@@ -263,6 +268,7 @@ internal sealed class CentreServiceTest(string serviceDll, int gateways, RunSize
         var ids = new List<string>(total);
         var interval = Stopwatch.Frequency / (double)rate;
         var cpu0 = service.CpuSeconds();
+        var intakeFrom = service.IntakeSince(int.MaxValue).Next;
         var t0 = Stopwatch.GetTimestamp();
         for (var i = 0; i < total; i++)
         {
@@ -316,6 +322,8 @@ internal sealed class CentreServiceTest(string serviceDll, int gateways, RunSize
         var lastAckAt = Stopwatch.GetElapsedTime(t0).TotalSeconds - (lastProgress.Elapsed.TotalSeconds > 1 ? lastProgress.Elapsed.TotalSeconds : 0);
         var cpu = (service.CpuSeconds() - cpu0) / Stopwatch.GetElapsedTime(t0).TotalSeconds * 100;
         var rss = ProcMemory.Read(service.Pid).RssMb;
+        await Task.Delay(TimeSpan.FromSeconds(5.5), ct); // the service writes its intake figures every 5 s
+        var intake = service.IntakeSince(intakeFrom).Figures;
 
         // What the database holds: every alarm of this phase exactly once (a copy counts up 'copies').
         var stored = await service.StoredAlarmsAsync(ct);
@@ -337,9 +345,9 @@ internal sealed class CentreServiceTest(string serviceDll, int gateways, RunSize
             summary.P99Ms > 250 ? "queue (p99 > 250 ms)" :
             "sustained";
         log.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"centre service ({provider}) {rate}/s: published {total} at {achieved:F0}/s, stored {storedHere} ({storedPerSecond:F0}/s), acknowledged {receivedAcks}, duplicates {duplicates}; p50 {summary.P50Ms} ms p99 {summary.P99Ms} ms max {summary.MaxMs} ms; service RSS {rss} MB, CPU {cpu:F0} %; {verdict}"));
+            $"centre service ({provider}) {rate}/s: published {total} at {achieved:F0}/s, stored {storedHere} ({storedPerSecond:F0}/s), acknowledged {receivedAcks}, duplicates {duplicates}; p50 {summary.P50Ms} ms p99 {summary.P99Ms} ms max {summary.MaxMs} ms; service RSS {rss} MB, CPU {cpu:F0} %; {intake.Commits} commits, {intake.AlarmsPerCommit} alarms each, {intake.MeanCommitMs} ms mean, longest {intake.LongestCommitMs} ms; {verdict}"));
         return new ServicePhaseResult(rate, total, Math.Round(achieved, 1), storedHere, duplicates, lost, ackedNotStored, receivedAcks,
-            Math.Round(storedPerSecond, 1), summary, rss, Math.Round(cpu, 1), verdict);
+            Math.Round(storedPerSecond, 1), summary, rss, Math.Round(cpu, 1), intake, verdict);
     }
 
     private ValueTask OnMessage(Sim sim, string topic, ReadOnlyMemory<byte> payload)

@@ -37,8 +37,20 @@ public sealed partial class CentreCore : IAsyncDisposable, IDisposable
     private long _batches;
     private long _batchedAlarms;
 
+    private long _batchedHeartbeats;
+    private long _commitTicks;
+    private long _commitTicksMax;
+
     /// <summary>Transactions the intake has committed, and the alarms in them (for the figures and the tests).</summary>
     internal (long Batches, long Alarms) IntakeCounts => (Interlocked.Read(ref _batches), Interlocked.Read(ref _batchedAlarms));
+
+    /// <summary>
+    /// The intake so far: commits, alarms and heartbeats in them, total time in commits, and the longest commit since
+    /// the last call (which resets it). The health monitor logs it at Debug: how a busy centre is doing.
+    /// </summary>
+    public IntakeStatistics TakeIntakeStatistics() => new(
+        Interlocked.Read(ref _batches), Interlocked.Read(ref _batchedAlarms), Interlocked.Read(ref _batchedHeartbeats),
+        TimeSpan.FromTicks(Interlocked.Read(ref _commitTicks)), TimeSpan.FromTicks(Interlocked.Exchange(ref _commitTicksMax, 0)));
 
     private Task<bool> EnqueueAlarmAsync(AlarmMessage alarm, CancellationToken ct) => Enqueue(new Pending(alarm, null, NewDone()), ct);
 
@@ -181,6 +193,7 @@ public sealed partial class CentreCore : IAsyncDisposable, IDisposable
 
         // The commit: when it returns, every alarm of the batch is durable. Nothing is answered before this.
         IntakeCommit commit;
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
         try
         {
             commit = await store.CommitIntakeAsync(incoming, [.. heartbeats.Select(h => new HeartbeatArrival(h.Heartbeat!, now))], _acksSent, now, CancellationToken.None);
@@ -198,6 +211,14 @@ public sealed partial class CentreCore : IAsyncDisposable, IDisposable
         ForgetInFlight(_acksSent);
         Interlocked.Increment(ref _batches);
         Interlocked.Add(ref _batchedAlarms, alarms.Count);
+        Interlocked.Add(ref _batchedHeartbeats, heartbeats.Count);
+        var took = System.Diagnostics.Stopwatch.GetElapsedTime(started).Ticks;
+        Interlocked.Add(ref _commitTicks, took);
+        if (took > Interlocked.Read(ref _commitTicksMax))
+        {
+            Interlocked.Exchange(ref _commitTicksMax, took);
+        }
+
         return (incoming, commit);
     }
 
@@ -325,3 +346,6 @@ public sealed partial class CentreCore : IAsyncDisposable, IDisposable
     /// <summary>An alarm or a heartbeat waiting for the writer.</summary>
     private sealed record Pending(AlarmMessage? Alarm, HeartbeatMessage? Heartbeat, TaskCompletionSource<bool> Done);
 }
+
+/// <summary>What the intake has done (<see cref="CentreCore.TakeIntakeStatistics"/>).</summary>
+public sealed record IntakeStatistics(long Commits, long Alarms, long Heartbeats, TimeSpan InCommits, TimeSpan LongestCommitSinceLast);

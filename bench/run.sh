@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs every benchmark and writes bench/results/latest.json and bench/results/latest.md (docs/performance.md explains them).
 # Usage: bench/run.sh [--quick] [--full-micro]
-#   (default)     micro benchmarks with BenchmarkDotNet's short job in-process, the end-to-end gateway harness and the
-#                 centre at 10,000 simulated gateways: about 8 minutes on 2 cores
+#   (default)     micro benchmarks with BenchmarkDotNet's short job in-process, the end-to-end gateway harness, the
+#                 centre at 10,000 simulated gateways (broker only, then the real response-centre service on SQLite and
+#                 PostgreSQL): about 13 minutes on 2 cores
 #   --quick       a first look: short load phases, 50 simulated gateways (about 2 minutes)
 #   --full-micro  BenchmarkDotNet's default job for the micro benchmarks (tighter figures, much longer)
 # Needs Debian's mosquitto (/usr/sbin/mosquitto); all traffic stays on 127.0.0.1.
@@ -29,6 +30,7 @@ mkdir -p "$out"
 dotnet build gateway/CareGateway -c Release -nologo -v quiet
 dotnet build bench/CareGateway.LoadTest -c Release -nologo -v quiet
 dotnet build bench/CareGateway.Benchmarks -c Release -nologo -v quiet
+dotnet build response-centre/CareGateway.ResponseCentre.Service -c Release -nologo -v quiet
 
 echo "bench/run.sh: micro benchmarks"
 dotnet run -c Release --no-build --project bench/CareGateway.Benchmarks -- --filter '*' "${micro_job[@]}" \
@@ -38,7 +40,13 @@ echo "bench/run.sh: end to end and centre at scale"
 loadtest=bench/CareGateway.LoadTest/bin/Release/net10.0/CareGateway.LoadTest.dll
 status=0
 dotnet "$loadtest" "${quick[@]}" --gateway gateway/CareGateway/bin/Release/net10.0/care-gateway.dll --out "$out/loadtest.json" || status=$?
-dotnet "$loadtest" report --micro "$out/micro/results" --load "$out/loadtest.json" --json "$out/latest.json" --md "$out/latest.md"
+# The real response-centre service at scale: SQLite, and PostgreSQL when Debian's postgresql is installed (~5 min;
+# --quick: 50 gateways, one short phase).
+echo "bench/run.sh: the response-centre service at scale"
+dotnet "$loadtest" centre-service "${quick[@]}" --service response-centre/CareGateway.ResponseCentre.Service/bin/Release/net10.0/response-centre.dll \
+  --out "$out/centre-service.json" || status=$?
+dotnet "$loadtest" report --micro "$out/micro/results" --load "$out/loadtest.json" --json "$out/latest.json" --md "$out/latest.md" \
+  --centre-service "$out/centre-service.json"
 cat "$out/latest.md"
 echo "bench/run.sh: wrote $out/latest.json and $out/latest.md"
 exit "$status"

@@ -58,11 +58,19 @@ public abstract partial class SqlCentreStore
         await using var statements = new Statements(db, tx);
 
         // First the gateways and the inserts: how many rows each insert added says which alarms are new.
+        // A gateway's row is made sure of once per batch, by its first alarm in it (as storing one by one would).
         var first = new List<Statement>(alarms.Count * 2);
-        foreach (var item in alarms)
+        var insertAt = new int[alarms.Count];
+        var gateways = new HashSet<string>(StringComparer.Ordinal);
+        for (var i = 0; i < alarms.Count; i++)
         {
-            var a = item.Alarm;
-            first.Add(new(EnsureGatewaySql, [("id", a.GatewayId), ("baseline", Math.Max(0, a.Seq - 1))]));
+            var a = alarms[i].Alarm;
+            if (gateways.Add(a.GatewayId))
+            {
+                first.Add(new(EnsureGatewaySql, [("id", a.GatewayId), ("baseline", Math.Max(0, a.Seq - 1))]));
+            }
+
+            insertAt[i] = first.Count;
             first.Add(new(InsertAlarmSql, [
                 ("alarm_id", a.AlarmId), ("gateway_id", a.GatewayId), ("origin", (int)a.Origin), ("seq", a.Seq), ("type", a.Type),
                 ("priority", (int)a.Priority), ("vkp_code", a.VkpCode), ("triage", a.Triage), ("state", StateName(a.State)),
@@ -77,7 +85,7 @@ public abstract partial class SqlCentreStore
         for (var i = 0; i < alarms.Count; i++)
         {
             var item = alarms[i];
-            fresh[i] = affected[(2 * i) + 1] == 1;
+            fresh[i] = affected[insertAt[i]] == 1;
             if (!fresh[i])
             {
                 second.Add(new(CountCopySql, [("id", item.Alarm.AlarmId)]));

@@ -30,9 +30,10 @@ public sealed partial class CentreCore : IAsyncDisposable, IDisposable
     private readonly Channel<Pending> _intake = Channel.CreateUnbounded<Pending>();
     private readonly List<string> _acksSent = [];
 
-    // 'received' acknowledgements the intake has written and is publishing or about to mark sent: the retry of unsent
-    // acknowledgements leaves them alone (else a busy centre would answer many alarms twice).
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, byte> _acksInFlight = new(StringComparer.Ordinal);
+    // 'received' acknowledgements the intake has written and is publishing or about to mark sent (value 0), or has marked
+    // sent (value: when, TimeProvider timestamp): the retry of unsent acknowledgements leaves them alone, else a busy
+    // centre would answer many alarms twice (the retry's list of unsent ones may be read just before the mark).
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, long> _acksInFlight = new(StringComparer.Ordinal);
     private Task? _writer;
     private long _batches;
     private long _batchedAlarms;
@@ -188,7 +189,7 @@ public sealed partial class CentreCore : IAsyncDisposable, IDisposable
                 ? new SensorProblem(alarm.GatewayId, sensor, alarm.Room, alarm.Type, alarm.RaisedAt, alarm.AlarmId)
                 : null;
             incoming.Add(new IncomingAlarm(StoredAlarm.FromMessage(alarm, now), ack, problem));
-            _acksInFlight[ack.AckId] = 0;
+            _acksInFlight[ack.AckId] = 0L;
         }
 
         // The commit: when it returns, every alarm of the batch is durable. Nothing is answered before this.
@@ -274,15 +275,31 @@ public sealed partial class CentreCore : IAsyncDisposable, IDisposable
         }
     }
 
-    /// <summary>These are written sent: no longer in flight.</summary>
+    /// <summary>These are written sent: remembered a little longer (see <see cref="_acksInFlight"/>), then forgotten by the retry.</summary>
     private void ForgetInFlight(List<string> written)
     {
+        var now = Math.Max(1, time.GetTimestamp());
         foreach (var id in written)
         {
-            _acksInFlight.TryRemove(id, out _);
+            _acksInFlight[id] = now;
         }
 
         written.Clear();
+    }
+
+    /// <summary>Whether the retry must leave this acknowledgement alone (being published, or marked sent lately).</summary>
+    private bool InFlight(string ackId) => _acksInFlight.ContainsKey(ackId);
+
+    /// <summary>Forgets acknowledgements marked sent more than a minute ago (the retry's list is read fresh every few seconds).</summary>
+    private void ForgetOldSent()
+    {
+        foreach (var (id, markedAt) in _acksInFlight)
+        {
+            if (markedAt != 0 && time.GetElapsedTime(markedAt) > TimeSpan.FromMinutes(1))
+            {
+                _acksInFlight.TryRemove(id, out _);
+            }
+        }
     }
 
     private async Task<bool> TrySendAsync(AckRecord ack)

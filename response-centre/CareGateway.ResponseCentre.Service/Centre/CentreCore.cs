@@ -166,9 +166,10 @@ public sealed partial class CentreCore(ICentreStore store, IAckSender sender, Ce
     public async Task<int> RetryUnsentAcksAsync(CancellationToken ct)
     {
         var sent = 0;
+        ForgetOldSent();
         foreach (var ack in await store.UnsentAcksAsync(100, ct))
         {
-            if (_acksInFlight.ContainsKey(ack.AckId))
+            if (InFlight(ack.AckId))
             {
                 continue; // the intake is publishing it, or has and is about to write it sent
             }

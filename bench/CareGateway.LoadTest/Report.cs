@@ -91,19 +91,22 @@ internal static class Report
     }
 
     /// <summary>
-    /// The centre target measured on the real service (CentreServiceTest), per database: the highest rate at which every
-    /// alarm was stored once, none lost, and the service kept up (stored at 95 % of the rate offered or more).
+    /// The centre target measured on the real service (CentreServiceTest), per database: the highest rate up to which every
+    /// alarm was stored once, none lost, and the service kept up (stored at 95 % of the rate offered or more); and the
+    /// highest up to which every phase was also sustained (p99 publish-to-received at most 250 ms).
     /// </summary>
     private static IEnumerable<JsonObject> CentreServiceTargets(JsonNode? service)
     {
         foreach (var run in service?["runs"]?.AsArray() ?? [])
         {
             var provider = run?["provider"]?.GetValue<string>() ?? "?";
-            var kept = run?["phases"]?.AsArray()
-                .Where(p => Num(p?["lost"]) == 0 && Num(p?["duplicates"]) == 0 && Num(p?["storedPerSecond"]) >= 0.95 * (Num(p?["alarmsPerSecond"]) ?? 0))
+            // The highest rate up to which every phase (in order, rising) passed: a lower rate that failed is not hidden.
+            var phases = run?["phases"]?.AsArray().ToList() ?? [];
+            var kept = phases
+                .TakeWhile(p => Num(p?["lost"]) == 0 && Num(p?["duplicates"]) == 0 && Num(p?["storedPerSecond"]) >= 0.95 * (Num(p?["alarmsPerSecond"]) ?? 0))
                 .Select(p => Num(p?["alarmsPerSecond"]) ?? 0).DefaultIfEmpty(0).Max();
-            var sustained = run?["phases"]?.AsArray()
-                .Where(p => p?["verdict"]?.GetValue<string>() == "sustained")
+            var sustained = phases
+                .TakeWhile(p => p?["verdict"]?.GetValue<string>() == "sustained")
                 .Select(p => Num(p?["alarmsPerSecond"]) ?? 0).DefaultIfEmpty(0).Max();
             var connected = Num(run?["gatewaysConnected"]);
             yield return new JsonObject { ["target"] = $"centre service ({provider}): gateways connected, heartbeats answered", ["goal"] = ">= 10000", ["measured"] = connected, ["met"] = connected >= 10000 && Num(run?["heartbeatsAnswered"]) > 0 };

@@ -9,17 +9,18 @@ namespace CareGateway.ResponseCentre.Service.Centre;
 /// The intake: a group commit with one writer. Alarms and heartbeats queue in arrival order; the writer takes
 /// everything that waits (up to <see cref="MaxBatch"/>) and stores it in ONE transaction
 /// (<see cref="ICentreStore.CommitIntakeAsync"/>: gateway row, alarm once by id, sensor problem, the <c>received</c>
-/// acknowledgement row; each heartbeat), so one commit (one fsync) makes the whole batch durable. One writer also
-/// means SQLite's write lock is not fought over (a waiting writer backs off in steps of milliseconds).
-/// Heartbeats are answered after the commit too; with 10,000 gateways they are hundreds per second, and one commit
-/// each was what held the alarms back (docs/performance.md). Only after that commit are the batch's <c>received</c> acknowledgements published.
+/// acknowledgement row; each heartbeat), so one commit (one fsync) makes the whole batch durable. Only after that
+/// commit are the batch's <c>received</c> acknowledgements published, and the heartbeats answered.
 /// There is no waiting window: while one commit is in flight the next batch gathers, so a lone alarm is stored at once
-/// and a burst shares its fsyncs. Marking acknowledgements sent rides along in the next batch's transaction (or is
-/// written on its own when nothing else waits); an acknowledgement published but not yet marked is published again by
-/// the retry after a crash, which the gateway takes as one more <c>received</c>.
+/// and a burst shares its fsyncs. One writer also means SQLite's write lock is not fought over (a waiting writer backs
+/// off in steps of milliseconds). Heartbeats go the same way because with 10,000 gateways they are hundreds a second,
+/// and one commit each was what held the alarms back (docs/performance.md).
+/// Marking acknowledgements sent rides along in the next batch's transaction (or is written on its own when nothing
+/// else waits); an acknowledgement published but not yet marked is published again by the retry after a crash, which
+/// the gateway takes as one more <c>received</c>.
 /// Semantics are those of storing one alarm at a time: stored once by <c>alarmId</c> (a copy counts up <c>copies</c>,
 /// also within one batch), every copy answered, alarms stored and answered in the order they arrived. When a batch
-/// fails, its alarms are stored one by one, so a bad alarm fails alone and the others are still answered.
+/// fails, its items are stored one by one, so a bad alarm fails alone and the others are still answered.
 /// </summary>
 public sealed partial class CentreCore : IAsyncDisposable, IDisposable
 {

@@ -6,13 +6,13 @@ using System.Text.Json.Nodes;
 namespace CareGateway.LoadTest;
 
 /// <summary>
-/// <c>CareGateway.LoadTest report --micro DIR --load FILE --json OUT --md OUT</c>: merges BenchmarkDotNet's JSON
-/// reports and the load harness's result into one <c>latest.json</c>, and writes a Markdown summary with every target
+/// <c>CareGateway.LoadTest report --micro DIR --load FILE --json OUT --md OUT [--centre-service FILE]</c>: merges
+/// BenchmarkDotNet's JSON reports, the load harness's result and the real centre service's result into one <c>latest.json</c>, and writes a Markdown summary with every target
 /// of issue 8 marked met or missed.
 /// </summary>
 internal static class Report
 {
-    public static int Write(string microDir, string loadFile, string jsonOut, string mdOut)
+    public static int Write(string microDir, string loadFile, string jsonOut, string mdOut, string? centreServiceFile = null)
     {
         var micro = new JsonArray();
         if (Directory.Exists(microDir))
@@ -43,7 +43,19 @@ internal static class Report
             ["micro"] = micro,
             ["load"] = load.DeepClone(),
         };
+        if (centreServiceFile is not null)
+        {
+            root["centreService"] = File.Exists(centreServiceFile)
+                ? JsonNode.Parse(File.ReadAllText(centreServiceFile))
+                : new JsonObject { ["error"] = $"{centreServiceFile} missing" };
+        }
+
         root["targets"] = Targets(load);
+        foreach (var t in CentreServiceTargets(root["centreService"]))
+        {
+            root["targets"]!.AsArray().Add(t);
+        }
+
         File.WriteAllText(jsonOut, root.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
         File.WriteAllText(mdOut, Markdown(root));
         return 0;
@@ -76,6 +88,31 @@ internal static class Report
         }
 
         return array;
+    }
+
+    /// <summary>
+    /// The centre target measured on the real service (CentreServiceTest), per database: the highest rate up to which every
+    /// alarm was stored once, none lost, and the service kept up (stored at 95 % of the rate offered or more); and the
+    /// highest up to which every phase was also sustained (p99 publish-to-received at most 250 ms).
+    /// </summary>
+    private static IEnumerable<JsonObject> CentreServiceTargets(JsonNode? service)
+    {
+        foreach (var run in service?["runs"]?.AsArray() ?? [])
+        {
+            var provider = run?["provider"]?.GetValue<string>() ?? "?";
+            // The highest rate up to which every phase (in order, rising) passed: a lower rate that failed is not hidden.
+            var phases = run?["phases"]?.AsArray().ToList() ?? [];
+            var kept = phases
+                .TakeWhile(p => Num(p?["lost"]) == 0 && Num(p?["duplicates"]) == 0 && Num(p?["storedPerSecond"]) >= 0.95 * (Num(p?["alarmsPerSecond"]) ?? 0))
+                .Select(p => Num(p?["alarmsPerSecond"]) ?? 0).DefaultIfEmpty(0).Max();
+            var sustained = phases
+                .TakeWhile(p => p?["verdict"]?.GetValue<string>() == "sustained")
+                .Select(p => Num(p?["alarmsPerSecond"]) ?? 0).DefaultIfEmpty(0).Max();
+            var connected = Num(run?["gatewaysConnected"]);
+            yield return new JsonObject { ["target"] = $"centre service ({provider}): gateways connected, heartbeats answered", ["goal"] = ">= 10000", ["measured"] = connected, ["met"] = connected >= 10000 && Num(run?["heartbeatsAnswered"]) > 0 };
+            yield return new JsonObject { ["target"] = $"centre service ({provider}): alarms/s stored once, none lost, keeping up", ["goal"] = ">= 2000", ["measured"] = kept, ["met"] = kept >= 2000 };
+            yield return new JsonObject { ["target"] = $"centre service ({provider}): alarms/s stored, and p99 publish-to-received <= 250 ms", ["goal"] = ">= 2000", ["measured"] = sustained, ["met"] = sustained >= 2000 };
+        }
     }
 
     private static string F(JsonNode? n) => n switch
@@ -138,6 +175,50 @@ internal static class Report
             }
         }
 
+        CentreServiceMarkdown(md, root["centreService"]);
         return md.ToString();
+    }
+
+    private static void CentreServiceMarkdown(StringBuilder md, JsonNode? service)
+    {
+        if (service is null)
+        {
+            return;
+        }
+
+        var inv = CultureInfo.InvariantCulture;
+        md.AppendLine().AppendLine("## Centre at scale, the real response-centre service (simulated gateways -> Mosquitto -> service -> database)").AppendLine();
+        md.AppendLine("Latency: alarm published by a simulated gateway -> the service's `received` back at it (sent only after the commit). Stored: counted in the database after each phase.").AppendLine();
+        if (service["error"] is { } error)
+        {
+            md.AppendLine(inv, $"Not measured: {F(error)}");
+            return;
+        }
+
+        if (service["postgresSkipped"] is { } skipped)
+        {
+            md.AppendLine(inv, $"PostgreSQL not measured: {F(skipped)}.").AppendLine();
+        }
+
+        foreach (var run in service["runs"]?.AsArray() ?? [])
+        {
+            md.AppendLine(inv, $"### {F(run?["provider"])}").AppendLine();
+            if (run?["error"] is JsonValue e)
+            {
+                md.AppendLine(inv, $"Error: {F(e)}").AppendLine();
+            }
+
+            var hb = run?["heartbeatLatency"];
+            md.AppendLine(inv, $"Gateways connected: {F(run?["gatewaysConnected"])} of {F(run?["gatewaysTarget"])} in {F(run?["connectSeconds"])} s; heartbeat every {F(run?["heartbeatSeconds"])} s each: {F(run?["heartbeatsSent"])} sent, {F(run?["heartbeatsAnswered"])} answered (p50 {F(hb?["p50Ms"])} ms, p99 {F(hb?["p99Ms"])} ms). Service RSS idle {F(run?["serviceIdleRssMb"])} MB, peak {F(run?["servicePeakRssMb"])} MB; Mosquitto peak {F(run?["brokerPeakRssMb"])} MB.").AppendLine();
+            md.AppendLine("| Alarms/s offered | Published | Stored | Stored/s | Duplicates | Lost | p50 ms | p99 ms | max ms | Alarms/commit | Commit ms (mean / longest) | RSS MB | CPU % | Verdict |")
+              .AppendLine("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|");
+            foreach (var p in run?["phases"]?.AsArray() ?? [])
+            {
+                var i = p?["intake"];
+                md.AppendLine(inv, $"| {F(p?["alarmsPerSecond"])} | {F(p?["published"])} | {F(p?["stored"])} | {F(p?["storedPerSecond"])} | {F(p?["duplicates"])} | {F(p?["lost"])} | {F(p?["latency"]?["p50Ms"])} | {F(p?["latency"]?["p99Ms"])} | {F(p?["latency"]?["maxMs"])} | {F(i?["alarmsPerCommit"])} | {F(i?["meanCommitMs"])} / {F(i?["longestCommitMs"])} | {F(p?["serviceRssMb"])} | {F(p?["serviceCpuPercent"])} | {F(p?["verdict"])} |");
+            }
+
+            md.AppendLine();
+        }
     }
 }

@@ -32,4 +32,16 @@ public sealed class PostgresReceptionTests(PostgresServer server)
         Assert.Equal(AckState.Accepted, gateway.Outbox.Find(id)!.Ack);
         Assert.Equal([AckState.Received, AckState.Accepted], (await centre.Store.AcksAsync(id, default)).Select(a => a.State));
     }
+
+    [Fact]
+    public async Task Alarms_from_several_gateways_at_once_are_each_stored_once_on_postgresql()
+    {
+        await using var broker = await MosquittoBroker.StartAsync();
+        using var dir = new TempDir();
+        var settings = CentreHost.Settings("unused", broker.Port);
+        settings["Centre:Database:Provider"] = "postgres";
+        settings["Centre:Database:ConnectionString"] = await server.CreateDatabaseAsync();
+        await using var centre = await CentreHost.StartAsync(settings);
+        await ReceptionTests.ConcurrentGatewaysAsync(centre, broker.Port, dir);
+    }
 }

@@ -68,6 +68,61 @@ public sealed class ReceptionTests
     }
 
     [Fact]
+    public async Task Alarms_from_several_gateways_at_once_are_each_stored_once_and_every_outbox_gets_received()
+    {
+        await using var broker = await MosquittoBroker.StartAsync();
+        using var dir = new TempDir();
+        await using var centre = await CentreHost.StartAsync(CentreHost.Settings(dir.File("centre.db"), broker.Port));
+        await ConcurrentGatewaysAsync(centre, broker.Port, dir);
+    }
+
+    /// <summary>Four real uplinks raise eight alarms each at once; every alarm is stored once and answered, in each gateway's seq order.</summary>
+    internal static async Task ConcurrentGatewaysAsync(CentreHost centre, int brokerPort, TempDir dir)
+    {
+        var gateways = Enumerable.Range(1, 4).Select(g => new Gateway($"gw-many-{g}", brokerPort, dir.File($"outbox-{g}.db"))).ToList();
+        try
+        {
+            var raised = await Task.WhenAll(gateways.Select(async g =>
+            {
+                var ids = new List<string>();
+                for (var i = 0; i < 8; i++)
+                {
+                    ids.Add(await g.RaiseAsync(AlarmType.Panic));
+                }
+
+                return ids;
+            }));
+
+            for (var g = 0; g < gateways.Count; g++)
+            {
+                foreach (var id in raised[g])
+                {
+                    await gateways[g].WaitForAckAsync(id, AckState.Received);
+                }
+
+                var stored = new List<StoredAlarm>();
+                foreach (var id in raised[g])
+                {
+                    stored.Add((await centre.Store.GetAlarmAsync(id, default))!);
+                }
+
+                Assert.All(stored, a => Assert.Equal((gateways[g].Id, 1), (a.GatewayId, a.Copies)));
+                Assert.Equal(Enumerable.Range(1, 8).Select(s => (long)s), stored.Select(a => a.Seq));
+                Assert.All(raised[g], id => Assert.Equal(AckState.Received, gateways[g].Outbox.Find(id)!.Ack));
+            }
+
+            Assert.Equal(32, (await centre.Store.OpenAlarmsAsync(default)).Count);
+        }
+        finally
+        {
+            foreach (var g in gateways)
+            {
+                await g.DisposeAsync();
+            }
+        }
+    }
+
+    [Fact]
     public async Task A_gateway_that_drops_off_the_network_raises_a_technical_alarm_through_its_last_will()
     {
         await using var broker = await MosquittoBroker.StartAsync();

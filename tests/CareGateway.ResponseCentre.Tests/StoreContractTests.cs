@@ -160,6 +160,50 @@ public abstract class StoreContractTests
     }
 
     [Fact]
+    public async Task A_group_commit_stores_each_alarm_once_counts_copies_even_within_the_batch_and_writes_the_acknowledgements()
+    {
+        var store = await NewStoreAsync();
+        Assert.True(await store.AddAlarmAsync(Alarm("old", seq: 1), default));
+        await store.AddAckAsync(new AckRecord { AckId = "k-old", AlarmId = "old", GatewayId = "gw-0042", State = AckState.Received, By = "centre", At = T0 }, default);
+
+        static IncomingAlarm In(StoredAlarm a, string ackId, bool problem = false) => new(a,
+            new AckRecord { AckId = ackId, AlarmId = a.AlarmId, GatewayId = a.GatewayId, State = AckState.Received, By = "centre", At = T0.AddSeconds(2) },
+            problem ? new SensorProblem(a.GatewayId, "door-front", "hallway", a.Type, a.RaisedAt, a.AlarmId) : null);
+
+        static HeartbeatArrival Hb(string gw, long lastSeq, int seconds) =>
+            new(new HeartbeatMessage { GatewayId = gw, At = T0, UptimeSeconds = 5, PendingAlarms = 0, LastSeq = lastSeq, IntervalSeconds = 30 }, T0.AddSeconds(seconds));
+
+        var commit = await store.CommitIntakeAsync(
+            [
+                In(Alarm("b-1", gateway: "gw-new", seq: 7), "k1"),
+                In(Alarm("old", seq: 1), "k2"), // a copy of a stored alarm
+                In(Alarm("b-2", seq: 2, type: AlarmType.LowBattery), "k3", problem: true),
+                In(Alarm("b-1", gateway: "gw-new", seq: 7) with { Reason = "re-sent" }, "k4"), // a copy within the batch
+            ],
+            [Hb("gw-hb", 3, 1), Hb("gw-hb", 4, 2), Hb("gw-0042", 2, 3)],
+            ["k-old"], T0.AddSeconds(3), default);
+
+        Assert.Equal([true, false, true, false], commit.Fresh);
+        Assert.Null(commit.HeartbeatsBefore[0]); // first contact
+        Assert.Equal(3, commit.HeartbeatsBefore[1]!.LastSeq); // the second sees the first, in the same transaction
+        Assert.Null(commit.HeartbeatsBefore[2]!.LastHeartbeatAt); // known by its alarms only
+        var hb = await store.GetGatewayAsync("gw-hb", default);
+        Assert.Equal((4L, T0.AddSeconds(2), 30), (hb!.LastSeq!.Value, hb.LastHeartbeatAt!.Value, hb.IntervalSeconds!.Value));
+        Assert.Equal(2, (await store.GetAlarmAsync("old", default))!.Copies);
+        var b1 = await store.GetAlarmAsync("b-1", default);
+        Assert.Equal((2, "Outer door opened at night"), (b1!.Copies, b1.Reason));
+        Assert.Equal(6, (await store.GetGatewayAsync("gw-new", default))!.SeqBaseline); // first contact by an alarm
+        Assert.Equal("b-2", Assert.Single(await store.SensorsNeedingAttentionAsync(default)).AlarmId);
+        Assert.Equal(["k1", "k4"], (await store.AcksAsync("b-1", default)).Select(a => a.AckId).Order());
+        Assert.Equal(T0.AddSeconds(3), Assert.Single(await store.AcksAsync("old", default), a => a.AckId == "k-old").SentAt);
+        Assert.Equal(["k1", "k2", "k3", "k4"], (await store.UnsentAcksAsync(10, default)).Select(a => a.AckId).Order());
+
+        await store.MarkAcksSentAsync(["k1", "k2", "k3"], T0.AddSeconds(4), default);
+        Assert.Equal("k4", Assert.Single(await store.UnsentAcksAsync(10, default)).AckId);
+        await store.MarkAcksSentAsync([], T0, default);
+    }
+
+    [Fact]
     public async Task Migrating_twice_changes_nothing()
     {
         var store = await NewStoreAsync();

@@ -22,17 +22,25 @@ public enum OperatorResult
 /// Technical alarms have ids derived from what caused them, so several instances that see the same status or
 /// heartbeat store them once.
 /// </summary>
-public sealed class CentreCore(ICentreStore store, IAckSender sender, CentreEvents events, TimeProvider time, CentreSettings settings, ILogger<CentreCore> log)
+public sealed partial class CentreCore(ICentreStore store, IAckSender sender, CentreEvents events, TimeProvider time, CentreSettings settings, ILogger<CentreCore> log)
 {
     private static readonly HashSet<string> SensorProblemTypes = new(StringComparer.Ordinal) { AlarmType.LowBattery, AlarmType.SensorOffline, AlarmType.Tamper };
 
     public ICentreStore Store => store;
 
-    /// <summary>An alarm from a gateway: store it once, then answer <c>received</c> (for every copy).</summary>
     /// <summary>The note on a test alarm the centre closed by itself.</summary>
     public const string AutomaticTestNote = "automatic end-to-end test";
 
-    public async Task OnAlarmAsync(AlarmMessage alarm, CancellationToken ct)
+    /// <summary>An alarm from a gateway: store it once, then answer <c>received</c> (for every copy).</summary>
+    /// <remarks>
+    /// Alarms go through the group commit (<c>CentreCore.Intake.cs</c>): those arriving while a commit is in flight are
+    /// stored together in the next transaction, each answered <c>received</c> after that commit. The returned task
+    /// completes once the alarm is stored and its acknowledgement handed to the broker (or left for a retry).
+    /// </remarks>
+    public Task OnAlarmAsync(AlarmMessage alarm, CancellationToken ct) => EnqueueAlarmAsync(alarm, ct);
+
+    /// <summary>One alarm on its own (the group commit's fallback when a batch fails): store it, then answer <c>received</c>.</summary>
+    private async Task<bool> StoreOneAlarmAsync(AlarmMessage alarm, CancellationToken ct)
     {
         var now = time.GetUtcNow();
         await store.EnsureGatewayAsync(alarm.GatewayId, Math.Max(0, alarm.Seq - 1), ct);
@@ -43,27 +51,9 @@ public sealed class CentreCore(ICentreStore store, IAckSender sender, CentreEven
         }
 
         await SendAckAsync(alarm.GatewayId, alarm.AlarmId, AckState.Received, settings.CentreId, ct);
-        if (fresh && alarm.Type == AlarmType.Test)
-        {
-            // The gateway's end-to-end test (periodic, or asked for by a command): answered and closed by the centre
-            // system itself, so it measures the whole path without taking an operator's time (docs/protocol.md).
-            if (await store.CloseAsync(alarm.AlarmId, settings.CentreId, now, AutomaticTestNote, CloseOutcome.Handled, ct))
-            {
-                await SendAckAsync(alarm.GatewayId, alarm.AlarmId, AckState.Closed, settings.CentreId, ct);
-            }
-
-            log.LogInformation("Test alarm {AlarmId} from {GatewayId} seq {Seq} stored and closed automatically", alarm.AlarmId, alarm.GatewayId, alarm.Seq);
-        }
-        else if (fresh)
-        {
-            log.LogInformation("Alarm {AlarmId} ({Type}, {Priority}) from {GatewayId} seq {Seq} stored", alarm.AlarmId, alarm.Type, alarm.Priority, alarm.GatewayId, alarm.Seq);
-        }
-        else
-        {
-            log.LogDebug("Copy {Attempt} of alarm {AlarmId} from {GatewayId}: already stored", alarm.Attempt, alarm.AlarmId, alarm.GatewayId);
-        }
-
+        await AfterStoredAsync(alarm, fresh, now);
         events.Publish(fresh ? "alarm" : "changed");
+        return fresh;
     }
 
     /// <summary>A gateway's retained status or last will.</summary>
@@ -91,13 +81,30 @@ public sealed class CentreCore(ICentreStore store, IAckSender sender, CentreEven
     }
 
     /// <summary>A heartbeat: the gateway is alive; with nothing pending, every sequence number up to <c>lastSeq</c> must be here.</summary>
-    public async Task OnHeartbeatAsync(HeartbeatMessage heartbeat, CancellationToken ct)
+    /// <remarks>Recorded by the intake's writer with the alarms waiting at the same time, in one transaction.</remarks>
+    public Task OnHeartbeatAsync(HeartbeatMessage heartbeat, CancellationToken ct) => EnqueueHeartbeatAsync(heartbeat, ct);
+
+    /// <summary>One heartbeat on its own (the intake's fallback when a batch fails).</summary>
+    private async Task StoreOneHeartbeatAsync(HeartbeatMessage heartbeat, CancellationToken ct)
     {
         var now = time.GetUtcNow();
         var before = await store.RecordHeartbeatAsync(heartbeat, now, ct);
-        if (before is { Silent: true } || before is null || before.State is null)
+        if (IntakeCommit.ComesBack(before))
         {
             await store.AddGatewayEventAsync(new GatewayEvent(heartbeat.GatewayId, now, true), ct);
+        }
+
+        await AfterHeartbeatAsync(heartbeat, before, now, ct);
+    }
+
+    /// <summary>
+    /// What follows recording a heartbeat (and the gateway event of one that comes back): telling the consoles, and the
+    /// check for missing sequence numbers.
+    /// </summary>
+    private async Task AfterHeartbeatAsync(HeartbeatMessage heartbeat, GatewayRecord? before, DateTimeOffset now, CancellationToken ct)
+    {
+        if (IntakeCommit.ComesBack(before))
+        {
             events.Publish("gateway");
         }
 
@@ -159,8 +166,14 @@ public sealed class CentreCore(ICentreStore store, IAckSender sender, CentreEven
     public async Task<int> RetryUnsentAcksAsync(CancellationToken ct)
     {
         var sent = 0;
+        ForgetOldSent();
         foreach (var ack in await store.UnsentAcksAsync(100, ct))
         {
+            if (InFlight(ack.AckId))
+            {
+                continue; // the intake is publishing it, or has and is about to write it sent
+            }
+
             if (!await sender.TrySendAsync(ToMessage(ack), ct))
             {
                 break;

@@ -19,6 +19,27 @@ public sealed class HealthMonitor : BackgroundService
         _timer = new PeriodicTimer(TimeSpan.FromSeconds(Math.Max(1, settings.HealthCheckSeconds)), time);
     }
 
+    private IntakeStatistics? _last;
+
+    /// <summary>At Debug, each tick: commits, alarms and heartbeats since the last tick, and the commits' time.</summary>
+    private void LogIntake()
+    {
+        if (!_log.IsEnabled(LogLevel.Debug))
+        {
+            return;
+        }
+
+        var now = _core.TakeIntakeStatistics();
+        var last = _last ?? new IntakeStatistics(0, 0, 0, TimeSpan.Zero, TimeSpan.Zero);
+        _last = now;
+        var commits = now.Commits - last.Commits;
+        if (commits > 0)
+        {
+            _log.LogDebug("Intake: {Commits} commits, {Alarms} alarms, {Heartbeats} heartbeats; {Mean:F2} ms per commit, longest {Longest:F1} ms",
+                commits, now.Alarms - last.Alarms, now.Heartbeats - last.Heartbeats, (now.InCommits - last.InCommits).TotalMilliseconds / commits, now.LongestCommitSinceLast.TotalMilliseconds);
+        }
+    }
+
     public override void Dispose()
     {
         _timer.Dispose();
@@ -31,6 +52,7 @@ public sealed class HealthMonitor : BackgroundService
         {
             try
             {
+                LogIntake();
                 await _core.CheckHeartbeatsAsync(stoppingToken);
                 await _core.RetryUnsentAcksAsync(stoppingToken);
             }

@@ -115,6 +115,7 @@ public sealed class MqttCentreLink : BackgroundService, IAckSender
 
     public override void Dispose()
     {
+        _pubAcks.Writer.TryComplete();
         _client.Dispose();
         base.Dispose();
     }
@@ -205,26 +206,90 @@ public sealed class MqttCentreLink : BackgroundService, IAckSender
         ];
     }
 
+    /// <summary>
+    /// MQTTnet hands messages over one at a time. An alarm is only queued for the group commit here (the handler returns
+    /// at once, so alarms arriving together share one commit); its PUBACK to the broker waits until it is stored, and
+    /// PUBACKs go out in the order the messages came (<see cref="PubAckLoopAsync"/>). Heartbeats are queued the same
+    /// way (recorded in the same transactions, answered after); status messages are handled before the next message.
+    /// </summary>
     private async Task OnMessageAsync(MqttApplicationMessageReceivedEventArgs e)
     {
         var topic = e.ApplicationMessage.Topic;
+        Task work;
         try
         {
-            await DispatchAsync(topic, e.ApplicationMessage.Payload.ToArray(), CancellationToken.None);
+            work = await DispatchAsync(topic, e.ApplicationMessage.Payload.ToArray(), CancellationToken.None);
         }
         catch (Exception ex)
         {
-            // Not stored, so not answered: the gateway sends the alarm again until it gets 'received'.
-            _log.LogError(ex, "Could not handle the message on {Topic}", topic);
+            work = Task.FromException(ex);
+        }
+
+        if (_pubAckLoop is null)
+        {
+            lock (_pubAcks)
+            {
+                _pubAckLoop ??= Task.Run(PubAckLoopAsync, CancellationToken.None);
+            }
+        }
+
+        if (e.ApplicationMessage.QualityOfServiceLevel == MqttQualityOfServiceLevel.AtMostOnce)
+        {
+            // Nothing to acknowledge to the broker (heartbeats): only see that a failure is logged.
+            _ = work.ContinueWith(t => _log.LogError(t.Exception, "Could not handle the message on {Topic}", topic),
+                CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+            return;
+        }
+
+        e.AutoAcknowledge = false;
+        _pubAcks.Writer.TryWrite((topic, work, e));
+    }
+
+    private readonly System.Threading.Channels.Channel<(string Topic, Task Work, MqttApplicationMessageReceivedEventArgs Message)> _pubAcks =
+        System.Threading.Channels.Channel.CreateUnbounded<(string, Task, MqttApplicationMessageReceivedEventArgs)>(new() { SingleReader = true });
+
+    private Task? _pubAckLoop;
+
+    private async Task PubAckLoopAsync()
+    {
+        await foreach (var (topic, work, message) in _pubAcks.Reader.ReadAllAsync())
+        {
+            try
+            {
+                await work;
+            }
+            catch (Exception ex)
+            {
+                // Not stored, so not answered: the gateway sends the alarm again until it gets 'received'.
+                _log.LogError(ex, "Could not handle the message on {Topic}", topic);
+            }
+
+            try
+            {
+                await message.AcknowledgeAsync(CancellationToken.None);
+            }
+            catch (Exception ex) when (ex is MQTTnet.Exceptions.MqttCommunicationException or OperationCanceledException or ObjectDisposedException or InvalidOperationException)
+            {
+                // The connection went away: the broker delivers the message again on the persistent session; a copy.
+                _log.LogDebug("Could not acknowledge the message on {Topic} to the broker: {Error}", topic, ex.Message);
+            }
         }
     }
 
-    private async Task DispatchAsync(string topic, byte[] payload, CancellationToken ct)
+    /// <summary>A heartbeat is answered once it is recorded (with whatever else the intake's writer committed with it).</summary>
+    private async Task RecordAndAnswerAsync(HeartbeatMessage heartbeat, CancellationToken ct)
+    {
+        await Core.OnHeartbeatAsync(heartbeat, ct);
+        await AnswerHeartbeatAsync(heartbeat, ct);
+    }
+
+    /// <summary>Handles one message; for an alarm or a heartbeat, returns the task of its storing (queued, not awaited here).</summary>
+    private async Task<Task> DispatchAsync(string topic, byte[] payload, CancellationToken ct)
     {
         if (!Topics.TryParse(topic, out var gatewayId, out var leaf))
         {
             _log.LogWarning("Ignoring message on {Topic}: not a gateway topic", topic);
-            return;
+            return Task.CompletedTask;
         }
 
         switch (leaf)
@@ -233,18 +298,15 @@ public sealed class MqttCentreLink : BackgroundService, IAckSender
                 if (alarm.GatewayId != gatewayId)
                 {
                     _log.LogWarning("Rejected alarm on {Topic}: it names gateway {Other}", topic, alarm.GatewayId);
-                    return;
+                    return Task.CompletedTask;
                 }
 
-                await Core.OnAlarmAsync(alarm, ct);
-                break;
+                return Core.OnAlarmAsync(alarm, ct);
             case Topics.StatusLeaf when ProtocolJson.TryParseStatus(payload, out var status, out _) && status.GatewayId == gatewayId:
                 await Core.OnStatusAsync(status, ct);
                 break;
             case Topics.HeartbeatLeaf when ProtocolJson.TryParseHeartbeat(payload, out var heartbeat, out _) && heartbeat.GatewayId == gatewayId:
-                await Core.OnHeartbeatAsync(heartbeat, ct);
-                await AnswerHeartbeatAsync(heartbeat, ct);
-                break;
+                return RecordAndAnswerAsync(heartbeat, ct);
             default:
                 var reason = leaf switch
                 {
@@ -256,5 +318,7 @@ public sealed class MqttCentreLink : BackgroundService, IAckSender
                 _log.LogWarning("Rejected message on {Topic}: {Reason}", topic, reason);
                 break;
         }
+
+        return Task.CompletedTask;
     }
 }

@@ -14,6 +14,19 @@ public interface ICentreStore
     /// <summary>Stores an alarm once by its id. Returns true for a new alarm; a copy only counts up <c>copies</c>.</summary>
     Task<bool> AddAlarmAsync(StoredAlarm alarm, CancellationToken ct);
 
+    /// <summary>
+    /// The intake's group commit (<see cref="Centre.CentreCore"/>, CentreCore.Intake.cs), in ONE transaction: for each
+    /// alarm in order, makes sure its gateway exists, stores it once by id (a copy counts up <c>copies</c>), records a
+    /// sensor problem for a new one that carries it, and writes its <c>received</c> acknowledgement (unsent); records
+    /// each heartbeat as <see cref="RecordHeartbeatAsync"/> does, with the gateway event of a gateway that comes back
+    /// (<see cref="IntakeCommit.ComesBack"/>); and marks <paramref name="acksSent"/> as sent at
+    /// <paramref name="sentAt"/>. When this returns the whole batch is durable.
+    /// </summary>
+    Task<IntakeCommit> CommitIntakeAsync(IReadOnlyList<IncomingAlarm> alarms, IReadOnlyList<HeartbeatArrival> heartbeats, IReadOnlyList<string> acksSent, DateTimeOffset sentAt, CancellationToken ct);
+
+    /// <summary>Marks several acknowledgements sent in one transaction.</summary>
+    Task MarkAcksSentAsync(IReadOnlyList<string> ackIds, DateTimeOffset at, CancellationToken ct);
+
     Task<StoredAlarm?> GetAlarmAsync(string alarmId, CancellationToken ct);
 
     /// <summary>Alarms not closed and not cancelled by the resident.</summary>

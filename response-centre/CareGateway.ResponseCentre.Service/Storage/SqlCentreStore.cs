@@ -8,7 +8,7 @@ namespace CareGateway.ResponseCentre.Service.Storage;
 /// The store over ADO.NET with SQL both SQLite and PostgreSQL understand (<c>ON CONFLICT</c>, <c>@name</c> parameters).
 /// Subclasses only open connections and guard migrations against a second instance doing the same.
 /// </summary>
-public abstract class SqlCentreStore : ICentreStore
+public abstract partial class SqlCentreStore : ICentreStore
 {
     private const string AlarmColumns =
         "alarm_id, gateway_id, origin, seq, type, priority, vkp_code, triage, state, sensor_id, room, reason, raised_at, " +
@@ -161,32 +161,19 @@ public abstract class SqlCentreStore : ICentreStore
 
     public async Task<GatewayRecord?> RecordHeartbeatAsync(HeartbeatMessage heartbeat, DateTimeOffset at, CancellationToken ct)
     {
-        var hb = heartbeat;
         await using var db = await OpenAsync(ct);
         await using var tx = await db.BeginTransactionAsync(ct);
-        var before = await ReadGatewayAsync(db, tx, hb.GatewayId, ct);
-        if (before is null)
-        {
-            // First contact: alarms before what the gateway says is still pending predate the centre's knowledge of it.
-            await ExecAsync(db, tx, """
-                INSERT INTO gateway (gateway_id, state, state_since, last_heartbeat_at, interval_seconds, pending_alarms, last_seq, seq_baseline)
-                VALUES (@id, 'online', @at, @at, @interval, @pending, @seq, @baseline) ON CONFLICT (gateway_id) DO NOTHING
-                """, ct, ("id", hb.GatewayId), ("at", Ms(at)), ("interval", hb.IntervalSeconds), ("pending", hb.PendingAlarms),
-                ("seq", hb.LastSeq), ("baseline", Math.Max(0, hb.LastSeq - hb.PendingAlarms)));
-        }
-        else
-        {
-            await ExecAsync(db, tx, """
-                UPDATE gateway SET last_heartbeat_at = @at, interval_seconds = @interval, pending_alarms = @pending, last_seq = @seq, silent = 0,
-                  state = coalesce(state, 'online'), state_since = coalesce(state_since, @at),
-                  seq_baseline = CASE WHEN last_heartbeat_at IS NULL
-                    AND NOT EXISTS (SELECT 1 FROM alarm WHERE alarm.gateway_id = @id AND alarm.origin = 1) THEN @baseline ELSE seq_baseline END
-                WHERE gateway_id = @id
-                """, ct, ("id", hb.GatewayId), ("at", Ms(at)), ("interval", hb.IntervalSeconds), ("pending", hb.PendingAlarms), ("seq", hb.LastSeq),
-                ("baseline", Math.Max(0, hb.LastSeq - hb.PendingAlarms)));
-        }
-
+        var before = await RecordHeartbeatAsync(db, tx, heartbeat, at, ct);
         await tx.CommitAsync(ct);
+        return before;
+    }
+
+    /// <summary>Records a heartbeat inside the caller's transaction; returns the gateway as it was before.</summary>
+    private static async Task<GatewayRecord?> RecordHeartbeatAsync(DbConnection db, DbTransaction tx, HeartbeatMessage heartbeat, DateTimeOffset at, CancellationToken ct)
+    {
+        var before = await ReadGatewayAsync(db, tx, heartbeat.GatewayId, ct);
+        var write = HeartbeatStatement(heartbeat, at, before is null);
+        await ExecAsync(db, tx, write.Sql, ct, write.Args);
         return before;
     }
 

@@ -272,7 +272,7 @@ internal sealed class GatewayLoadTest(string gatewayPath, RunSize size, TextWrit
         // A standing queue of a quarter of a second is not keeping up, even when it does not grow within the phase.
         var queued = all.P99Ms > SustainedP99LimitMs;
         var sustained = lost == 0 && achieved >= 0.95 * phase.Rate && !growing && !queued;
-        var verdict = lost > 0 ? $"{lost} alarms not received within {limit.TotalSeconds:F0} s of the phase end (backlog: the outbox still holds them)"
+        var verdict = lost > 0 ? $"{lost} alarms not received within {limit.TotalSeconds:F0} s of the phase end (still in the outbox, or presses dropped because the button's previous alarm was still open)"
             : growing ? $"latency grew: p50 {first.P50Ms} ms in the first fifth, {last.P50Ms} ms in the last"
             : queued ? $"p99 {all.P99Ms} ms is over {SustainedP99LimitMs} ms: events queue up"
             : achieved < 0.95 * phase.Rate ? $"the generator reached only {achieved:F0}/s"

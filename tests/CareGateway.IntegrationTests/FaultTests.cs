@@ -131,12 +131,16 @@ public class FaultTests(ITestOutputHelper output)
         var gatewayId = $"gw-fault-window-{brokerInflight}";
         await using var gateway = new UplinkUnderTest(dir.Path, UplinkUnderTest.FastOptions(gatewayId, "127.0.0.1", proxy.Port), new TestOutputLogger(output, "uplink"));
         await gateway.FailedConnects.WaitForAsync(1, Bound, "gateway tried to connect");
+        var sent = new Counter();
+        gateway.Uplink.AlarmSent += _ => sent.Increment();
 
         await gateway.RaiseAsync(150);
         proxy.Restore();
         await centre.Distinct.WaitForAsync(150, Bound, "the backlog at the centre");
         await WaitForNoPendingAsync(gateway);
 
+        // The send of the last batch is recorded after its PUBACKs, which may be after the centre's 'received'.
+        await sent.WaitForAsync(150, Bound, "every send recorded");
         centre.AssertExactly([.. gateway.Raised], gatewayId);
         Assert.Equal(brokerInflight == 0 ? MqttUplink.MaxSendWindow : 1, gateway.Uplink.SendWindow);
         Assert.Equal(1, gateway.Connects.Value);

@@ -98,7 +98,9 @@ public class ProtocolTests
     [Fact]
     public void Every_vkp_code_used_exists_in_the_published_vkp_code_system()
     {
-        var codeSystem = File.ReadAllText(Path.Combine(RepoFiles.Root, "..", "shared", "data", "vkp-r4", "CodeSystem", "vkp-alert-code-v090.codesystem.xml"));
+        // A copy of the published code system kept with the tests (Data/vkp-r4/README.md says where it comes from).
+        var codeSystem = File.ReadAllText(Path.Combine(RepoFiles.Root, "tests", "CareGateway.Tests", "Data", "vkp-r4", "vkp-alert-code-v090.codesystem.xml"));
+        Assert.Contains("<url value=\"http://ehelse.no/fhir/CodeSystem/vkp-alert-code-v090\" />", codeSystem, StringComparison.Ordinal);
         foreach (var info in AlarmCatalog.All)
         {
             Assert.Contains($"<code value=\"{info.VkpCode}\"", codeSystem, StringComparison.Ordinal);

@@ -6,8 +6,8 @@ namespace CareGateway.Core;
 
 /// <summary>
 /// Runs the <see cref="RuleEngine"/> on one loop: sensor events from any thread and the engine's own timer go through
-/// one channel, so the rules are evaluated one input at a time, in order. Each alarm is handed to
-/// <see cref="AlarmRaiser"/>, which returns once the alarm is durable.
+/// one channel, so the rules are evaluated one input at a time, in order. The alarms of the inputs waiting together
+/// are handed to <see cref="AlarmRaiser"/> at once (group commit), which returns once they are durable.
 /// </summary>
 public sealed class RuleRunner : IDisposable
 {
@@ -29,8 +29,9 @@ public sealed class RuleRunner : IDisposable
     /// <param name="time">Clock and timer.</param>
     /// <param name="log">Where failures go.</param>
     /// <param name="store">
-    /// Keeps the engine's state between restarts: loaded here, saved once an input's alarms are stored; during a burst,
-    /// inputs that raised nothing are saved together when the queue is empty.
+    /// Keeps the engine's state between restarts: loaded here, saved after each batch whose alarms are stored or whose
+    /// inputs start or stop timers; activity reports that raised nothing are saved together at most
+    /// <see cref="MaxUnsavedTime"/> later.
     /// </param>
     public RuleRunner(RuleEngine engine, AlarmRaiser raiser, TimeProvider time, ILogger log, IRuleStateStore? store = null)
     {

@@ -74,7 +74,9 @@ public sealed class RuleRunner : IDisposable
     /// <summary>Queues a command that sets (true) or ends (false) the away state, e.g. from the centre.</summary>
     public void PostAway(bool away, string source) => _inputs.Writer.TryWrite(new AwayCommand(away, source));
 
-    /// <summary>Completes when every input posted before the call has been evaluated and its alarms stored.</summary>
+    /// <summary>
+    /// Completes when every input posted before the call has been evaluated, its alarms stored and the rules' timer set.
+    /// </summary>
     public Task DrainAsync()
     {
         var marker = new Marker();
@@ -165,12 +167,12 @@ public sealed class RuleRunner : IDisposable
                 _log.LogError(ex, "Storing the alarms or the rule state of {Count} inputs failed; the gateway carries on", requests.Count);
             }
 
+            // The timer first: whoever waited for the drain may move the clock on at once.
+            Reschedule();
             foreach (var marker in markers)
             {
                 marker.Done.TrySetResult();
             }
-
-            Reschedule();
         }
 
         cancellationToken.ThrowIfCancellationRequested();

@@ -82,7 +82,7 @@ internal sealed class CentreServiceTest(string serviceDll, int gateways, RunSize
             var rates = Option("--rates")?.Split(',').Select(r => int.Parse(r, CultureInfo.InvariantCulture)).ToArray();
             var warmUp = Option("--warm-up") is { } w ? int.Parse(w, CultureInfo.InvariantCulture) : (int?)null;
             runs.Add(await new CentreServiceTest(dll, count, size, log) { Rates = rates, WarmUpSeconds = warmUp }.RunAsync("sqlite", null, cts.Token));
-            var bin = BenchPostgres.FindBin();
+            var bin = ThrowawayPostgres.FindBin();
             if (arguments.Contains("--no-postgres"))
             {
                 postgresSkipped = "not asked for (--no-postgres)";
@@ -95,7 +95,7 @@ internal sealed class CentreServiceTest(string serviceDll, int gateways, RunSize
             {
                 try
                 {
-                    await using var pg = await BenchPostgres.StartAsync(bin);
+                    await using var pg = await ThrowawayPostgres.StartAsync(bin, durable: true, database: "centre");
                     runs.Add(await new CentreServiceTest(dll, count, size, log) { Rates = rates, WarmUpSeconds = warmUp }.RunAsync("postgres", pg.ConnectionString(), cts.Token));
                 }
                 catch (Exception ex) when (ex is InvalidOperationException or IOException or Npgsql.NpgsqlException)

@@ -194,42 +194,19 @@ public abstract class AlarmIntakeTests
 
 public sealed class SqliteAlarmIntakeTests : AlarmIntakeTests, IDisposable
 {
-    private readonly TempDir _dir = new();
+    private readonly SqliteTestStores _stores = new();
 
-    protected override async Task<ICentreStore> NewStoreAsync()
-    {
-        var store = SqliteCentreStore.ForFile(_dir.File("centre.db"));
-        await store.MigrateAsync(default);
-        return store;
-    }
+    protected override Task<ICentreStore> NewStoreAsync() => _stores.NewAsync();
 
-    public void Dispose()
-    {
-        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
-        _dir.Dispose();
-    }
+    public void Dispose() => _stores.Dispose();
 }
 
 [Collection(PostgresGroup.Name)]
-public sealed class PostgresAlarmIntakeTests(PostgresServer server) : AlarmIntakeTests, IAsyncLifetime
+public sealed class PostgresAlarmIntakeTests(PostgresServer server) : AlarmIntakeTests, IAsyncDisposable
 {
-    private readonly List<PostgresCentreStore> _stores = [];
+    private readonly PostgresTestStores _stores = new(server);
 
-    protected override async Task<ICentreStore> NewStoreAsync()
-    {
-        var store = new PostgresCentreStore(await server.CreateDatabaseAsync());
-        _stores.Add(store);
-        await store.MigrateAsync(default);
-        return store;
-    }
+    protected override Task<ICentreStore> NewStoreAsync() => _stores.NewAsync();
 
-    public Task InitializeAsync() => Task.CompletedTask;
-
-    public async Task DisposeAsync()
-    {
-        foreach (var s in _stores)
-        {
-            await s.DisposeAsync();
-        }
-    }
+    public ValueTask DisposeAsync() => _stores.DisposeAsync();
 }

@@ -215,34 +215,19 @@ public abstract class StoreContractTests
 
 public sealed class SqliteStoreTests : StoreContractTests, IDisposable
 {
-    private readonly TempDir _dir = new();
+    private readonly SqliteTestStores _stores = new();
 
-    protected override async Task<ICentreStore> NewStoreAsync()
-    {
-        var store = SqliteCentreStore.ForFile(_dir.File("centre.db"));
-        await store.MigrateAsync(default);
-        return store;
-    }
+    protected override Task<ICentreStore> NewStoreAsync() => _stores.NewAsync();
 
-    public void Dispose()
-    {
-        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
-        _dir.Dispose();
-    }
+    public void Dispose() => _stores.Dispose();
 }
 
 [Collection(PostgresGroup.Name)]
-public sealed class PostgresStoreTests(PostgresServer server) : StoreContractTests, IAsyncLifetime
+public sealed class PostgresStoreTests(PostgresServer server) : StoreContractTests, IAsyncDisposable
 {
-    private readonly List<PostgresCentreStore> _stores = [];
+    private readonly PostgresTestStores _stores = new(server);
 
-    protected override async Task<ICentreStore> NewStoreAsync()
-    {
-        var store = new PostgresCentreStore(await server.CreateDatabaseAsync());
-        _stores.Add(store);
-        await store.MigrateAsync(default);
-        return store;
-    }
+    protected override Task<ICentreStore> NewStoreAsync() => _stores.NewAsync();
 
     [Fact]
     public async Task Two_instances_migrating_one_database_at_once_both_succeed()
@@ -255,13 +240,5 @@ public sealed class PostgresStoreTests(PostgresServer server) : StoreContractTes
         Assert.False(await b.AddAlarmAsync(Alarm("x"), default));
     }
 
-    public Task InitializeAsync() => Task.CompletedTask;
-
-    public async Task DisposeAsync()
-    {
-        foreach (var s in _stores)
-        {
-            await s.DisposeAsync();
-        }
-    }
+    public ValueTask DisposeAsync() => _stores.DisposeAsync();
 }

@@ -208,7 +208,7 @@ public sealed partial class MqttUplink : IAsyncDisposable
 
             // Wait for the client to report a lost connection, and look again now and then in case it did not:
             // MQTTnet 5 does not always raise DisconnectedAsync, and a half-open TCP connection looks connected.
-            await Loops.WaitAsync(_connectionLost, _options.KeepAlive, _time, ct);
+            await Sensors.SignalWait.WaitAsync(_connectionLost, _options.KeepAlive, _time, ct);
             if (_client.IsConnected && !await PingAsync(ct))
             {
                 await DropConnectionAsync("the broker did not answer a ping");
@@ -371,7 +371,7 @@ public sealed partial class MqttUplink : IAsyncDisposable
                 wait = await SendDueAsync(ct) ? UntilNextResend() : _options.ResendAfter;
             }
 
-            await Loops.WaitAsync(_sendSignal, wait, _time, ct);
+            await Sensors.SignalWait.WaitAsync(_sendSignal, wait, _time, ct);
         }
     }
 

@@ -175,7 +175,7 @@ public sealed class IotHubUplink : IAlarmUplink, ICommandChannel
                 next = untilRenewal < next ? (untilRenewal > TimeSpan.Zero ? untilRenewal : TimeSpan.Zero) : next;
             }
 
-            await Loops.WaitAsync(_connectionLost, next, _time, ct);
+            await Sensors.SignalWait.WaitAsync(_connectionLost, next, _time, ct);
         }
     }
 
@@ -286,7 +286,7 @@ public sealed class IotHubUplink : IAlarmUplink, ICommandChannel
                 await SendDueAsync(ct);
             }
 
-            await Loops.WaitAsync(_sendSignal, _options.ResendAfter, _time, ct);
+            await Sensors.SignalWait.WaitAsync(_sendSignal, _options.ResendAfter, _time, ct);
         }
     }
 

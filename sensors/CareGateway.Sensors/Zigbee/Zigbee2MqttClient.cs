@@ -103,7 +103,7 @@ public sealed class Zigbee2MqttClient : IAsyncDisposable
                     }
                 }
 
-                await WaitAsync(_connectionLost, _options.KeepAlive, cancellationToken);
+                await SignalWait.WaitAsync(_connectionLost, _options.KeepAlive, _time, cancellationToken);
             }
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
@@ -218,19 +218,6 @@ public sealed class Zigbee2MqttClient : IAsyncDisposable
 #pragma warning restore CA1031
         {
             _log.LogDebug(ex, "Disconnect from the local broker was not clean");
-        }
-    }
-
-    private async Task WaitAsync(SemaphoreSlim signal, TimeSpan timeout, CancellationToken ct)
-    {
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        var delay = Task.Delay(timeout, _time, linked.Token);
-        var wake = signal.WaitAsync(linked.Token);
-        await Task.WhenAny(delay, wake);
-        await linked.CancelAsync();
-        ct.ThrowIfCancellationRequested();
-        while (signal.CurrentCount > 0 && signal.Wait(0, CancellationToken.None))
-        {
         }
     }
 }

@@ -1,4 +1,5 @@
 using System.Threading.Channels;
+using CareGateway.Resilience;
 using CareGateway.Sensors;
 using Microsoft.Extensions.Logging;
 
@@ -9,6 +10,22 @@ namespace CareGateway.Core;
 /// one channel, so the rules are evaluated one input at a time, in order. The alarms of the inputs waiting together
 /// are handed to <see cref="AlarmRaiser"/> at once (group commit), which returns once they are durable.
 /// </summary>
+/// <remarks>
+/// <para>
+/// <b>When an input's effect is durable</b> (<see cref="PostAsync"/>; the Zigbee client acknowledges a message to the
+/// broker only then): every alarm it raised is stored in the outbox (fsynced), and, for an input that starts or stops
+/// a rule's timer (door, bed, button, fall, smoke, water, an offline or health report), the rules' state is saved with
+/// it. A high-rate activity report (motion or presence state, a "heard" report) only defers its save, at most
+/// <see cref="MaxUnsavedTime"/>: it counts as durable once its alarms are stored, because what a crash can lose of it is
+/// at most that much of "last seen moving", which only makes an inactivity alarm come that much earlier, never later
+/// or not at all. While the rules' state cannot be written (a full disk: state writes are shed before alarms), inputs
+/// count as durable once their alarms are stored, and the save is retried with back-off.
+/// </para>
+/// <para>
+/// Storing alarms is retried with back-off until it succeeds (a full disk): no alarm is dropped, and the inputs behind
+/// wait (Zigbee messages stay unacknowledged at the broker). <see cref="AliveAsync"/> answers the watchdog meanwhile.
+/// </para>
+/// </remarks>
 public sealed class RuleRunner : IDisposable
 {
     private RuleEngine _engine;
@@ -18,8 +35,15 @@ public sealed class RuleRunner : IDisposable
     private readonly Channel<object> _inputs = Channel.CreateUnbounded<object>(new UnboundedChannelOptions { SingleReader = true });
     private readonly ITimer _timer;
     private readonly IRuleStateStore? _store;
+    private readonly RepeatedErrorLog _errors;
     private bool _unsaved;
     private DateTimeOffset _lastSave;
+    private int _saveFailures;
+    private DateTimeOffset? _saveRetryAt;
+    private volatile bool _waitingForStorage;
+
+    /// <summary>How storing alarms and saving the rules' state back off after failures (a full disk): 1 s doubling to 1 min.</summary>
+    public static readonly Backoff StorageBackoff = new(TimeSpan.FromSeconds(1), TimeSpan.FromMinutes(1));
 
     /// <summary>The longest a deferred save may wait during a continuous burst of activity reports.</summary>
     public static readonly TimeSpan MaxUnsavedTime = TimeSpan.FromSeconds(1);
@@ -41,6 +65,7 @@ public sealed class RuleRunner : IDisposable
         _time = time;
         _log = log;
         _store = store;
+        _errors = new RepeatedErrorLog(log, time);
         _lastSave = time.GetUtcNow();
         _timer = time.CreateTimer(_ => _inputs.Writer.TryWrite(Tick.Instance), null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
         if (store?.Load() is { } saved)
@@ -57,6 +82,27 @@ public sealed class RuleRunner : IDisposable
 
     /// <summary>Queues a sensor event; safe from any thread (GPIO callbacks, MQTT handlers).</summary>
     public void Post(SensorEvent sensorEvent) => _inputs.Writer.TryWrite(sensorEvent);
+
+    /// <summary>
+    /// Queues a sensor event; the task completes once its effect is durable (see the remarks of <see cref="RuleRunner"/>):
+    /// whoever handed it over (the broker, for a Zigbee message) may then forget it.
+    /// </summary>
+    public Task PostAsync(SensorEvent sensorEvent)
+    {
+        var input = new DurableInput(sensorEvent);
+        if (!_inputs.Writer.TryWrite(input))
+        {
+            return Task.FromCanceled(new CancellationToken(canceled: true));
+        }
+
+        return input.Done.Task;
+    }
+
+    /// <summary>
+    /// For the watchdog: completes when the loop is alive, that is once it has handled what is queued now, or at once
+    /// while it is waiting to retry storing (a full disk is not a hang, and a restart would lose what waits in memory).
+    /// </summary>
+    public Task AliveAsync() => _waitingForStorage ? Task.CompletedTask : DrainAsync();
 
     /// <summary>
     /// Replaces the rules (a new care profile) on the rule loop, between two inputs, so that no input sees half of each.
@@ -91,6 +137,7 @@ public sealed class RuleRunner : IDisposable
     {
         var requests = new List<AlarmRequest>();
         var markers = new List<Marker>();
+        var durable = new List<DurableInput>();
         while (await _inputs.Reader.WaitToReadAsync(cancellationToken))
         {
             // Group commit: every input already waiting (up to MaxBatch) is evaluated, in order, and their alarms are
@@ -98,9 +145,17 @@ public sealed class RuleRunner : IDisposable
             // fsync instead of one per alarm. The alarms of a batch are durable before anything after it is evaluated.
             requests.Clear();
             markers.Clear();
+            durable.Clear();
             var mustSave = false;
-            for (var n = 0; n < MaxBatch && _inputs.Reader.TryRead(out var input); n++)
+            for (var n = 0; n < MaxBatch && _inputs.Reader.TryRead(out var queued); n++)
             {
+                var input = queued;
+                if (queued is DurableInput d)
+                {
+                    durable.Add(d);
+                    input = d.Event;
+                }
+
                 try
                 {
                     var alarms = input switch
@@ -130,41 +185,34 @@ public sealed class RuleRunner : IDisposable
                 }
             }
 
-            try
+            if (requests.Count > 0)
             {
-                if (requests.Count > 0)
+                var stored = await StoreAsync(requests, cancellationToken);
+                for (var i = 0; i < stored.Count; i++)
                 {
-                    var stored = await _raiser.RaiseUnlessOpenAsync(requests, cancellationToken);
-                    for (var i = 0; i < stored.Count; i++)
+                    if (stored[i] is null)
                     {
-                        if (stored[i] is null)
-                        {
-                            _log.LogInformation("Alarm '{Type}' for {Sensor} not stored: one is still open at the centre", requests[i].Type, requests[i].SensorId ?? "-");
-                        }
+                        _log.LogInformation("Alarm '{Type}' for {Sensor} not stored: one is still open at the centre", requests[i].Type, requests[i].SensorId ?? "-");
                     }
                 }
+            }
 
-                var now = _time.GetUtcNow();
-                if (_unsaved && (requests.Count > 0 || mustSave || now - _lastSave >= MaxUnsavedTime))
-                {
-                    // Only after the alarms are durable: a crash in between re-raises, and the outbox check drops the copy.
-                    // High-rate activity reports (motion, presence, a health report) that raised nothing do not pay for a
-                    // save (an fsync) each: they are saved with the next alarm or other input, and never later than
-                    // MaxUnsavedTime (the timer wakes the loop for it; docs/performance.md). A crash loses at most that
-                    // much of "last seen moving", which only moves an inactivity alarm that much earlier.
-                    // Door, bed, button and fault inputs, which start and stop the rules' timers, are saved with their batch.
-                    _store?.Save(_engine.Snapshot());
-                    _unsaved = false;
-                    _lastSave = now;
-                }
-            }
-            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            var now = _time.GetUtcNow();
+            if (_unsaved && (requests.Count > 0 || mustSave || now >= (_saveRetryAt ?? _lastSave + MaxUnsavedTime)))
             {
-                throw;
+                // Only after the alarms are durable: a crash in between re-raises, and the outbox check drops the copy.
+                // High-rate activity reports (motion, presence, a health report) that raised nothing do not pay for a
+                // save (an fsync) each: they are saved with the next alarm or other input, and never later than
+                // MaxUnsavedTime (the timer wakes the loop for it; docs/performance.md). A crash loses at most that
+                // much of "last seen moving", which only moves an inactivity alarm that much earlier.
+                // Door, bed, button and fault inputs, which start and stop the rules' timers, are saved with their batch.
+                SaveState(now);
             }
-            catch (Exception ex)
+
+            // Every input of the batch is now durable (or its state write shed while the disk is full, said loudly).
+            foreach (var input in durable)
             {
-                _log.LogError(ex, "Storing the alarms or the rule state of {Count} inputs failed; the gateway carries on", requests.Count);
+                input.Done.TrySetResult();
             }
 
             // The timer first: whoever waited for the drain may move the clock on at once.
@@ -179,6 +227,75 @@ public sealed class RuleRunner : IDisposable
     }
 
     public void Dispose() => _timer.Dispose();
+
+    /// <summary>Stores the alarms of a batch, retrying with back-off until it succeeds: an alarm is never dropped.</summary>
+    private async Task<IReadOnlyList<NewAlarm?>> StoreAsync(List<AlarmRequest> requests, CancellationToken ct)
+    {
+        for (var failures = 1; ; failures++)
+        {
+            try
+            {
+                var stored = await _raiser.RaiseUnlessOpenAsync(requests, ct);
+                if (failures > 1)
+                {
+                    _errors.Recovered("store", $"The {requests.Count} alarms waiting on the rule loop are stored now");
+                }
+
+                return stored;
+            }
+            catch (OperationCanceledException) when (ct.IsCancellationRequested)
+            {
+                throw;
+            }
+            catch (Exception ex)
+            {
+                var wait = StorageBackoff.Delay(failures, Random.Shared.NextDouble());
+                _errors.Report("store", LogLevel.Critical, $"Cannot store {requests.Count} alarms ({ex.Message}); they wait on the rule loop and storing is tried again (next in {wait.TotalSeconds:0.#} s). Free space on the gateway's disk.", failures == 1 ? ex : null);
+                _waitingForStorage = true;
+                try
+                {
+                    await Task.Delay(wait, _time, ct);
+                }
+                finally
+                {
+                    _waitingForStorage = false;
+                }
+            }
+        }
+    }
+
+    /// <summary>Saves the rules' state; a failure (a full disk) is logged once a minute and retried with back-off, not at once.</summary>
+    private void SaveState(DateTimeOffset now)
+    {
+        if (_store is null)
+        {
+            _unsaved = false;
+            return;
+        }
+
+        try
+        {
+            _store.Save(_engine.Snapshot());
+            _unsaved = false;
+            _lastSave = now;
+            _saveRetryAt = null;
+            if (_saveFailures > 0)
+            {
+                _saveFailures = 0;
+                _errors.Recovered("save", "The rules' state is saved again");
+            }
+        }
+#pragma warning disable CA1031 // whatever stops the save, the rules go on in memory; the save is tried again
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            _saveFailures++;
+            var wait = StorageBackoff.Delay(_saveFailures, Random.Shared.NextDouble());
+            _saveRetryAt = now + wait;
+            _lastSave = now;
+            _errors.Report("save", LogLevel.Error, $"Cannot save the rules' state ({ex.Message}); the rules go on in memory and saving is tried again with back-off (next in {wait.TotalSeconds:0.#} s)");
+        }
+    }
 
     /// <summary>Reports that may share one save with the ones after them: high-rate activity, no timer of their own.</summary>
     private static bool Deferrable(object input) =>
@@ -222,9 +339,10 @@ public sealed class RuleRunner : IDisposable
     private void Reschedule()
     {
         var due = _engine.NextDue;
-        if (_unsaved && (due is null || _lastSave + MaxUnsavedTime < due))
+        var saveAt = _saveRetryAt ?? _lastSave + MaxUnsavedTime;
+        if (_unsaved && (due is null || saveAt < due))
         {
-            due = _lastSave + MaxUnsavedTime; // a deferred save is due then (a tick saves)
+            due = saveAt; // a deferred save (or its retry) is due then (a tick saves)
         }
 
         if (due is not null)
@@ -239,6 +357,13 @@ public sealed class RuleRunner : IDisposable
     }
 
     private sealed record AwayCommand(bool Away, string Source);
+
+    private sealed class DurableInput(SensorEvent e)
+    {
+        public SensorEvent Event { get; } = e;
+
+        public TaskCompletionSource Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
 
     private sealed class Tick
     {

@@ -92,7 +92,7 @@ public sealed partial class GatewayRuntime : IAsyncDisposable
                     Password = zigbee.Broker.PasswordFile is { } file ? File.ReadAllText(file).Trim() : null,
                 },
                 mapper,
-                Dispatch,
+                DispatchDurable,
                 time,
                 logs.CreateLogger("zigbee"));
         }
@@ -163,6 +163,13 @@ public sealed partial class GatewayRuntime : IAsyncDisposable
         {
             Rules.Post(e);
         }
+    }
+
+    /// <summary>As <see cref="Dispatch"/>; the task completes once the event's effect is durable (the Zigbee message is then acknowledged).</summary>
+    private Task DispatchDurable(SensorEvent e)
+    {
+        Health.Observe(e);
+        return e.Type != SensorEventType.Heard || e.Health is not null ? Rules.PostAsync(e) : Task.CompletedTask;
     }
 
     private static GpioOutputLine ToOutput(GpioOutputOptions output) =>

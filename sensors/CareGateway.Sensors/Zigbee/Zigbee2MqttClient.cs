@@ -1,6 +1,6 @@
-using System.Buffers;
+using CareGateway.Mqtt;
+using CareGateway.Resilience;
 using Microsoft.Extensions.Logging;
-using MQTTnet;
 using MQTTnet.Protocol;
 
 namespace CareGateway.Sensors.Zigbee;
@@ -24,161 +24,161 @@ public sealed record Zigbee2MqttOptions
 
     public TimeSpan KeepAlive { get; init; } = TimeSpan.FromSeconds(30);
 
-    public TimeSpan ReconnectMin { get; init; } = TimeSpan.FromMilliseconds(200);
+    /// <summary>The reconnect back-off: 100 ms doubling to 1 s (a local broker with one client: nothing to protect).</summary>
+    public Backoff Reconnect { get; init; } = DefaultReconnect;
 
-    public TimeSpan ReconnectMax { get; init; } = TimeSpan.FromSeconds(30);
+    /// <summary>The default back-off for the local broker.</summary>
+    public static Backoff DefaultReconnect { get; } = new(TimeSpan.FromMilliseconds(100), TimeSpan.FromSeconds(1));
 }
 
 /// <summary>
-/// The thin MQTT adapter in front of <see cref="Zigbee2MqttMapper"/>: MQTTnet 5 client with a persistent session
-/// (Clean Start off, session expiry set) and a QoS 1 subscription to <c>{base}/#</c>, so device messages published while
-/// the gateway restarts wait at the broker (zigbee2mqtt must publish them with QoS 1: docs/sensors.md). Every event
-/// goes to <c>emit</c>; the mapper's state is touched only from the message handler, one message at a time.
+/// The thin MQTT adapter in front of <see cref="Zigbee2MqttMapper"/>, on the product's <see cref="MqttConnection"/>:
+/// a persistent session (Clean Start off, session expiry set) and a QoS 1 subscription to <c>{base}/#</c>, so device
+/// messages published while the gateway restarts wait at the broker (zigbee2mqtt must publish them with QoS 1:
+/// docs/sensors.md). Each message's events go to <c>handle</c>, whose task completes once the event's effect is durable
+/// (the rule loop has evaluated it and stored any alarm it raised); only when every event of the message is durable is
+/// the message acknowledged to the broker (PUBACK). A kill at any instant therefore loses nothing the broker handed
+/// over: what was not acknowledged is delivered again. The mapper's state is touched one message at a time.
 /// </summary>
 public sealed class Zigbee2MqttClient : IAsyncDisposable
 {
-    private readonly Zigbee2MqttOptions _options;
     private readonly Zigbee2MqttMapper _mapper;
-    private readonly Action<SensorEvent> _emit;
-    private readonly TimeProvider _time;
+    private readonly Func<SensorEvent, Task> _handle;
     private readonly ILogger _log;
-    private readonly IMqttClient _client;
-    private readonly SemaphoreSlim _connectionLost = new(0);
+    private readonly MqttConnection _connection;
     private readonly Lock _gate = new();
-    private bool _wasConnected;
+    private int _linkedConnection;
+    private bool _linkUp;
 
-    public Zigbee2MqttClient(Zigbee2MqttOptions options, Zigbee2MqttMapper mapper, Action<SensorEvent> emit, TimeProvider time, ILogger log)
+    /// <param name="options">The local broker.</param>
+    /// <param name="mapper">Turns messages into sensor events.</param>
+    /// <param name="handle">Takes one event; its task completes when the event's effect is durable (then the message is acknowledged).</param>
+    /// <param name="time">Clock of the reconnect back-off and keep-alive.</param>
+    /// <param name="log">Where problems go.</param>
+    /// <param name="random">Random source of the back-off's jitter (tests pass a fixed one).</param>
+    public Zigbee2MqttClient(Zigbee2MqttOptions options, Zigbee2MqttMapper mapper, Func<SensorEvent, Task> handle, TimeProvider time, ILogger log, Func<double>? random = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(mapper);
-        ArgumentNullException.ThrowIfNull(emit);
-        _options = options;
+        ArgumentNullException.ThrowIfNull(handle);
         _mapper = mapper;
-        _emit = emit;
-        _time = time;
+        _handle = handle;
         _log = log;
-        _client = new MqttClientFactory().CreateMqttClient();
-        _client.ApplicationMessageReceivedAsync += OnMessageAsync;
-        _client.DisconnectedAsync += _ =>
+        _connection = new MqttConnection(
+            new MqttConnectionOptions
+            {
+                Name = "the local zigbee2mqtt broker",
+                Endpoint = new MqttEndpoint(options.Host, options.Port),
+                ClientId = options.ClientId,
+                Username = options.Username ?? (options.Password is null ? null : options.ClientId),
+                Password = options.Password is { } password ? () => password : null,
+                KeepAlive = options.KeepAlive,
+                SessionExpiry = options.SessionExpiry,
+                Reconnect = options.Reconnect,
+                Subscriptions = [new MqttSubscription(mapper.BaseTopic + "/#", MqttQualityOfServiceLevel.AtLeastOnce)],
+            },
+            log,
+            time,
+            random);
+        _connection.Received = OnMessageAsync;
+        _connection.Connected += session =>
         {
-            _connectionLost.Release();
-            return Task.CompletedTask;
+            LinkUp(session.Number);
+            _log.LogInformation("Listening to zigbee2mqtt on {Host}:{Port} under {Base}/#", options.Host, options.Port, _mapper.BaseTopic);
+            Subscribed?.Invoke();
+        };
+        _connection.Disconnected += reason =>
+        {
+            bool wasUp;
+            lock (_gate)
+            {
+                wasUp = _linkUp;
+                _linkUp = false;
+            }
+
+            if (wasUp)
+            {
+                _log.LogWarning("Lost the local broker {Host}:{Port}: Zigbee sensors cannot be heard until it is back", options.Host, options.Port);
+                _ = EmitAsync(() => _mapper.OnConnectionLost());
+            }
         };
     }
 
     /// <summary>Raised when the subscription is in place after a (re)connect.</summary>
     public event Action? Subscribed;
 
-    public bool IsConnected => _client.IsConnected;
+    public bool IsConnected => _connection.IsConnected;
 
     public Zigbee2MqttMapper Mapper => _mapper;
 
+    /// <summary>The connection underneath, for diagnostics and tests.</summary>
+    public MqttConnection Connection => _connection;
+
     public async Task RunAsync(CancellationToken cancellationToken)
     {
-        var backoff = _options.ReconnectMin;
         try
         {
-            while (!cancellationToken.IsCancellationRequested)
-            {
-                if (!_client.IsConnected)
-                {
-                    if (_wasConnected)
-                    {
-                        _wasConnected = false;
-                        _log.LogWarning("Lost the local broker {Host}:{Port}: Zigbee sensors cannot be heard until it is back", _options.Host, _options.Port);
-                        EmitAll(() => _mapper.OnConnectionLost());
-                    }
-
-                    if (await TryConnectAsync(cancellationToken))
-                    {
-                        backoff = _options.ReconnectMin;
-                        _wasConnected = true;
-                    }
-                    else
-                    {
-                        var wait = TimeSpan.FromMilliseconds(Random.Shared.NextDouble() * backoff.TotalMilliseconds);
-                        await Task.Delay(wait, _time, cancellationToken);
-                        backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, _options.ReconnectMax.Ticks));
-                        continue;
-                    }
-                }
-
-                await SignalWait.WaitAsync(_connectionLost, _options.KeepAlive, _time, cancellationToken);
-            }
-        }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-        {
+            await _connection.RunAsync(cancellationToken);
         }
         finally
         {
-            await DisconnectAsync();
+            await _connection.CloseAsync(withWill: false);
         }
     }
 
-    public async ValueTask DisposeAsync()
-    {
-        await DisconnectAsync();
-        _client.Dispose();
-        _connectionLost.Dispose();
-    }
+    public ValueTask DisposeAsync() => _connection.DisposeAsync();
 
-    private async Task<bool> TryConnectAsync(CancellationToken ct)
+    /// <summary>The first message of a new connection (or the connection's set-up) tells the mapper that the broker is back.</summary>
+    private void LinkUp(int connection)
     {
-        var builder = new MqttClientOptionsBuilder()
-            .WithTcpServer(_options.Host, _options.Port)
-            .WithClientId(_options.ClientId)
-            .WithProtocolVersion(MQTTnet.Formatter.MqttProtocolVersion.V500)
-            .WithCleanStart(false)
-            .WithSessionExpiryInterval((uint)_options.SessionExpiry.TotalSeconds)
-            .WithKeepAlivePeriod(_options.KeepAlive)
-            .WithTimeout(TimeSpan.FromSeconds(10));
-        if (_options.Username is not null || _options.Password is not null)
+        lock (_gate)
         {
-            builder = builder.WithCredentials(_options.Username ?? _options.ClientId, _options.Password);
-        }
-
-        try
-        {
-            var result = await _client.ConnectAsync(builder.Build(), ct);
-            if (result.ResultCode != MqttClientConnectResultCode.Success)
+            if (_linkedConnection >= connection)
             {
-                _log.LogWarning("The local broker {Host}:{Port} refused the connection: {Code} {Reason}", _options.Host, _options.Port, result.ResultCode, result.ReasonString);
-                return false;
+                return;
             }
 
-            EmitAll(() => _mapper.OnConnected());
+            _linkedConnection = connection;
+            _linkUp = true;
+        }
 
-            // Subscribe on every connect: right whether or not the broker kept the session.
-            var subscribe = new MqttClientSubscribeOptionsBuilder()
-                .WithTopicFilter(f => f.WithTopic(_mapper.BaseTopic + "/#").WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce))
-                .Build();
-            await _client.SubscribeAsync(subscribe, ct);
-            _log.LogInformation("Listening to zigbee2mqtt on {Host}:{Port} under {Base}/# (session kept by broker: {SessionPresent})", _options.Host, _options.Port, _mapper.BaseTopic, result.IsSessionPresent);
-            Subscribed?.Invoke();
-            return true;
-        }
-        catch (OperationCanceledException) when (ct.IsCancellationRequested)
-        {
-            throw;
-        }
-#pragma warning disable CA1031 // any connect failure means the same: wait and try again
-        catch (Exception ex)
-#pragma warning restore CA1031
-        {
-            _log.LogWarning("Cannot connect to the local broker {Host}:{Port}: {Reason}", _options.Host, _options.Port, ex.Message);
-            return false;
-        }
+        _ = EmitAsync(() => _mapper.OnConnected());
     }
 
-    private Task OnMessageAsync(MqttApplicationMessageReceivedEventArgs e)
+    private Task OnMessageAsync(MqttDelivery delivery)
     {
-        var message = e.ApplicationMessage;
-        var bytes = message.Payload.ToArray();
-        EmitAll(() => _mapper.Handle(message.Topic, bytes, message.Retain));
-        return Task.CompletedTask;
+        LinkUp(delivery.ConnectionNumber);
+        var durable = EmitAsync(() => _mapper.Handle(delivery.Topic, delivery.Payload, delivery.Retained));
+        if (durable.IsCompletedSuccessfully)
+        {
+            delivery.Acknowledge();
+        }
+        else
+        {
+            // Acknowledged once every event of the message is durable; until then the broker keeps it for us. A failed
+            // event (a bug, not a full disk: the rule loop retries storing until it succeeds) is logged and acknowledged.
+            _ = durable.ContinueWith(
+                t =>
+                {
+                    if (t.IsFaulted)
+                    {
+                        _log.LogError(t.Exception, "Handling the Zigbee message on {Topic} failed", delivery.Topic);
+                    }
+
+                    if (!t.IsCanceled)
+                    {
+                        delivery.Acknowledge();
+                    }
+                },
+                CancellationToken.None,
+                TaskContinuationOptions.ExecuteSynchronously,
+                TaskScheduler.Default);
+        }
+
+        return Task.CompletedTask; // the next message is handled at once; its acknowledgement waits its turn
     }
 
-    private void EmitAll(Func<IReadOnlyList<SensorEvent>> produce)
+    private Task EmitAsync(Func<IReadOnlyList<SensorEvent>> produce)
     {
         IReadOnlyList<SensorEvent> events;
         lock (_gate)
@@ -186,38 +186,27 @@ public sealed class Zigbee2MqttClient : IAsyncDisposable
             events = produce();
         }
 
-        foreach (var e in events)
+        if (events.Count == 0)
+        {
+            return Task.CompletedTask;
+        }
+
+        var durable = new Task[events.Count];
+        for (var i = 0; i < events.Count; i++)
         {
             try
             {
-                _emit(e);
+                durable[i] = _handle(events[i]);
             }
 #pragma warning disable CA1031 // one failing consumer must not lose the other events of the message or stop the handler
             catch (Exception ex)
 #pragma warning restore CA1031
             {
-                _log.LogError(ex, "Handling the event of sensor {SensorId} failed; the Zigbee driver carries on", e.SensorId);
+                _log.LogError(ex, "Handling the event of sensor {SensorId} failed; the Zigbee driver carries on", events[i].SensorId);
+                durable[i] = Task.CompletedTask;
             }
         }
-    }
 
-    private async Task DisconnectAsync()
-    {
-        if (!_client.IsConnected)
-        {
-            return;
-        }
-
-        try
-        {
-            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(2));
-            await _client.DisconnectAsync(new MqttClientDisconnectOptionsBuilder().WithReason(MqttClientDisconnectOptionsReason.NormalDisconnection).Build(), timeout.Token);
-        }
-#pragma warning disable CA1031 // a disconnect that fails leaves nothing to clean up
-        catch (Exception ex)
-#pragma warning restore CA1031
-        {
-            _log.LogDebug(ex, "Disconnect from the local broker was not clean");
-        }
+        return durable.Length == 1 ? durable[0] : Task.WhenAll(durable);
     }
 }

@@ -1,8 +1,8 @@
-namespace CareGateway.Sensors;
+namespace CareGateway.Resilience;
 
 /// <summary>
-/// How the gateway's connection loops sleep (the Zigbee client here, the uplinks in cloud-bridge): until a signal is
-/// released or a timeout passes on a <see cref="TimeProvider"/>, whichever comes first.
+/// How the product's loops sleep: until a signal is released or a timeout passes on a <see cref="TimeProvider"/>,
+/// whichever comes first. Nothing wakes in between: idle means asleep.
 /// </summary>
 public static class SignalWait
 {

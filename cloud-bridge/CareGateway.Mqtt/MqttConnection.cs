@@ -45,6 +45,7 @@ public sealed class MqttConnection : IAsyncDisposable
     private int _connections;
     private volatile MqttSession? _session;
     private volatile bool _stopping;
+    private volatile string? _expectedLoss;
     private int _disposed;
 
     public MqttConnection(MqttConnectionOptions options, ILogger log, TimeProvider? time = null, Func<double>? random = null)
@@ -78,8 +79,13 @@ public sealed class MqttConnection : IAsyncDisposable
             _session = null;
             if (session is not null && !_stopping)
             {
-                var reason = Failure.Describe(e.Reason.ToString(), e.ReasonString, e.Exception);
-                _log.LogWarning("Connection to {Name} {Endpoint} lost: {Reason}", _options.Name, session.Endpoint, reason);
+                var reason = _expectedLoss ?? Failure.Describe(e.Reason.ToString(), e.ReasonString, e.Exception);
+                if (_expectedLoss is null)
+                {
+                    _log.LogWarning("Connection to {Name} {Endpoint} lost: {Reason}", _options.Name, session.Endpoint, reason);
+                }
+
+                _expectedLoss = null;
                 Disconnected?.Invoke(reason);
             }
 
@@ -319,6 +325,23 @@ public sealed class MqttConnection : IAsyncDisposable
 
         _log.LogWarning("Dropping the connection to {Name}: {Reason}", _options.Name, why);
         await DisconnectAsync(withWill: true).ConfigureAwait(false);
+        _lost.Release();
+    }
+
+    /// <summary>
+    /// Ends the current connection with a normal DISCONNECT (the will is discarded) and lets <see cref="RunAsync"/>
+    /// connect again at once: for credentials that expire (an IoT Hub SAS token).
+    /// </summary>
+    public async Task ReconnectAsync(string why)
+    {
+        if (_stopping || !_client.IsConnected)
+        {
+            return;
+        }
+
+        _log.LogInformation("Reconnecting to {Name}: {Reason}", _options.Name, why);
+        _expectedLoss = why;
+        await DisconnectAsync(withWill: false).ConfigureAwait(false);
         _lost.Release();
     }
 

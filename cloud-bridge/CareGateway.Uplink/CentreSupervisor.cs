@@ -44,9 +44,9 @@ public sealed class LoggingIndicator(ILogger log) : ILocalIndicator
 }
 
 /// <summary>What the supervisor needs to know about the outbox at one moment.</summary>
-/// <param name="Unreceived">Alarms raised at least <see cref="UplinkOptions.ReceivedTimeout"/> ago without <c>received</c>.</param>
+/// <param name="Unreceived">Alarms raised at least <see cref="ForwarderOptions.ReceivedTimeout"/> ago without <c>received</c>.</param>
 /// <param name="OldestUnreceivedRaisedAt">The oldest of those.</param>
-/// <param name="NotAccepted">Alarms received but not accepted within <see cref="UplinkOptions.AcceptedTimeout"/> (never <c>test</c> or cancelled ones).</param>
+/// <param name="NotAccepted">Alarms received but not accepted within <see cref="ForwarderOptions.AcceptedTimeout"/> (never <c>test</c> or cancelled ones).</param>
 public sealed record OutboxOverdue(int Unreceived, DateTimeOffset? OldestUnreceivedRaisedAt, IReadOnlyList<OutboxAlarm> NotAccepted);
 
 /// <summary>
@@ -54,7 +54,7 @@ public sealed record OutboxOverdue(int Unreceived, DateTimeOffset? OldestUnrecei
 /// state, the centre's heartbeat answers and what is overdue in the outbox, it switches local warnings on and off and
 /// says which alarms to escalate. The uplink calls it; tests drive it with fake time.
 /// </summary>
-public sealed class CentreSupervisor(UplinkOptions options, ILocalIndicator indicator)
+public sealed class CentreSupervisor(ForwarderOptions options, ILocalIndicator indicator)
 {
     private readonly Dictionary<LocalWarning, bool> _state = [];
     private readonly HashSet<string> _escalated = new(StringComparer.Ordinal);

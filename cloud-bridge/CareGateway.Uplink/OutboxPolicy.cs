@@ -39,4 +39,4 @@ public sealed record OutboxRecovery(string Problem, string MovedTo, int Salvaged
 }
 
 /// <summary>The outbox could not store an alarm even after freeing space: the gateway must tell someone locally.</summary>
-public sealed class OutboxFullException(string message, Exception inner) : IOException(message, inner);
+public sealed class OutboxFullException(string message, Exception? inner) : IOException(message, inner);

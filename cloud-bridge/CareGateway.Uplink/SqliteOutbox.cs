@@ -49,9 +49,24 @@ public enum AckOutcome
 /// an alarm open and hold back the next one of its sensor). The bookkeeping whose loss only causes a re-send, which the
 /// centre drops by alarm id, commits with <c>synchronous=NORMAL</c>: a send attempt and the centre's <c>received</c>.
 /// Such a commit survives kill -9 at once and a power cut from the next FULL commit on (the WAL is written in order, so
-/// that fsync covers it). Sequence numbers come from AUTOINCREMENT and are never reused. One connection, serialized by a
-/// lock. docs/performance.md has the figures behind this split.
+/// that fsync covers it). Sequence numbers come from AUTOINCREMENT and are never reused. docs/performance.md has the
+/// figures behind this split.
 /// </summary>
+/// <remarks>
+/// <para>
+/// Writes are asynchronous for real: every write is a request to one writer thread that owns the writing connection;
+/// the caller awaits its completion and no caller's thread ever waits on an fsync. The writer takes every request
+/// waiting at once into one transaction (group commit across callers: the rule loop's alarms, the forwarder's send
+/// records and acknowledgements share one fsync), FULL if any of them needs it. Reads are synchronous, on a second
+/// connection (WAL readers never wait for the writer), and see every write whose task has completed.
+/// </para>
+/// <para>
+/// A full disk (docs/operations.md): the first step needs no write: the reserve file is deleted, the write is tried
+/// again, and the store starts <b>shedding</b> (<see cref="IsShedding"/>): send records are refused at once, so the
+/// space left goes to alarms and the centre's answers (the rules' state is shed by its own store). Pruning delivered
+/// alarms comes after that. <see cref="TryRestoreReserveAsync"/> takes the reserve back once space has returned.
+/// </para>
+/// </remarks>
 public sealed class SqliteOutbox : IAlarmOutbox, IDisposable
 {
     private const int SchemaVersion = 1;
@@ -60,11 +75,17 @@ public sealed class SqliteOutbox : IAlarmOutbox, IDisposable
     private const int SqliteNotADatabase = 26;
     private const string Columns = "seq, alarm_id, type, priority, vkp_code, triage, state, sensor_id, room, raised_at, reason, attempts, last_sent_at, ack_state, ack_by, received_at, accepted_at, closed_at";
     private readonly Lock _gate = new();
+    private readonly Lock _reserveGate = new();
     private readonly OutboxPolicy _policy;
     private readonly ILogger _log;
+    private readonly System.Collections.Concurrent.BlockingCollection<WriteOp> _writes = new();
+    private readonly Thread _writer;
+    private readonly SqliteConnection _read;
     private SqliteConnection _db;
     private long _maxPages;
     private bool _fullSync = true;
+    private volatile bool _shedding;
+    private int _disposed;
 
     public SqliteOutbox(string path)
         : this(path, new OutboxPolicy(), NullLogger.Instance)
@@ -99,10 +120,28 @@ public sealed class SqliteOutbox : IAlarmOutbox, IDisposable
             RestoreSalvage();
         }
 
-        EnsureReserve();
+        if (!EnsureReserve(out var reserveProblem))
+        {
+            StartupProblem = reserveProblem;
+            _log.LogError("{Problem}", reserveProblem);
+        }
+
+        _read = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Pooling = false }.ToString());
+        _read.Open();
+        _writer = new Thread(WriterLoop) { IsBackground = true, Name = "outbox writer" };
+        _writer.Start();
     }
 
     public string DatabasePath { get; }
+
+    /// <summary>
+    /// What was wrong at start without stopping the store: the disk reserve could not be made (too little space). The
+    /// gateway logs it as an error, <c>selftest</c> fails on it, and the forwarder raises a <c>gateway-fault</c> alarm.
+    /// </summary>
+    public string? StartupProblem { get; }
+
+    /// <summary>The disk was full and the reserve was given up: send records are refused until space returns.</summary>
+    public bool IsShedding => _shedding;
 
     /// <summary>Set when the store file was unusable at start and was replaced; the gateway raises a technical alarm.</summary>
     public OutboxRecovery? Recovery { get; private set; }
@@ -117,11 +156,7 @@ public sealed class SqliteOutbox : IAlarmOutbox, IDisposable
     {
         ArgumentNullException.ThrowIfNull(alarm);
         cancellationToken.ThrowIfCancellationRequested();
-        lock (_gate)
-        {
-            Synchronous(full: true);
-            return Task.FromResult(WithSpace("store an alarm", () => Insert(alarm)));
-        }
+        return Write("store an alarm", full: true, sheddable: false, tx => Insert(alarm, tx));
     }
 
     /// <summary>
@@ -132,28 +167,22 @@ public sealed class SqliteOutbox : IAlarmOutbox, IDisposable
     {
         ArgumentNullException.ThrowIfNull(alarms);
         cancellationToken.ThrowIfCancellationRequested();
-        lock (_gate)
+        return Write<IReadOnlyList<long?>>("store an alarm", full: true, sheddable: false, tx =>
         {
-            Synchronous(full: true);
-            return Task.FromResult(WithSpace("store an alarm", () =>
+            var result = new long?[alarms.Count];
+            for (var i = 0; i < alarms.Count; i++)
             {
-                var result = new long?[alarms.Count];
-                using var tx = _db.BeginTransaction();
-                for (var i = 0; i < alarms.Count; i++)
+                if (alarms[i].State != AlarmState.Raised || !IsOpen(_db, alarms[i].Type, alarms[i].SensorId, tx))
                 {
-                    if (alarms[i].State != AlarmState.Raised || !IsOpen(alarms[i].Type, alarms[i].SensorId, tx))
-                    {
-                        result[i] = Insert(alarms[i], tx);
-                    }
+                    result[i] = Insert(alarms[i], tx);
                 }
+            }
 
-                tx.Commit();
-                return (IReadOnlyList<long?>)result;
-            }));
-        }
+            return result;
+        });
     }
 
-    private long Insert(NewAlarm alarm, SqliteTransaction? tx = null)
+    private long Insert(NewAlarm alarm, SqliteTransaction tx)
     {
         {
             using var cmd = _db.CreateCommand();
@@ -210,7 +239,7 @@ public sealed class SqliteOutbox : IAlarmOutbox, IDisposable
         {
             lock (_gate)
             {
-                return Scalar($"SELECT min(last_sent_at) FROM alarm WHERE ack_state < {(int)AckState.Received} AND last_sent_at IS NOT NULL") is string s ? Parse(s) : null;
+                return ReadScalar($"SELECT min(last_sent_at) FROM alarm WHERE ack_state < {(int)AckState.Received} AND last_sent_at IS NOT NULL") is string s ? Parse(s) : null;
             }
         }
     }
@@ -220,7 +249,7 @@ public sealed class SqliteOutbox : IAlarmOutbox, IDisposable
     {
         lock (_gate)
         {
-            using var cmd = _db.CreateCommand();
+            using var cmd = _read.CreateCommand();
             cmd.CommandText = $"SELECT count(*), min(raised_at) FROM alarm WHERE ack_state < {(int)AckState.Received} AND raised_at <= $cutoff;";
             cmd.Parameters.AddWithValue("$cutoff", Format(now - receivedTimeout));
             int count;
@@ -262,7 +291,7 @@ public sealed class SqliteOutbox : IAlarmOutbox, IDisposable
         {
             lock (_gate)
             {
-                return Convert.ToInt32(Scalar($"SELECT count(*) FROM alarm WHERE ack_state < {(int)AckState.Received}"), CultureInfo.InvariantCulture);
+                return Convert.ToInt32(ReadScalar($"SELECT count(*) FROM alarm WHERE ack_state < {(int)AckState.Received}"), CultureInfo.InvariantCulture);
             }
         }
     }
@@ -274,63 +303,57 @@ public sealed class SqliteOutbox : IAlarmOutbox, IDisposable
             lock (_gate)
             {
                 // From AUTOINCREMENT's own record: right even after delivered alarms were pruned.
-                return Convert.ToInt64(Scalar("SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'alarm'), 0)"), CultureInfo.InvariantCulture);
+                return Convert.ToInt64(ReadScalar("SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'alarm'), 0)"), CultureInfo.InvariantCulture);
             }
         }
     }
 
-    /// <summary>Records one send attempt; returns the attempt number.</summary>
+    /// <summary>Records one send attempt; returns the attempt number (for tools and tests; blocks until written).</summary>
     public int MarkSent(string alarmId, DateTimeOffset at) => MarkSent([alarmId], at)[0];
 
+    /// <inheritdoc cref="MarkSentAsync"/>
+    public IReadOnlyList<int> MarkSent(IReadOnlyList<string> alarmIds, DateTimeOffset at) => MarkSentAsync(alarmIds, at, CancellationToken.None).GetAwaiter().GetResult();
+
     /// <summary>
-    /// Records a send attempt of each alarm, in one transaction without an fsync of its own (a lost record only means
-    /// a re-send); returns the attempt numbers in the same order (0 for an id the outbox does not have).
+    /// Records a send attempt of each alarm, without an fsync of its own (a lost record only means a re-send); returns
+    /// the attempt numbers in the same order (0 for an id the outbox does not have). Refused at once with
+    /// <see cref="OutboxFullException"/> while the disk is full (<see cref="IsShedding"/>).
     /// </summary>
-    public IReadOnlyList<int> MarkSent(IReadOnlyList<string> alarmIds, DateTimeOffset at)
+    public Task<IReadOnlyList<int>> MarkSentAsync(IReadOnlyList<string> alarmIds, DateTimeOffset at, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(alarmIds);
-        lock (_gate)
+        cancellationToken.ThrowIfCancellationRequested();
+        return Write<IReadOnlyList<int>>("record a send", full: false, sheddable: true, tx =>
         {
-            Synchronous(full: false);
-            return WithSpace("record a send", () =>
+            var attempts = new int[alarmIds.Count];
+            using var cmd = _db.CreateCommand();
+            cmd.Transaction = tx;
+            cmd.CommandText = "UPDATE alarm SET attempts = attempts + 1, last_sent_at = $at WHERE alarm_id = $id RETURNING attempts;";
+            var id = cmd.Parameters.Add("$id", SqliteType.Text);
+            cmd.Parameters.AddWithValue("$at", Format(at));
+            for (var i = 0; i < alarmIds.Count; i++)
             {
-                var attempts = new int[alarmIds.Count];
-                using var tx = _db.BeginTransaction();
-                using var cmd = _db.CreateCommand();
-                cmd.Transaction = tx;
-                cmd.CommandText = "UPDATE alarm SET attempts = attempts + 1, last_sent_at = $at WHERE alarm_id = $id RETURNING attempts;";
-                var id = cmd.Parameters.Add("$id", SqliteType.Text);
-                cmd.Parameters.AddWithValue("$at", Format(at));
-                for (var i = 0; i < alarmIds.Count; i++)
-                {
-                    id.Value = alarmIds[i];
-                    attempts[i] = Convert.ToInt32(cmd.ExecuteScalar() ?? 0, CultureInfo.InvariantCulture);
-                }
+                id.Value = alarmIds[i];
+                attempts[i] = Convert.ToInt32(cmd.ExecuteScalar() ?? 0, CultureInfo.InvariantCulture);
+            }
 
-                tx.Commit();
-                return attempts;
-            });
-        }
+            return attempts;
+        });
     }
 
     /// <summary>The <c>synchronous</c> setting the store's connection has now (2 = FULL, 1 = NORMAL), for tests.</summary>
-    internal long CurrentSynchronous
-    {
-        get
-        {
-            lock (_gate)
-            {
-                return Convert.ToInt64(Scalar("PRAGMA synchronous;"), CultureInfo.InvariantCulture);
-            }
-        }
-    }
+    internal long CurrentSynchronous =>
+        Write("read a setting", full: _fullSync, sheddable: false, _ => Convert.ToInt64(Scalar("PRAGMA synchronous;"), CultureInfo.InvariantCulture)).GetAwaiter().GetResult();
 
-    /// <summary>Applies an acknowledgement if it moves the alarm forward (received, then accepted, then closed).</summary>
+    /// <summary>Applies an acknowledgement if it moves the alarm forward (received, then accepted, then closed); blocks until written.</summary>
     public AckOutcome ApplyAck(AckMessage ack)
     {
         ArgumentNullException.ThrowIfNull(ack);
         return ApplyAcks([ack])[0];
     }
+
+    /// <inheritdoc cref="ApplyAcksAsync"/>
+    public IReadOnlyList<AckOutcome> ApplyAcks(IReadOnlyList<AckMessage> acks) => ApplyAcksAsync(acks, CancellationToken.None).GetAwaiter().GetResult();
 
     /// <summary>
     /// Applies several acknowledgements in order, in one transaction (group commit: one fsync for a burst of answers);
@@ -338,9 +361,10 @@ public sealed class SqliteOutbox : IAlarmOutbox, IDisposable
     /// batch of only 'received' is not fsynced; 'accepted' and 'closed' end the alarm's supervision and its hold on the
     /// sensor's next alarm, so a batch with one of them must survive a power cut.
     /// </summary>
-    public IReadOnlyList<AckOutcome> ApplyAcks(IReadOnlyList<AckMessage> acks)
+    public Task<IReadOnlyList<AckOutcome>> ApplyAcksAsync(IReadOnlyList<AckMessage> acks, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(acks);
+        cancellationToken.ThrowIfCancellationRequested();
         var columns = acks.Select(ack => ack.State switch
         {
             AckState.Received => "received_at",
@@ -349,22 +373,16 @@ public sealed class SqliteOutbox : IAlarmOutbox, IDisposable
             _ => throw new ArgumentOutOfRangeException(nameof(acks), ack.State, "unknown acknowledgement state"),
         }).ToArray();
 
-        lock (_gate)
+        return Write<IReadOnlyList<AckOutcome>>("record an acknowledgement", full: acks.Any(a => a.State != AckState.Received), sheddable: false, tx =>
         {
-            Synchronous(full: acks.Any(a => a.State != AckState.Received));
-            return WithSpace("record an acknowledgement", () =>
+            var outcomes = new AckOutcome[acks.Count];
+            for (var i = 0; i < acks.Count; i++)
             {
-                var outcomes = new AckOutcome[acks.Count];
-                using var tx = _db.BeginTransaction();
-                for (var i = 0; i < acks.Count; i++)
-                {
-                    outcomes[i] = Apply(acks[i], columns[i], tx);
-                }
+                outcomes[i] = Apply(acks[i], columns[i], tx);
+            }
 
-                tx.Commit();
-                return (IReadOnlyList<AckOutcome>)outcomes;
-            });
-        }
+            return outcomes;
+        });
     }
 
     private AckOutcome Apply(AckMessage ack, string column, SqliteTransaction tx)
@@ -403,13 +421,13 @@ public sealed class SqliteOutbox : IAlarmOutbox, IDisposable
         cancellationToken.ThrowIfCancellationRequested();
         lock (_gate)
         {
-            return Task.FromResult(IsOpen(type, sensorId, null));
+            return Task.FromResult(IsOpen(_read, type, sensorId, null));
         }
     }
 
-    private bool IsOpen(string type, string? sensorId, SqliteTransaction? tx)
+    private static bool IsOpen(SqliteConnection db, string type, string? sensorId, SqliteTransaction? tx)
     {
-        using var cmd = _db.CreateCommand();
+        using var cmd = db.CreateCommand();
         cmd.Transaction = tx;
         cmd.CommandText = $"SELECT 1 FROM alarm WHERE type = $type AND sensor_id IS $sensor AND state = 'raised' AND ack_state < {(int)AckState.Closed} LIMIT 1;";
         cmd.Parameters.AddWithValue("$type", type);
@@ -417,14 +435,47 @@ public sealed class SqliteOutbox : IAlarmOutbox, IDisposable
         return cmd.ExecuteScalar() is not null;
     }
 
+    /// <summary>Removes delivered alarms whose <c>received</c> is older than the retention; returns how many (blocks until written).</summary>
+    public int PruneDelivered(DateTimeOffset now) => PruneDeliveredAsync(now, CancellationToken.None).GetAwaiter().GetResult();
+
     /// <summary>Removes delivered alarms whose <c>received</c> is older than the retention; returns how many.</summary>
-    public int PruneDelivered(DateTimeOffset now)
+    public Task<int> PruneDeliveredAsync(DateTimeOffset now, CancellationToken cancellationToken)
     {
-        lock (_gate)
-        {
-            return Prune(now - _policy.DeliveredRetention);
-        }
+        cancellationToken.ThrowIfCancellationRequested();
+        return Write("prune delivered alarms", full: false, sheddable: false, tx => Prune(now - _policy.DeliveredRetention, tx));
     }
+
+    /// <summary>
+    /// While shedding: when the disk has room for the reserve (and as much again) once more, makes the reserve again
+    /// and ends shedding. True when it did.
+    /// </summary>
+    public Task<bool> TryRestoreReserveAsync(CancellationToken cancellationToken) => Task.Run(
+        () =>
+        {
+            lock (_reserveGate)
+            {
+                if (!_shedding)
+                {
+                    return false;
+                }
+
+                var free = FreeBytes();
+                if (free is { } bytes && bytes < 2 * _policy.ReserveBytes)
+                {
+                    return false;
+                }
+
+                if (!EnsureReserve(out _))
+                {
+                    return false;
+                }
+
+                _shedding = false;
+                _log.LogWarning("The disk holding the alarm store at {Path} has space again: the reserve is back and send records are written again", DatabasePath);
+                return true;
+            }
+        },
+        cancellationToken);
 
     /// <summary>The store file's size in bytes (pages in use and free), for diagnostics and tests.</summary>
     public long SizeBytes
@@ -433,61 +484,210 @@ public sealed class SqliteOutbox : IAlarmOutbox, IDisposable
         {
             lock (_gate)
             {
-                return Convert.ToInt64(Scalar("SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()"), CultureInfo.InvariantCulture);
+                return Convert.ToInt64(ReadScalar("SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()"), CultureInfo.InvariantCulture);
             }
         }
     }
 
-    public void Dispose() => _db.Dispose();
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
 
-    private int Prune(DateTimeOffset receivedBefore)
+        _writes.CompleteAdding();
+        _writer.Join();
+        _writes.Dispose();
+        _read.Dispose();
+        _db.Dispose();
+    }
+
+    private int Prune(DateTimeOffset receivedBefore, SqliteTransaction? tx)
     {
         using var cmd = _db.CreateCommand();
+        cmd.Transaction = tx;
         cmd.CommandText = $"DELETE FROM alarm WHERE ack_state >= {(int)AckState.Received} AND received_at < $before;";
         cmd.Parameters.AddWithValue("$before", Format(receivedBefore));
         return cmd.ExecuteNonQuery();
     }
 
-    /// <summary>
-    /// Runs a write; when the store is full (its bound or the disk), frees space and tries again: first by removing
-    /// delivered alarms, then by growing past the bound, then by giving up the disk reserve. Never drops an alarm.
-    /// </summary>
-    private T WithSpace<T>(string what, Func<T> write)
+    /// <summary>Queues a write for the writer thread; the task completes once it is committed (or failed).</summary>
+    private Task<T> Write<T>(string what, bool full, bool sheddable, Func<SqliteTransaction, T> run)
     {
+        var op = new WriteOp<T>(what, full, sheddable, run);
+        try
+        {
+            _writes.Add(op);
+        }
+        catch (InvalidOperationException)
+        {
+            throw new ObjectDisposedException(nameof(SqliteOutbox));
+        }
+
+        return op.Task;
+    }
+
+    /// <summary>The writer thread: asleep until a write comes, then every write waiting in one transaction.</summary>
+    private void WriterLoop()
+    {
+        var batch = new List<WriteOp>();
+        foreach (var first in _writes.GetConsumingEnumerable())
+        {
+            batch.Clear();
+            batch.Add(first);
+            while (batch.Count < 256 && _writes.TryTake(out var more))
+            {
+                batch.Add(more);
+            }
+
+            if (_shedding)
+            {
+                foreach (var op in batch.Where(o => o.Sheddable))
+                {
+                    op.Fail(new OutboxFullException($"Not done while the disk is full: {op.What} (shed so that alarms keep the space left).", null));
+                }
+
+                batch.RemoveAll(o => o.Sheddable);
+                if (batch.Count == 0)
+                {
+                    continue;
+                }
+            }
+
+            try
+            {
+                WithSpace(batch[0].What, batch.Any(o => o.Sheddable), () =>
+                {
+                    Synchronous(batch.Any(o => o.Full));
+                    using var tx = _db.BeginTransaction();
+                    foreach (var op in batch)
+                    {
+                        op.Run(tx);
+                    }
+
+                    tx.Commit();
+                });
+
+                foreach (var op in batch)
+                {
+                    op.Complete();
+                }
+            }
+#pragma warning disable CA1031 // every failure goes back to the callers of the batch
+            catch (Exception ex)
+#pragma warning restore CA1031
+            {
+                foreach (var op in batch)
+                {
+                    op.Fail(ex);
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// Runs a write; when the store is full, frees space and tries again. The store's own bound reached: remove
+    /// delivered alarms, then grow past the bound. The disk itself full: first give up the reserve (a delete, no write:
+    /// on a full disk every SQLite write fails, even a delete), then remove delivered alarms. Never drops an alarm.
+    /// </summary>
+    private void WithSpace(string what, bool sheddable, Action write)
+    {
+        var pruned = false;
         for (var step = 0; ; step++)
         {
             try
             {
-                return write();
+                write();
+                return;
             }
             catch (SqliteException ex) when (ex.SqliteErrorCode == SqliteFull)
             {
                 var pages = Convert.ToInt64(Scalar("PRAGMA page_count;"), CultureInfo.InvariantCulture);
-                if (step == 0 && Prune(DateTimeOffset.MaxValue) is var pruned and > 0)
+                if (pages >= _maxPages)
                 {
-                    _log.LogWarning("The alarm store at {Path} reached its bound of {Bytes} bytes; removed {Pruned} delivered alarms to make room", DatabasePath, _policy.MaxBytes, pruned);
+                    if (!pruned)
+                    {
+                        pruned = true;
+                        if (TryPrune() is var removed and > 0)
+                        {
+                            _log.LogWarning("The alarm store at {Path} reached its bound of {Bytes} bytes; removed {Pruned} delivered alarms to make room", DatabasePath, _policy.MaxBytes, removed);
+                            continue;
+                        }
+                    }
+
+                    if (step < 4)
+                    {
+                        var pageSize = Convert.ToInt64(Scalar("PRAGMA page_size;"), CultureInfo.InvariantCulture);
+                        _maxPages += Math.Max(16, _policy.EmergencyGrowthBytes / pageSize);
+                        Execute($"PRAGMA max_page_count = {_maxPages};");
+                        Warn($"The alarm store at {DatabasePath} is full of undelivered alarms ({PendingCountUnlocked()} waiting); it grows past its bound of {_policy.MaxBytes} bytes to {_maxPages * pageSize} bytes rather than drop one. The centre has not answered for a long time: check the connection.");
+                        continue;
+                    }
+                }
+
+                if (ReleaseReserve())
+                {
+                    Warn($"the disk holding the alarm store is full; the {_policy.ReserveBytes}-byte reserve was released to {what}, and writes other than alarms are shed until there is space again. Free space on the disk now.");
                     continue;
                 }
 
-                if (pages >= _maxPages && step < 3)
+                if (!pruned && !sheddable)
                 {
-                    var pageSize = Convert.ToInt64(Scalar("PRAGMA page_size;"), CultureInfo.InvariantCulture);
-                    _maxPages += Math.Max(16, _policy.EmergencyGrowthBytes / pageSize);
-                    Execute($"PRAGMA max_page_count = {_maxPages};");
-                    Warn($"The alarm store at {DatabasePath} is full of undelivered alarms ({PendingCountUnlocked()} waiting); it grows past its bound of {_policy.MaxBytes} bytes to {_maxPages * pageSize} bytes rather than drop one. The centre has not answered for a long time: check the connection.");
-                    continue;
+                    pruned = true;
+                    if (TryPrune() > 0)
+                    {
+                        continue;
+                    }
                 }
 
-                if (ReservePath is { } reserve && File.Exists(reserve))
-                {
-                    File.Delete(reserve);
-                    Warn($"The disk holding the alarm store at {DatabasePath} is full; the {_policy.ReserveBytes}-byte reserve was released to {what}. Free space on the disk now.");
-                    continue;
-                }
-
-                _log.LogCritical(ex, "Cannot {What}: the alarm store at {Path} is full and no space can be freed", what, DatabasePath);
                 throw new OutboxFullException($"Cannot {what}: the alarm store at '{DatabasePath}' is full and no space can be freed ({ex.Message}).", ex);
             }
+        }
+    }
+
+    /// <summary>Removes every delivered alarm (a write: on a full disk it fails too, which is no worse).</summary>
+    private int TryPrune()
+    {
+        try
+        {
+            Synchronous(true);
+            using var tx = _db.BeginTransaction();
+            var n = Prune(DateTimeOffset.MaxValue, tx);
+            tx.Commit();
+            return n;
+        }
+        catch (SqliteException ex) when (ex.SqliteErrorCode == SqliteFull)
+        {
+            return 0;
+        }
+    }
+
+    /// <summary>Deletes the reserve file (no write needed) and starts shedding; false when there is none.</summary>
+    private bool ReleaseReserve()
+    {
+        lock (_reserveGate)
+        {
+            if (ReservePath is not { } reserve || !File.Exists(reserve))
+            {
+                return false;
+            }
+
+            File.Delete(reserve);
+            _shedding = true;
+            return true;
+        }
+    }
+
+    private long? FreeBytes()
+    {
+        try
+        {
+            return new DriveInfo(Path.GetDirectoryName(Path.GetFullPath(DatabasePath))!).AvailableFreeSpace;
+        }
+        catch (Exception ex) when (ex is IOException or ArgumentException or UnauthorizedAccessException)
+        {
+            return null;
         }
     }
 
@@ -502,29 +702,37 @@ public sealed class SqliteOutbox : IAlarmOutbox, IDisposable
 
     private string? ReservePath => _policy.ReserveBytes > 0 ? DatabasePath + ".reserve" : null;
 
-    private void EnsureReserve()
+    /// <summary>Makes the reserve file if it is missing or short; false (with the problem in plain words) when the disk has no room for it.</summary>
+    private bool EnsureReserve(out string problem)
     {
+        problem = string.Empty;
         if (ReservePath is not { } reserve || (File.Exists(reserve) && new FileInfo(reserve).Length >= _policy.ReserveBytes))
         {
-            return;
+            return true;
         }
 
         try
         {
             // Real bytes, not a sparse file: the point is to hold the space.
-            using var file = new FileStream(reserve, FileMode.Create, FileAccess.Write);
-            var block = new byte[64 * 1024];
-            for (long left = _policy.ReserveBytes; left > 0; left -= block.Length)
+            using (var file = new FileStream(reserve, FileMode.Create, FileAccess.Write))
             {
-                file.Write(block, 0, (int)Math.Min(block.Length, left));
+                var block = new byte[64 * 1024];
+                for (long left = _policy.ReserveBytes; left > 0; left -= block.Length)
+                {
+                    file.Write(block, 0, (int)Math.Min(block.Length, left));
+                }
+
+                file.Flush(flushToDisk: true);
             }
 
-            file.Flush(flushToDisk: true);
+            return true;
         }
-        catch (IOException ex)
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            _log.LogWarning("Could not create the disk reserve {Path}: {Reason}", reserve, ex.Message);
             TryDelete(reserve);
+            var free = FreeBytes() is { } bytes ? $"{bytes / 1024} KiB free" : "free space unknown";
+            problem = $"the {_policy.ReserveBytes / 1024} KiB disk reserve beside the alarm store cannot be made ({free}: {ex.Message}); a full disk would find no room for the next alarm.";
+            return false;
         }
     }
 
@@ -701,9 +909,10 @@ public sealed class SqliteOutbox : IAlarmOutbox, IDisposable
         }
     }
 
+    /// <summary>A read on the reading connection (hold <c>_gate</c>).</summary>
     private List<OutboxAlarm> Query(string where, params (string Name, object Value)[] parameters)
     {
-        using var cmd = _db.CreateCommand();
+        using var cmd = _read.CreateCommand();
         cmd.CommandText = $"""
             SELECT alarm_id, type, priority, vkp_code, triage, state, sensor_id, room, raised_at, reason,
                    seq, attempts, last_sent_at, ack_state
@@ -751,6 +960,15 @@ public sealed class SqliteOutbox : IAlarmOutbox, IDisposable
         }
     }
 
+    /// <summary>A read on the reading connection (hold <c>_gate</c>).</summary>
+    private object? ReadScalar(string sql)
+    {
+        using var cmd = _read.CreateCommand();
+        cmd.CommandText = sql;
+        return cmd.ExecuteScalar();
+    }
+
+    /// <summary>On the writing connection: the writer thread, or the constructor before it starts.</summary>
     private object? Scalar(string sql)
     {
         using var cmd = _db.CreateCommand();
@@ -769,4 +987,35 @@ public sealed class SqliteOutbox : IAlarmOutbox, IDisposable
     private static string Format(DateTimeOffset value) => value.ToUniversalTime().ToString("O", CultureInfo.InvariantCulture);
 
     private static DateTimeOffset Parse(string value) => DateTimeOffset.Parse(value, CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind);
+
+    private abstract class WriteOp(string what, bool full, bool sheddable)
+    {
+        public string What { get; } = what;
+
+        /// <summary>Needs an fsync on commit (<c>synchronous=FULL</c>).</summary>
+        public bool Full { get; } = full;
+
+        /// <summary>Refused while the disk is full, so that alarms get the space left.</summary>
+        public bool Sheddable { get; } = sheddable;
+
+        public abstract void Run(SqliteTransaction tx);
+
+        public abstract void Complete();
+
+        public abstract void Fail(Exception ex);
+    }
+
+    private sealed class WriteOp<T>(string what, bool full, bool sheddable, Func<SqliteTransaction, T> run) : WriteOp(what, full, sheddable)
+    {
+        private readonly TaskCompletionSource<T> _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private T? _result;
+
+        public Task<T> Task => _done.Task;
+
+        public override void Run(SqliteTransaction tx) => _result = run(tx);
+
+        public override void Complete() => _done.TrySetResult(_result!);
+
+        public override void Fail(Exception ex) => _done.TrySetException(ex);
+    }
 }

@@ -1,42 +1,16 @@
+using CareGateway.Resilience;
+
 namespace CareGateway.Uplink;
 
-/// <summary>How the gateway reaches the centre's MQTT broker.</summary>
-public sealed record UplinkOptions
+/// <summary>How the <see cref="Forwarder"/> forwards, the same over every transport.</summary>
+public record ForwarderOptions
 {
     public required string GatewayId { get; init; }
-
-    public required string Host { get; init; }
-
-    public int Port { get; init; } = 8883;
-
-    /// <summary>MQTT username; by default the gateway id.</summary>
-    public string? Username { get; init; }
-
-    /// <summary>MQTT password. Never logged.</summary>
-    public string? Password { get; init; }
-
-    /// <summary>TLS settings; null only for loopback demos and tests.</summary>
-    public TlsOptions? Tls { get; init; }
-
-    public TimeSpan KeepAlive { get; init; } = TimeSpan.FromSeconds(30);
 
     public TimeSpan HeartbeatInterval { get; init; } = TimeSpan.FromSeconds(60);
 
     /// <summary>An alarm not acknowledged as received within this time is sent again.</summary>
     public TimeSpan ResendAfter { get; init; } = TimeSpan.FromSeconds(15);
-
-    /// <summary>Upper bound for one publish to be acknowledged by the broker (PUBACK).</summary>
-    public TimeSpan PublishTimeout { get; init; } = TimeSpan.FromSeconds(10);
-
-    /// <summary>How long the broker keeps the gateway's session (and queued acknowledgements) while it is away.</summary>
-    public TimeSpan SessionExpiry { get; init; } = TimeSpan.FromDays(7);
-
-    /// <summary>Upper bound for the TCP, TLS and MQTT handshake of one connection attempt.</summary>
-    public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(10);
-
-    public TimeSpan ReconnectMin { get; init; } = TimeSpan.FromSeconds(1);
-
-    public TimeSpan ReconnectMax { get; init; } = TimeSpan.FromSeconds(60);
 
     public string? SoftwareVersion { get; init; }
 
@@ -63,6 +37,46 @@ public sealed record UplinkOptions
 
     /// <summary>Interval of the automatic end-to-end <c>test</c> alarm; null turns it off.</summary>
     public TimeSpan? TestAlarmInterval { get; init; } = TimeSpan.FromDays(1);
+
+    /// <summary>How often delivered alarms older than the retention are removed from the outbox.</summary>
+    public TimeSpan PruneInterval { get; init; } = TimeSpan.FromHours(1);
+}
+
+/// <summary>How the gateway reaches the centre's MQTT broker (care/v1), and how it forwards.</summary>
+public sealed record UplinkOptions : ForwarderOptions
+{
+    public required string Host { get; init; }
+
+    public int Port { get; init; } = 8883;
+
+    /// <summary>MQTT username; by default the gateway id.</summary>
+    public string? Username { get; init; }
+
+    /// <summary>MQTT password. Never logged.</summary>
+    public string? Password { get; init; }
+
+    /// <summary>TLS settings; null only for loopback demos and tests.</summary>
+    public TlsOptions? Tls { get; init; }
+
+    public TimeSpan KeepAlive { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Upper bound for one publish to be acknowledged by the broker (PUBACK), and for a ping.</summary>
+    public TimeSpan PublishTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>How long the broker keeps the gateway's session (and queued acknowledgements) while it is away.</summary>
+    public TimeSpan SessionExpiry { get; init; } = TimeSpan.FromDays(7);
+
+    /// <summary>Upper bound for the TCP, TLS and MQTT handshake of one connection attempt.</summary>
+    public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>The first step of the reconnect back-off.</summary>
+    public TimeSpan ReconnectMin { get; init; } = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>The cap of the reconnect back-off (docs/operations.md, "Reconnecting", says why 2 s).</summary>
+    public TimeSpan ReconnectMax { get; init; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>The reconnect back-off these options describe.</summary>
+    public Backoff Reconnect => new(ReconnectMin, ReconnectMax);
 }
 
 /// <summary>TLS to the broker: the CA to trust (pinned) and, for mutual TLS, the gateway's certificate and key.</summary>

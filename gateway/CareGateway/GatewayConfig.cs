@@ -51,6 +51,15 @@ public sealed record ZigbeeBrokerConfig
 
     /// <summary>File holding the local broker's password; the password itself is never in the config.</summary>
     public string? PasswordFile { get; set; }
+
+    /// <summary>MQTT keep-alive with the local broker: one ping per period while idle; a lost broker is noticed within it.</summary>
+    public int KeepAliveSeconds { get; set; } = 30;
+
+    /// <summary>First step of the reconnect back-off.</summary>
+    public int ReconnectMinMilliseconds { get; set; } = 100;
+
+    /// <summary>Cap of the reconnect back-off: back within about a second of the local broker's return.</summary>
+    public int ReconnectMaxMilliseconds { get; set; } = 1000;
 }
 
 public sealed record BrokerConfig
@@ -87,6 +96,15 @@ public sealed record BrokerConfig
 
     /// <summary>Hours between automatic end-to-end test alarms; 0 turns them off.</summary>
     public double TestAlarmIntervalHours { get; set; } = 24;
+
+    /// <summary>MQTT keep-alive with the centre's broker: one ping per period while idle; the broker publishes the will after 1.5 x this without a packet.</summary>
+    public int KeepAliveSeconds { get; set; } = 30;
+
+    /// <summary>First step of the reconnect back-off (also for IoT Hub).</summary>
+    public int ReconnectMinMilliseconds { get; set; } = 100;
+
+    /// <summary>Cap of the reconnect back-off (also for IoT Hub); docs/operations.md, "Reconnecting", says why 2000.</summary>
+    public int ReconnectMaxMilliseconds { get; set; } = 2000;
 }
 
 public sealed record OutboxConfig

@@ -30,8 +30,8 @@ public sealed partial class GatewayRuntime
             UptimeSeconds = Math.Max(0, (long)(time.GetUtcNow() - _startedAt).TotalSeconds),
             PendingAlarms = Outbox.PendingCount,
             LastSeq = Outbox.LastSeq,
-            Connection = Connection.IsConnected ? "connected" : "disconnected",
-            Transport = Connection.Transport,
+            Connection = Uplink.IsConnected ? "connected" : "disconnected",
+            Transport = Uplink.TransportName,
             SoftwareVersion = SoftwareVersion,
             SensorCount = Config.Sensors.Count,
         };
@@ -50,12 +50,12 @@ public sealed partial class GatewayRuntime
             _ = Rules.ReplaceEngineAsync(() => CreateEngine(profile));
         };
         var executor = new CommandExecutor(config.GatewayId, Raiser, ProfileStore, () => Diagnose(time), journal, time, logs.CreateLogger("commands"), Rules.PostAway);
-        if (Connection is IotHubUplink hub)
+        if (Uplink.Transport is IotHubTransport hub)
         {
             hub.AttachCommands(executor);
             hub.AttachCareProfile(ProfileStore);
         }
 
-        return (executor, new CommandService((ICommandChannel)Connection, executor, logs.CreateLogger("commands")), journal);
+        return (executor, new CommandService(Uplink, executor, logs.CreateLogger("commands")), journal);
     }
 }

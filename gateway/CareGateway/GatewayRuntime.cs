@@ -15,12 +15,16 @@ namespace CareGateway;
 public sealed partial class GatewayRuntime : IAsyncDisposable
 {
     private readonly List<GpioSensorInput> _inputs = [];
-    private readonly MqttUplink? _mqtt;
     private readonly IPreAlarmSignal _preAlarm;
     private readonly TimeProvider _time;
     private readonly ILogger _log;
 
-    public GatewayRuntime(GatewayConfig config, GpioController gpio, TimeProvider time, ILoggerFactory logs, string? password = null)
+    /// <param name="config">The validated configuration.</param>
+    /// <param name="gpio">The board's GPIO; null when nothing is wired to it (no GPIO sensors, buzzer or LEDs): then no GPIO driver is needed.</param>
+    /// <param name="time">The clock of every timer.</param>
+    /// <param name="logs">Where the parts log.</param>
+    /// <param name="password">The centre broker's password, read from its file.</param>
+    public GatewayRuntime(GatewayConfig config, GpioController? gpio, TimeProvider time, ILoggerFactory logs, string? password = null)
     {
         ArgumentNullException.ThrowIfNull(config);
         ArgumentNullException.ThrowIfNull(logs);
@@ -29,6 +33,11 @@ public sealed partial class GatewayRuntime : IAsyncDisposable
         _log = logs.CreateLogger("gateway");
         ProfileStore = new FileCareProfileStore(config.DataDirectory, config.CareProfile, logs.CreateLogger("profile"));
         Profile = ProfileStore.Current;
+        if (gpio is null && NeedsGpio(config))
+        {
+            throw new ArgumentNullException(nameof(gpio), "This configuration wires sensors or outputs to GPIO: the gateway needs the board's GPIO.");
+        }
+
         Indicator = new GpioAlarmIndicator(
             gpio,
             config.Board.Buzzer is { } buzzer ? ToOutput(buzzer) : null,
@@ -50,7 +59,9 @@ public sealed partial class GatewayRuntime : IAsyncDisposable
             time,
             logs.CreateLogger("rules"),
             new FileRuleStateStore(Path.Combine(config.DataDirectory, "rules-state.json"), logs.CreateLogger("rules")));
-        _mqtt = config.IotHub is not null ? null : new MqttUplink(
+        var uplinkLog = logs.CreateLogger("uplink");
+        var indicator = new BoardWarningIndicator(Outputs, new LoggingIndicator(uplinkLog));
+        MqttTransport = config.IotHub is not null ? null : new CareMqttTransport(
             new UplinkOptions
             {
                 GatewayId = config.GatewayId,
@@ -67,18 +78,20 @@ public sealed partial class GatewayRuntime : IAsyncDisposable
                 EscalateLocally = config.Broker.EscalateLocally,
                 CentreSilentAfter = config.Broker.CentreSilentSeconds is { } silent ? TimeSpan.FromSeconds(silent) : null,
                 TestAlarmInterval = config.Broker.TestAlarmIntervalHours > 0 ? TimeSpan.FromHours(config.Broker.TestAlarmIntervalHours) : null,
-                SoftwareVersion = typeof(GatewayRuntime).Assembly.GetName().Version?.ToString(3),
+                KeepAlive = TimeSpan.FromSeconds(config.Broker.KeepAliveSeconds),
+                ReconnectMin = TimeSpan.FromMilliseconds(config.Broker.ReconnectMinMilliseconds),
+                ReconnectMax = TimeSpan.FromMilliseconds(config.Broker.ReconnectMaxMilliseconds),
+                SoftwareVersion = SoftwareVersion,
             },
-            Outbox,
             time,
-            logs.CreateLogger("uplink"),
-            new BoardWarningIndicator(Outputs, new LoggingIndicator(logs.CreateLogger("uplink"))));
-        Connection = (IAlarmUplink?)_mqtt ?? CreateIotHubUplink(config, time, logs);
-        Raiser.Stored += (_, _) => Connection.NotifyNewAlarm();
+            uplinkLog);
+        IUplinkTransport transport = (IUplinkTransport?)MqttTransport ?? CreateIotHubTransport(config, time, logs);
+        Uplink = new Forwarder(ForwarderOptionsOf(config), transport, Outbox, Raiser, time, uplinkLog, indicator);
+        Raiser.Stored += (_, _) => Uplink.NotifyNewAlarm();
         (Executor, Commands, CommandJournal) = CreateCommands(config, time, logs);
         Health = new SensorHealthMonitor(config.Sensors, time, Rules.Post);
         // Retained sensor status needs the centre's broker; over IoT Hub it is not published (yet).
-        SensorStatus = _mqtt is null ? null : new SensorStatusPublisher(config.GatewayId, Health, _mqtt, time, logs.CreateLogger("sensor-status"));
+        SensorStatus = MqttTransport is null ? null : new SensorStatusPublisher(config.GatewayId, Health, MqttTransport, time, logs.CreateLogger("sensor-status"));
         if (config.Zigbee is { } zigbee && config.Sensors.Any(s => s.Zigbee is not null))
         {
             var mapper = new Zigbee2MqttMapper(zigbee.BaseTopic, config.Sensors, time, logs.CreateLogger("zigbee"));
@@ -90,6 +103,8 @@ public sealed partial class GatewayRuntime : IAsyncDisposable
                     ClientId = config.GatewayId + "-zigbee",
                     Username = zigbee.Broker.Username,
                     Password = zigbee.Broker.PasswordFile is { } file ? File.ReadAllText(file).Trim() : null,
+                    KeepAlive = TimeSpan.FromSeconds(zigbee.Broker.KeepAliveSeconds),
+                    Reconnect = new Resilience.Backoff(TimeSpan.FromMilliseconds(zigbee.Broker.ReconnectMinMilliseconds), TimeSpan.FromMilliseconds(zigbee.Broker.ReconnectMaxMilliseconds)),
                 },
                 mapper,
                 DispatchDurable,
@@ -101,7 +116,7 @@ public sealed partial class GatewayRuntime : IAsyncDisposable
         {
             // A header pin becomes its GPIO line through the board profile (the config was validated against it).
             var resolved = sensor with { Gpio = sensor.Gpio! with { Line = SensorConfigValidation.ResolveLine(sensor.Gpio.Line, sensor.Gpio.HeaderPin) } };
-            var input = new GpioSensorInput(gpio, resolved, time, Dispatch);
+            var input = new GpioSensorInput(gpio!, resolved, time, Dispatch);
             _inputs.Add(input);
             Health.Observe(new SensorEvent(sensor.Id, sensor.Kind, sensor.Room, input.Active, time.GetUtcNow(), Type: SensorEventType.Heard));
         }
@@ -133,11 +148,38 @@ public sealed partial class GatewayRuntime : IAsyncDisposable
 
     public RuleRunner Rules { get; }
 
-    /// <summary>The connection to the centre's broker; only when the configuration names no IoT Hub.</summary>
-    public MqttUplink Uplink => _mqtt ?? throw new InvalidOperationException("This gateway reaches the centre through Azure IoT Hub: use Connection.");
+    /// <summary>Store-and-forward to the centre, over the transport the configuration selects (the centre's broker, or Azure IoT Hub).</summary>
+    public Forwarder Uplink { get; }
 
-    /// <summary>The way to the centre the configuration selects: the centre's broker, or Azure IoT Hub.</summary>
-    public IAlarmUplink Connection { get; }
+    /// <summary>The care/v1 transport to the centre's broker; null when the configuration names an IoT Hub.</summary>
+    public CareMqttTransport? MqttTransport { get; }
+
+    /// <summary>Whether a configuration wires anything to GPIO (sensors, buzzer, LEDs); without, no GPIO driver is opened.</summary>
+    public static bool NeedsGpio(GatewayConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        return config.Sensors.Any(s => s.Gpio is not null) || config.Board.Buzzer is not null || config.Board.Leds.Count > 0;
+    }
+
+    /// <summary>
+    /// The next stop hands over to a gateway started at once on a changed configuration: the centre's connection
+    /// ends without <c>offline</c> (docs/configuration.md, "Changes while running").
+    /// </summary>
+    public void PrepareHandover() => Uplink.PrepareHandover();
+
+    private static ForwarderOptions ForwarderOptionsOf(GatewayConfig config) => new()
+    {
+        GatewayId = config.GatewayId,
+        HeartbeatInterval = TimeSpan.FromSeconds(config.Broker.HeartbeatSeconds),
+        ResendAfter = TimeSpan.FromSeconds(config.Broker.ResendAfterSeconds),
+        ReceivedTimeout = TimeSpan.FromSeconds(config.Broker.ReceivedTimeoutSeconds),
+        AcceptedTimeout = TimeSpan.FromSeconds(config.Broker.AcceptedTimeoutSeconds),
+        EscalateByResend = config.Broker.EscalateByResend,
+        EscalateLocally = config.Broker.EscalateLocally,
+        CentreSilentAfter = config.Broker.CentreSilentSeconds is { } silent ? TimeSpan.FromSeconds(silent) : null,
+        TestAlarmInterval = config.Broker.TestAlarmIntervalHours > 0 ? TimeSpan.FromHours(config.Broker.TestAlarmIntervalHours) : null,
+        SoftwareVersion = SoftwareVersion,
+    };
 
     /// <summary>The rules for a care profile, with this gateway's sensors and pre-alarm signal.</summary>
     private RuleEngine CreateEngine(CareProfile profile) => new(profile, Config.Sensors, _preAlarm);
@@ -147,7 +189,7 @@ public sealed partial class GatewayRuntime : IAsyncDisposable
         Task.WhenAll(
             ReportStoreRecoveryAsync(cancellationToken),
             Rules.RunAsync(cancellationToken),
-            Connection.RunAsync(cancellationToken),
+            Uplink.RunAsync(cancellationToken),
             Commands.RunAsync(cancellationToken),
             SensorStatus?.RunAsync(cancellationToken) ?? Task.CompletedTask,
             Zigbee?.RunAsync(cancellationToken) ?? Task.CompletedTask);
@@ -208,7 +250,7 @@ public sealed partial class GatewayRuntime : IAsyncDisposable
         SensorStatus?.Dispose();
 
         Rules.Dispose();
-        await Connection.DisposeAsync();
+        await Uplink.DisposeAsync();
         Executor.Dispose();
         CommandJournal.Dispose();
         Outbox.Dispose();

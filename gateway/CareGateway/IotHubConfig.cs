@@ -96,11 +96,13 @@ public sealed partial class GatewayRuntime
             TokenLifetime = TimeSpan.FromMinutes(hub.TokenLifetimeMinutes),
             HeartbeatInterval = TimeSpan.FromSeconds(config.Broker.HeartbeatSeconds),
             ResendAfter = TimeSpan.FromSeconds(config.Broker.ResendAfterSeconds),
+            ReconnectMin = TimeSpan.FromMilliseconds(config.Broker.ReconnectMinMilliseconds),
+            ReconnectMax = TimeSpan.FromMilliseconds(config.Broker.ReconnectMaxMilliseconds),
             SoftwareVersion = SoftwareVersion,
         };
     }
 
-    private IotHubUplink CreateIotHubUplink(GatewayConfig config, TimeProvider time, ILoggerFactory logs)
+    private static IotHubTransport CreateIotHubTransport(GatewayConfig config, TimeProvider time, ILoggerFactory logs)
     {
         string? key = null;
         if (config.IotHub!.SharedAccessKeyFile is { } keyFile)
@@ -115,6 +117,6 @@ public sealed partial class GatewayRuntime
             }
         }
 
-        return new IotHubUplink(ToIotHubOptions(config, key), Outbox, time, logs.CreateLogger("iot-hub"));
+        return new IotHubTransport(ToIotHubOptions(config, key), time, logs.CreateLogger("iot-hub"));
     }
 }

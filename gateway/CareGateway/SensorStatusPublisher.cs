@@ -14,14 +14,14 @@ public sealed class SensorStatusPublisher : IDisposable
 {
     private readonly string _gatewayId;
     private readonly SensorHealthMonitor _monitor;
-    private readonly MqttUplink _uplink;
+    private readonly CareMqttTransport _uplink;
     private readonly TimeProvider _time;
     private readonly ILogger _log;
     private readonly Lock _gate = new();
     private readonly HashSet<string> _dirty = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _signal = new(0);
 
-    public SensorStatusPublisher(string gatewayId, SensorHealthMonitor monitor, MqttUplink uplink, TimeProvider time, ILogger log)
+    public SensorStatusPublisher(string gatewayId, SensorHealthMonitor monitor, CareMqttTransport uplink, TimeProvider time, ILogger log)
     {
         ArgumentNullException.ThrowIfNull(monitor);
         ArgumentNullException.ThrowIfNull(uplink);
@@ -31,7 +31,7 @@ public sealed class SensorStatusPublisher : IDisposable
         _time = time;
         _log = log;
         _monitor.Changed += s => MarkDirty([s.SensorId]);
-        _uplink.Connected += () => MarkDirty(_monitor.Snapshot().Select(s => s.SensorId));
+        _uplink.Connected += _ => MarkDirty(_monitor.Snapshot().Select(s => s.SensorId));
     }
 
     /// <summary>Raised after a status was published and the broker confirmed it.</summary>

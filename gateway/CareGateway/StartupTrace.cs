@@ -45,9 +45,9 @@ internal static class StartupTrace
             zigbee.Subscribed += () => Once(ref _zigbee, "subscribed to zigbee2mqtt on the home broker");
         }
 
-        runtime.Connection.Connected += () => Once(ref _uplink, "connected to the centre");
+        runtime.Uplink.Connected += () => Once(ref _uplink, "connected to the centre");
         runtime.Raiser.Stored += (_, _) => Once(ref _stored, "first alarm durable in the outbox");
-        runtime.Connection.AlarmSent += _ => Once(ref _sent, "first alarm published to the centre (PUBACK)");
+        runtime.Uplink.AlarmSent += _ => Once(ref _sent, "first alarm published to the centre (PUBACK)");
     }
 
     private static void Once(ref int flag, string step)

@@ -27,21 +27,28 @@ public sealed record LedLine(string Name, GpioOutputLine Output);
 /// </summary>
 public sealed class GpioAlarmIndicator : IAlarmIndicator, IDisposable
 {
-    private readonly GpioController _gpio;
+    private readonly GpioController? _gpio;
     private readonly GpioOutputLine? _buzzer;
     private readonly Dictionary<string, GpioOutputLine> _leds;
 
-    public GpioAlarmIndicator(GpioController gpio, GpioOutputLine? buzzer, IEnumerable<LedLine> leds)
+    /// <param name="gpio">The board's GPIO; may be null only when there is no buzzer and no LED.</param>
+    /// <param name="buzzer">The buzzer's line, if any.</param>
+    /// <param name="leds">The LEDs' lines.</param>
+    public GpioAlarmIndicator(GpioController? gpio, GpioOutputLine? buzzer, IEnumerable<LedLine> leds)
     {
-        ArgumentNullException.ThrowIfNull(gpio);
         ArgumentNullException.ThrowIfNull(leds);
         _gpio = gpio;
         _buzzer = buzzer;
         _leds = leds.ToDictionary(l => l.Name, l => l.Output, StringComparer.Ordinal);
         Leds = [.. _leds.Keys];
+        if (_gpio is null && All().Any())
+        {
+            throw new ArgumentNullException(nameof(gpio), "A buzzer or LED needs the board's GPIO.");
+        }
+
         foreach (var output in All())
         {
-            _gpio.OpenPin(output.Line, PinMode.Output, Level(output, on: false));
+            _gpio!.OpenPin(output.Line, PinMode.Output, Level(output, on: false));
         }
     }
 
@@ -51,7 +58,7 @@ public sealed class GpioAlarmIndicator : IAlarmIndicator, IDisposable
     {
         if (_buzzer is { } b)
         {
-            _gpio.Write(b.Line, Level(b, sounding));
+            _gpio!.Write(b.Line, Level(b, sounding));
         }
     }
 
@@ -62,14 +69,14 @@ public sealed class GpioAlarmIndicator : IAlarmIndicator, IDisposable
             throw new ArgumentException($"No LED named '{name}'; this board has: {string.Join(", ", Leds)}", nameof(name));
         }
 
-        _gpio.Write(led.Line, Level(led, lit));
+        _gpio!.Write(led.Line, Level(led, lit));
     }
 
     public void Dispose()
     {
         foreach (var output in All())
         {
-            if (_gpio.IsPinOpen(output.Line))
+            if (_gpio!.IsPinOpen(output.Line))
             {
                 _gpio.Write(output.Line, Level(output, on: false));
                 _gpio.ClosePin(output.Line);

@@ -1,10 +1,8 @@
 namespace CareGateway.Uplink.IotHub;
 
 /// <summary>How the gateway reaches the centre through Azure IoT Hub (MQTT 3.1.1 on port 8883, TLS).</summary>
-public sealed record IotHubOptions
+public sealed record IotHubOptions : ForwarderOptions
 {
-    /// <summary>The care/v1 gateway id carried in every message body (alarm, status, heartbeat).</summary>
-    public required string GatewayId { get; init; }
 
     /// <summary>The hub's host name, for example <c>care-hub.azure-devices.net</c>: in the username and the SAS token.</summary>
     public required string HostName { get; init; }
@@ -36,18 +34,17 @@ public sealed record IotHubOptions
 
     public TimeSpan KeepAlive { get; init; } = TimeSpan.FromSeconds(60);
 
-    public TimeSpan HeartbeatInterval { get; init; } = TimeSpan.FromSeconds(60);
-
-    /// <summary>An alarm not acknowledged as received within this time is sent again.</summary>
-    public TimeSpan ResendAfter { get; init; } = TimeSpan.FromSeconds(15);
 
     public TimeSpan PublishTimeout { get; init; } = TimeSpan.FromSeconds(10);
 
-    public TimeSpan ReconnectMin { get; init; } = TimeSpan.FromSeconds(1);
+    /// <summary>The first step of the reconnect back-off.</summary>
+    public TimeSpan ReconnectMin { get; init; } = TimeSpan.FromMilliseconds(100);
 
-    public TimeSpan ReconnectMax { get; init; } = TimeSpan.FromSeconds(60);
+    /// <summary>The cap of the reconnect back-off; a large fleet on one hub raises it (docs/operations.md, "Reconnecting").</summary>
+    public TimeSpan ReconnectMax { get; init; } = TimeSpan.FromSeconds(2);
 
-    public string? SoftwareVersion { get; init; }
+    /// <summary>How many alarms are in flight to the hub at once.</summary>
+    public int SendWindow { get; init; } = 8;
 
     /// <summary>Device ids used here: 1-128 characters of letters, digits, '-', '.' and '_' (a subset of what the hub allows, safe in topics and URLs).</summary>
     public static bool IsValidDeviceId(string? id) =>

@@ -45,18 +45,42 @@ internal static class RunCommand
         });
         builder.Services.AddSingleton(config);
         builder.Services.AddSingleton(TimeProvider.System);
+        var fatal = new FatalStart();
         builder.Services.AddHostedService(sp => new GatewayService(
             config,
             password,
             sp.GetRequiredService<ILoggerFactory>(),
             sp.GetService<ISystemdNotifier>(),
+            fatal,
             configFile.FullName));
 
         using var host = builder.Build();
         StartupTrace.Mark("host built");
         await host.RunAsync(cancellationToken);
+        if (fatal.Problem is { } problem)
+        {
+            // Not 0: systemd (Restart=on-failure) must see that the gateway did not run, and start it again.
+            await Console.Error.WriteLineAsync($"The gateway could not start: {problem}");
+            return Cli.ExitCodes.CheckFailed;
+        }
+
         return 0;
     }
+
+    /// <summary>What stopped the gateway for good, when something did; the exit status then says so.</summary>
+    private sealed class FatalStart
+    {
+        public string? Problem { get; set; }
+    }
+
+    /// <summary>Plain words for what stopped the gateway, without .NET type names.</summary>
+    private static string Describe(Exception ex) => ex switch
+    {
+        _ when ex.Message.Contains("libgpiod", StringComparison.OrdinalIgnoreCase) =>
+            $"the board's GPIO cannot be opened ({ex.Message}). Install libgpiod (apt-get install libgpiod2), or use board.driver 'simulated' on a bench; a gateway without wired sensors, buzzer or LEDs needs no GPIO at all.",
+        UnauthorizedAccessException => $"permission denied: {ex.Message}",
+        _ => ex.Message,
+    };
 
     private static void KeepLastGood(GatewayConfig config, string path)
     {
@@ -72,11 +96,28 @@ internal static class RunCommand
 
     private static string? ReadSecret(string? path) => path is null ? null : File.ReadAllText(path).Trim();
 
-    private sealed class GatewayService(GatewayConfig config, string? password, ILoggerFactory logs, ISystemdNotifier? notifier, string? configPath = null) : BackgroundService
+    private sealed class GatewayService(GatewayConfig config, string? password, ILoggerFactory logs, ISystemdNotifier? notifier, FatalStart fatal, string? configPath = null) : BackgroundService
     {
         protected override async Task ExecuteAsync(CancellationToken stoppingToken)
         {
             var log = logs.CreateLogger("gateway");
+            try
+            {
+                await RunCyclesAsync(log, stoppingToken);
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+            }
+            catch (Exception ex)
+            {
+                fatal.Problem = Describe(ex);
+                log.LogCritical(ex, "The gateway stopped: {Problem}", fatal.Problem);
+                throw; // the host stops; RunAsync turns this into a non-zero exit status
+            }
+        }
+
+        private async Task RunCyclesAsync(ILogger log, CancellationToken stoppingToken)
+        {
             var current = config;
             var secret = password;
             while (!stoppingToken.IsCancellationRequested)
@@ -95,23 +136,31 @@ internal static class RunCommand
                         cycle.Cancel();
                     },
                     errors => log.LogError("The changed configuration {Path} is not valid; the gateway keeps running on the last good one:{NewLine}  - {Errors}", configPath, Environment.NewLine, string.Join(Environment.NewLine + "  - ", errors)));
-                await RunOnceAsync(current, secret, log, reloader, cycle.Token);
+                await RunOnceAsync(current, secret, log, reloader, () => next is not null, cycle.Token);
                 if (stoppingToken.IsCancellationRequested || next is null)
                 {
                     break;
                 }
 
-                log.LogInformation("Configuration {Path} changed and is valid: restarting the gateway on it", configPath);
+                log.LogInformation("Configuration {Path} changed and is valid: restarting the gateway on it (the centre sees no 'offline')", configPath);
                 current = next;
                 secret = ReadSecret(current.Broker.PasswordFile);
                 KeepLastGood(current, configPath!);
             }
         }
 
-        private async Task RunOnceAsync(GatewayConfig config, string? password, ILogger log, ConfigReloader? reloader, CancellationToken stoppingToken)
+        private async Task RunOnceAsync(GatewayConfig config, string? password, ILogger log, ConfigReloader? reloader, Func<bool> reloading, CancellationToken stoppingToken)
         {
-            using var gpio = new GpioController(CreateDriver(config.Board));
+            // GPIO only when something is wired to it: a Zigbee-only gateway needs no GPIO driver (nor libgpiod).
+            using var gpio = GatewayRuntime.NeedsGpio(config) ? new GpioController(CreateDriver(config.Board)) : null;
             await using var runtime = new GatewayRuntime(config, gpio, TimeProvider.System, logs, password);
+            using var handover = stoppingToken.Register(() =>
+            {
+                if (reloading())
+                {
+                    runtime.PrepareHandover();
+                }
+            });
             StartupTrace.Attach(runtime);
             log.LogInformation("Gateway {GatewayId} started: {Sensors} sensors, broker {Host}:{Port}, outbox {Outbox}", config.GatewayId, config.Sensors.Count, config.Broker.Host, config.Broker.Port, runtime.Outbox.DatabasePath);
             try
@@ -139,7 +188,7 @@ internal static class RunCommand
             log.LogInformation("systemd watchdog on: keep-alive every {Interval}", interval);
             var watchdog = new SystemdWatchdog(
                 interval.Value,
-                _ => runtime.Rules.DrainAsync(), // the rule loop answers: it is not stuck
+                _ => runtime.Rules.AliveAsync(), // the rule loop answers: it is not stuck (waiting for disk space is not stuck)
                 state => systemd.Notify(new ServiceState(state)),
                 TimeProvider.System,
                 message => log.LogError("{Message}", message));

@@ -1,7 +1,7 @@
-using System.Buffers;
 using System.Text;
 using System.Threading.Channels;
-using MQTTnet;
+using CareGateway.Mqtt;
+using Microsoft.Extensions.Logging.Abstractions;
 using MQTTnet.Protocol;
 
 namespace CareGateway.Cli;
@@ -13,51 +13,50 @@ public sealed record MqttMessage(string Topic, byte[] Payload, bool Retained)
 }
 
 /// <summary>
-/// A short-lived MQTT connection for a technician command (clean session, its own client id): every message of its
-/// subscriptions goes to <see cref="Messages"/>, read in order with a deadline.
+/// A short-lived MQTT connection for a technician command, on the product's <see cref="MqttConnection"/> (clean
+/// session, its own client id, one connection attempt): every message of its subscriptions goes to
+/// <see cref="Messages"/>, read in order with a deadline. A message is acknowledged once it is queued for the command:
+/// a reader has nothing to make durable.
 /// </summary>
 public sealed class LocalMqtt : IAsyncDisposable
 {
-    private readonly IMqttClient _client;
+    private readonly MqttConnection _connection;
     private readonly Channel<MqttMessage> _messages = Channel.CreateUnbounded<MqttMessage>();
 
-    private LocalMqtt(IMqttClient client) => _client = client;
+    private LocalMqtt(MqttConnection connection)
+    {
+        _connection = connection;
+        _connection.Received = delivery =>
+        {
+            _messages.Writer.TryWrite(new MqttMessage(delivery.Topic, delivery.Payload, delivery.Retained));
+            delivery.Acknowledge();
+            return Task.CompletedTask;
+        };
+    }
 
     public ChannelReader<MqttMessage> Messages => _messages.Reader;
 
-    public static async Task<LocalMqtt> ConnectAsync(string host, int port, string clientId, string? username, string? password, CancellationToken cancellationToken, MqttClientTlsOptions? tls = null)
+    public static async Task<LocalMqtt> ConnectAsync(string host, int port, string clientId, string? username, string? password, CancellationToken cancellationToken, MqttTlsOptions? tls = null)
     {
-        var client = new MqttClientFactory().CreateMqttClient();
-        var mqtt = new LocalMqtt(client);
-        client.ApplicationMessageReceivedAsync += e =>
+        var connection = new MqttConnection(
+            new MqttConnectionOptions
+            {
+                Name = "the broker",
+                Endpoint = new MqttEndpoint(host, port),
+                ClientId = clientId,
+                CleanStart = true,
+                Username = username,
+                Password = password is null ? null : () => password,
+                Tls = tls,
+            },
+            NullLogger.Instance);
+        var mqtt = new LocalMqtt(connection);
+        if (!await connection.TryConnectAsync(cancellationToken))
         {
-            mqtt._messages.Writer.TryWrite(new MqttMessage(e.ApplicationMessage.Topic, e.ApplicationMessage.Payload.ToArray(), e.ApplicationMessage.Retain));
-            return Task.CompletedTask;
-        };
-        var builder = new MqttClientOptionsBuilder()
-            .WithTcpServer(host, port)
-            .WithClientId(clientId)
-            .WithCleanStart()
-            .WithTimeout(TimeSpan.FromSeconds(10));
-        if (username is not null)
-        {
-            builder = builder.WithCredentials(username, password);
-        }
-
-        if (tls is not null)
-        {
-            builder = builder.WithTlsOptions(tls);
-        }
-
-        try
-        {
-            await client.ConnectAsync(builder.Build(), cancellationToken);
-        }
-        catch (Exception ex) when (ex is MQTTnet.Exceptions.MqttCommunicationException or MQTTnet.Adapter.MqttConnectingFailedException or OperationCanceledException or TimeoutException)
-        {
-            client.Dispose();
+            await connection.DisposeAsync();
+            cancellationToken.ThrowIfCancellationRequested();
             throw new CliException(
-                $"Cannot connect to the MQTT broker at {host}:{port} ({ex.Message}).",
+                $"Cannot connect to the MQTT broker at {host}:{port} ({connection.LastFailure}).",
                 "Check that the broker runs ('systemctl status mosquitto' for the local one) and that the address, port and credentials in the configuration are right.",
                 ExitCodes.CheckFailed);
         }
@@ -65,19 +64,16 @@ public sealed class LocalMqtt : IAsyncDisposable
         return mqtt;
     }
 
-    public bool IsConnected => _client.IsConnected;
+    public bool IsConnected => _connection.IsConnected;
 
     public Task SubscribeAsync(string filter, CancellationToken cancellationToken) =>
-        _client.SubscribeAsync(new MqttClientSubscribeOptionsBuilder().WithTopicFilter(filter, MqttQualityOfServiceLevel.AtLeastOnce).Build(), cancellationToken);
+        _connection.AddSubscriptionAsync(new MqttSubscription(filter, MqttQualityOfServiceLevel.AtLeastOnce), cancellationToken);
 
     public async Task PublishAsync(string topic, string payload, CancellationToken cancellationToken, bool retain = false)
     {
-        var result = await _client.PublishAsync(
-            new MqttApplicationMessageBuilder().WithTopic(topic).WithPayload(payload).WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce).WithRetainFlag(retain).Build(),
-            cancellationToken);
-        if (!result.IsSuccess)
+        if (!await _connection.PublishAsync(topic, Encoding.UTF8.GetBytes(payload), MqttQualityOfServiceLevel.AtLeastOnce, retain, cancellationToken))
         {
-            throw new CliException($"The broker refused the message to {topic} ({result.ReasonCode}).", "Check the broker's access control list for this client.", ExitCodes.CheckFailed);
+            throw new CliException($"The broker did not take the message to {topic}.", "Check the broker's access control list for this client.", ExitCodes.CheckFailed);
         }
     }
 
@@ -104,19 +100,5 @@ public sealed class LocalMqtt : IAsyncDisposable
         }
     }
 
-    public async ValueTask DisposeAsync()
-    {
-        if (_client.IsConnected)
-        {
-            try
-            {
-                await _client.DisconnectAsync();
-            }
-            catch (MQTTnet.Exceptions.MqttCommunicationException)
-            {
-            }
-        }
-
-        _client.Dispose();
-    }
+    public ValueTask DisposeAsync() => _connection.DisposeAsync();
 }

@@ -274,21 +274,7 @@ public static class SelftestCommand
         }
     }
 
-    internal static MqttClientTlsOptions? Tls(TlsConfig? tls)
-    {
-        if (tls is null)
-        {
-            return null;
-        }
-
-        var trusted = new X509Certificate2Collection();
-        trusted.ImportFromPemFile(tls.CaFile);
-        var builder = new MqttClientTlsOptionsBuilder().UseTls().WithTrustChain(trusted);
-        if (tls.CertFile is { } cert)
-        {
-            builder = builder.WithClientCertificates([X509Certificate2.CreateFromPemFile(cert, tls.KeyFile)]);
-        }
-
-        return builder.Build();
-    }
+    /// <summary>The same TLS as the gateway's own connection: the pinned CA, and the client certificate if any.</summary>
+    internal static Mqtt.MqttTlsOptions? Tls(TlsConfig? tls) =>
+        tls is null ? null : new Mqtt.MqttTlsOptions { CaFile = tls.CaFile, CertFile = tls.CertFile, KeyFile = tls.KeyFile };
 }

@@ -50,6 +50,15 @@ public sealed class MqttSettings
 
     public bool UseTls { get; set; }
 
+    /// <summary>MQTT keep-alive: one ping per period while idle.</summary>
+    public int KeepAliveSeconds { get; set; } = 30;
+
+    /// <summary>First step of the reconnect back-off.</summary>
+    public int ReconnectMinMilliseconds { get; set; } = 100;
+
+    /// <summary>Cap of the reconnect back-off: back within about a second of the broker's return (one client: nothing to protect).</summary>
+    public int ReconnectMaxMilliseconds { get; set; } = 1000;
+
     /// <summary>
     /// MQTT 5 shared-subscription group for alarms and heartbeats (<c>$share/{group}/care/v1/+/alarm</c>): instances
     /// with the same group split the load. Empty subscribes plainly (one instance, or a broker without shared subscriptions).

@@ -1,16 +1,17 @@
 using System.Buffers;
 using CareGateway.Protocol;
 using Microsoft.Extensions.Hosting;
+using CareGateway.Mqtt;
 using Microsoft.Extensions.Logging;
-using MQTTnet;
 using MQTTnet.Protocol;
 
 namespace CareGateway.ResponseCentre.Service.Centre;
 
 /// <summary>
-/// The service's connection to the broker: a persistent MQTT 5 session, subscriptions to every gateway's alarm,
-/// heartbeat and status topics (alarms and heartbeats as a shared subscription when a group is set), reconnection
-/// with back-off, and the publisher of acknowledgements. Messages go to <see cref="CentreCore"/>.
+/// The service's connection to the broker, on the product's <see cref="MqttConnection"/>: a persistent MQTT 5 session,
+/// subscriptions to every gateway's alarm, heartbeat and status topics (alarms and heartbeats as a shared subscription
+/// when a group is set), reconnection with back-off, and the publisher of acknowledgements. Messages go to
+/// <see cref="CentreCore"/>; each is acknowledged to the broker once it is stored.
 /// </summary>
 public sealed class MqttCentreLink : BackgroundService, IAckSender
 {
@@ -19,7 +20,7 @@ public sealed class MqttCentreLink : BackgroundService, IAckSender
     private readonly TimeProvider _time;
     private readonly ILogger<MqttCentreLink> _log;
     private readonly string _centreId;
-    private readonly IMqttClient _client;
+    private readonly MqttConnection _client;
     private readonly TaskCompletionSource _firstConnect = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public MqttCentreLink(CentreSettings settings, IServiceProvider services, TimeProvider time, ILogger<MqttCentreLink> log)
@@ -29,9 +30,34 @@ public sealed class MqttCentreLink : BackgroundService, IAckSender
         _services = services;
         _time = time;
         _log = log;
-        _client = new MqttClientFactory().CreateMqttClient();
-        _client.ApplicationMessageReceivedAsync += OnMessageAsync;
+        var s = _settings;
+        _client = new MqttConnection(
+            new MqttConnectionOptions
+            {
+                Name = "the broker",
+                Endpoint = new MqttEndpoint(s.Host, s.Port),
+                ClientId = s.ClientId ?? $"response-centre-{Environment.MachineName.ToLowerInvariant()}",
+                Username = s.Username,
+                Password = s.Password is { } password ? () => password : null,
+                Tls = s.UseTls ? new MqttTlsOptions() : null,
+                KeepAlive = TimeSpan.FromSeconds(s.KeepAliveSeconds),
+                SessionExpiry = TimeSpan.FromDays(1),
+                ConnectTimeout = TimeSpan.FromSeconds(15),
+                Reconnect = new Resilience.Backoff(TimeSpan.FromMilliseconds(s.ReconnectMinMilliseconds), TimeSpan.FromMilliseconds(s.ReconnectMaxMilliseconds)),
+                Subscriptions = [.. SubscriptionFilters(s.SharedGroup).Select(f => new MqttSubscription(f, MqttQualityOfServiceLevel.AtLeastOnce))],
+            },
+            log,
+            time);
+        _client.Received = OnMessageAsync;
+        _client.Connected += _ =>
+        {
+            _log.LogInformation("Connected to the broker at {Host}:{Port} (shared group: {Group})", s.Host, s.Port, string.IsNullOrEmpty(s.SharedGroup) ? "none" : s.SharedGroup);
+            _firstConnect.TrySetResult();
+            _reconnected.Release();
+        };
     }
+
+    private readonly SemaphoreSlim _reconnected = new(0);
 
     /// <summary>Completes once the first connection and its subscriptions are up.</summary>
     public Task Connected => _firstConnect.Task;
@@ -47,29 +73,13 @@ public sealed class MqttCentreLink : BackgroundService, IAckSender
             return false;
         }
 
-        var message = new MqttApplicationMessageBuilder()
-            .WithTopic(Topics.Ack(ack.GatewayId))
-            .WithPayload(ProtocolJson.Serialize(ack))
-            .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce)
-            .WithContentType("application/json")
-            .Build();
-        try
+        var sent = await _client.PublishAsync(Topics.Ack(ack.GatewayId), ProtocolJson.Serialize(ack), MqttQualityOfServiceLevel.AtLeastOnce, retain: false, ct);
+        if (!sent)
         {
-            using var deadline = CancellationTokenSource.CreateLinkedTokenSource(ct);
-            deadline.CancelAfter(TimeSpan.FromSeconds(10));
-            var result = await _client.PublishAsync(message, deadline.Token);
-            if (!result.IsSuccess)
-            {
-                _log.LogWarning("The broker refused the '{State}' acknowledgement for {AlarmId}: {Reason}", ack.State, ack.AlarmId, result.ReasonCode);
-            }
+            _log.LogWarning("Could not publish the '{State}' acknowledgement for {AlarmId}; it is sent again after the next connect", ack.State, ack.AlarmId);
+        }
 
-            return result.IsSuccess;
-        }
-        catch (Exception ex) when (ex is MQTTnet.Exceptions.MqttCommunicationException or OperationCanceledException && !ct.IsCancellationRequested)
-        {
-            _log.LogWarning("Could not publish the '{State}' acknowledgement for {AlarmId}: {Error}", ack.State, ack.AlarmId, ex.Message);
-            return false;
-        }
+        return sent;
     }
 
     /// <summary>
@@ -79,115 +89,49 @@ public sealed class MqttCentreLink : BackgroundService, IAckSender
     private async Task AnswerHeartbeatAsync(HeartbeatMessage heartbeat, CancellationToken ct)
     {
         var answer = new HeartbeatAckMessage { GatewayId = heartbeat.GatewayId, HeartbeatAt = heartbeat.At, At = _time.GetUtcNow(), By = _centreId };
-        var message = new MqttApplicationMessageBuilder()
-            .WithTopic(Topics.HeartbeatAck(heartbeat.GatewayId))
-            .WithPayload(ProtocolJson.Serialize(answer))
-            .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtMostOnce)
-            .WithContentType("application/json")
-            .Build();
-        try
+        if (!await _client.PublishAsync(Topics.HeartbeatAck(heartbeat.GatewayId), ProtocolJson.Serialize(answer), MqttQualityOfServiceLevel.AtMostOnce, retain: false, ct))
         {
-            using var deadline = CancellationTokenSource.CreateLinkedTokenSource(ct);
-            deadline.CancelAfter(TimeSpan.FromSeconds(10));
-            await _client.PublishAsync(message, deadline.Token);
-        }
-        catch (Exception ex) when (ex is MQTTnet.Exceptions.MqttCommunicationException or OperationCanceledException && !ct.IsCancellationRequested)
-        {
-            _log.LogDebug("Could not answer the heartbeat of {GatewayId}: {Error}", heartbeat.GatewayId, ex.Message);
+            _log.LogDebug("Could not answer the heartbeat of {GatewayId}", heartbeat.GatewayId);
         }
     }
 
     public override async Task StopAsync(CancellationToken cancellationToken)
     {
         await base.StopAsync(cancellationToken);
-        if (_client.IsConnected)
-        {
-            try
-            {
-                await _client.DisconnectAsync(cancellationToken: cancellationToken);
-            }
-            catch (Exception ex) when (ex is MQTTnet.Exceptions.MqttCommunicationException or OperationCanceledException)
-            {
-                _log.LogDebug(ex, "Disconnect from the broker was not clean");
-            }
-        }
+        await _client.CloseAsync(withWill: false);
     }
 
     public override void Dispose()
     {
-        _pubAcks.Writer.TryComplete();
-        _client.Dispose();
+        _client.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        _reconnected.Dispose();
         base.Dispose();
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        var backoff = TimeSpan.FromSeconds(1);
-        while (!stoppingToken.IsCancellationRequested)
+        var running = _client.RunAsync(stoppingToken);
+        try
         {
-            if (!_client.IsConnected)
+            // After every connect: acknowledgements that could not be sent while the broker was away go out now.
+            while (!stoppingToken.IsCancellationRequested)
             {
+                await _reconnected.WaitAsync(stoppingToken);
                 try
                 {
-                    await ConnectAsync(stoppingToken);
-                    backoff = TimeSpan.FromSeconds(1);
-                    _firstConnect.TrySetResult();
                     await Core.RetryUnsentAcksAsync(stoppingToken);
                 }
-                catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
+                catch (Exception ex) when (ex is not OperationCanceledException)
                 {
-                    _log.LogWarning("Cannot reach the broker at {Host}:{Port}: {Error}; retrying in {Backoff}", _settings.Host, _settings.Port, ex.Message, backoff);
-                    await Task.Delay(backoff, _time, stoppingToken);
-                    backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, TimeSpan.FromSeconds(30).Ticks));
-                    continue;
+                    _log.LogError(ex, "Could not send the acknowledgements left unsent");
                 }
             }
-
-            // MQTTnet 5 does not always report a lost connection: look now and then.
-            await Task.Delay(TimeSpan.FromSeconds(2), _time, stoppingToken);
         }
-    }
-
-    private async Task ConnectAsync(CancellationToken ct)
-    {
-        var builder = new MqttClientOptionsBuilder()
-            .WithTcpServer(_settings.Host, _settings.Port)
-            .WithClientId(_settings.ClientId ?? $"response-centre-{Environment.MachineName.ToLowerInvariant()}")
-            .WithProtocolVersion(MQTTnet.Formatter.MqttProtocolVersion.V500)
-            .WithCleanStart(false)
-            .WithSessionExpiryInterval((uint)TimeSpan.FromDays(1).TotalSeconds)
-            .WithKeepAlivePeriod(TimeSpan.FromSeconds(30))
-            .WithTimeout(TimeSpan.FromSeconds(10));
-        if (_settings.Username is not null)
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
-            builder = builder.WithCredentials(_settings.Username, _settings.Password);
         }
 
-        if (_settings.UseTls)
-        {
-            builder = builder.WithTlsOptions(o => o.UseTls());
-        }
-
-        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        deadline.CancelAfter(TimeSpan.FromSeconds(15));
-        await _client.ConnectAsync(builder.Build(), deadline.Token);
-
-        var subscribe = new MqttClientSubscribeOptionsBuilder();
-        foreach (var filter in SubscriptionFilters(_settings.SharedGroup))
-        {
-            subscribe = subscribe.WithTopicFilter(f => f.WithTopic(filter).WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce));
-        }
-
-        var result = await _client.SubscribeAsync(subscribe.Build(), deadline.Token);
-        foreach (var item in result.Items)
-        {
-            if ((int)item.ResultCode > (int)MqttClientSubscribeResultCode.GrantedQoS2)
-            {
-                throw new InvalidOperationException($"The broker refused the subscription {item.TopicFilter.Topic}: {item.ResultCode}");
-            }
-        }
-
-        _log.LogInformation("Connected to the broker at {Host}:{Port} (shared group: {Group})", _settings.Host, _settings.Port, string.IsNullOrEmpty(_settings.SharedGroup) ? "none" : _settings.SharedGroup);
+        await running;
     }
 
     /// <summary>
@@ -207,73 +151,38 @@ public sealed class MqttCentreLink : BackgroundService, IAckSender
     }
 
     /// <summary>
-    /// MQTTnet hands messages over one at a time. An alarm is only queued for the group commit here (the handler returns
-    /// at once, so alarms arriving together share one commit); its PUBACK to the broker waits until it is stored, and
-    /// PUBACKs go out in the order the messages came (<see cref="PubAckLoopAsync"/>). Heartbeats are queued the same
-    /// way (recorded in the same transactions, answered after); status messages are handled before the next message.
+    /// Messages come one at a time. An alarm is only queued for the group commit here (the handler returns at once, so
+    /// alarms arriving together share one commit); it is acknowledged to the broker once it is stored, and the
+    /// connection sends the PUBACKs in the order the messages came. Heartbeats are queued the same way (recorded in the
+    /// same transactions, answered after); status messages are handled before the next message.
     /// </summary>
-    private async Task OnMessageAsync(MqttApplicationMessageReceivedEventArgs e)
+    private async Task OnMessageAsync(MqttDelivery delivery)
     {
-        var topic = e.ApplicationMessage.Topic;
+        var topic = delivery.Topic;
         Task work;
         try
         {
-            work = await DispatchAsync(topic, e.ApplicationMessage.Payload.ToArray(), CancellationToken.None);
+            work = await DispatchAsync(topic, delivery.Payload, CancellationToken.None);
         }
         catch (Exception ex)
         {
             work = Task.FromException(ex);
         }
 
-        if (_pubAckLoop is null)
-        {
-            lock (_pubAcks)
+        _ = work.ContinueWith(
+            t =>
             {
-                _pubAckLoop ??= Task.Run(PubAckLoopAsync, CancellationToken.None);
-            }
-        }
+                if (t.IsFaulted)
+                {
+                    // Not stored, so not answered: the gateway sends the alarm again until it gets 'received'.
+                    _log.LogError(t.Exception, "Could not handle the message on {Topic}", topic);
+                }
 
-        if (e.ApplicationMessage.QualityOfServiceLevel == MqttQualityOfServiceLevel.AtMostOnce)
-        {
-            // Nothing to acknowledge to the broker (heartbeats): only see that a failure is logged.
-            _ = work.ContinueWith(t => _log.LogError(t.Exception, "Could not handle the message on {Topic}", topic),
-                CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
-            return;
-        }
-
-        e.AutoAcknowledge = false;
-        _pubAcks.Writer.TryWrite((topic, work, e));
-    }
-
-    private readonly System.Threading.Channels.Channel<(string Topic, Task Work, MqttApplicationMessageReceivedEventArgs Message)> _pubAcks =
-        System.Threading.Channels.Channel.CreateUnbounded<(string, Task, MqttApplicationMessageReceivedEventArgs)>(new() { SingleReader = true });
-
-    private Task? _pubAckLoop;
-
-    private async Task PubAckLoopAsync()
-    {
-        await foreach (var (topic, work, message) in _pubAcks.Reader.ReadAllAsync())
-        {
-            try
-            {
-                await work;
-            }
-            catch (Exception ex)
-            {
-                // Not stored, so not answered: the gateway sends the alarm again until it gets 'received'.
-                _log.LogError(ex, "Could not handle the message on {Topic}", topic);
-            }
-
-            try
-            {
-                await message.AcknowledgeAsync(CancellationToken.None);
-            }
-            catch (Exception ex) when (ex is MQTTnet.Exceptions.MqttCommunicationException or OperationCanceledException or ObjectDisposedException or InvalidOperationException)
-            {
-                // The connection went away: the broker delivers the message again on the persistent session; a copy.
-                _log.LogDebug("Could not acknowledge the message on {Topic} to the broker: {Error}", topic, ex.Message);
-            }
-        }
+                delivery.Acknowledge();
+            },
+            CancellationToken.None,
+            TaskContinuationOptions.ExecuteSynchronously,
+            TaskScheduler.Default);
     }
 
     /// <summary>A heartbeat is answered once it is recorded (with whatever else the intake's writer committed with it).</summary>

@@ -7,8 +7,10 @@ namespace CareGateway;
 /// Keeps the rule engine's state in one JSON file in the data directory, written atomically (a temporary file, flushed
 /// to disk, then renamed over the old one), so that after a power cut the gateway finds either the old or the new
 /// state. An unreadable file is logged and set aside: the gateway then starts with fresh rules rather than not at all.
+/// While <paramref name="shed"/> says the disk is full, a save is refused without writing (state writes are shed before
+/// alarms, which keep the space left); the rule loop retries with back-off.
 /// </summary>
-public sealed class FileRuleStateStore(string path, ILogger log) : IRuleStateStore
+public sealed class FileRuleStateStore(string path, ILogger log, Func<bool>? shed = null) : IRuleStateStore
 {
     public string Path { get; } = path;
 
@@ -41,6 +43,11 @@ public sealed class FileRuleStateStore(string path, ILogger log) : IRuleStateSto
     public void Save(RuleSnapshot snapshot)
     {
         ArgumentNullException.ThrowIfNull(snapshot);
+        if (shed?.Invoke() == true)
+        {
+            throw new IOException("not written while the disk is full: the space left is kept for alarms");
+        }
+
         var dir = System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(Path));
         if (!string.IsNullOrEmpty(dir))
         {

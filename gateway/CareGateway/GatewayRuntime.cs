@@ -58,7 +58,7 @@ public sealed partial class GatewayRuntime : IAsyncDisposable
             Raiser,
             time,
             logs.CreateLogger("rules"),
-            new FileRuleStateStore(Path.Combine(config.DataDirectory, "rules-state.json"), logs.CreateLogger("rules")));
+            new FileRuleStateStore(Path.Combine(config.DataDirectory, "rules-state.json"), logs.CreateLogger("rules"), () => Outbox.IsShedding));
         var uplinkLog = logs.CreateLogger("uplink");
         var indicator = new BoardWarningIndicator(Outputs, new LoggingIndicator(uplinkLog));
         MqttTransport = config.IotHub is not null ? null : new CareMqttTransport(

@@ -151,7 +151,7 @@ public sealed class UplinkUnderTest : IAsyncDisposable
         Options = options;
         Outbox = new SqliteOutbox(Path.Combine(dataDir, "outbox.db"));
         Raiser = new AlarmRaiser(Outbox, () => new CareProfile());
-        Uplink = new MqttUplink(options, Outbox, TimeProvider.System, log ?? NullLogger.Instance);
+        Uplink = Forwarder.OverMqtt(options, Outbox, Raiser, TimeProvider.System, log ?? NullLogger.Instance);
         Raiser.Stored += (_, _) => Uplink.NotifyNewAlarm();
         Uplink.Connected += Connects.Increment;
         Uplink.Disconnected += _ => Losses.Increment();
@@ -165,7 +165,7 @@ public sealed class UplinkUnderTest : IAsyncDisposable
 
     public AlarmRaiser Raiser { get; }
 
-    public MqttUplink Uplink { get; }
+    public Forwarder Uplink { get; }
 
     public Counter Connects { get; } = new();
 

@@ -142,7 +142,7 @@ public class FaultTests(ITestOutputHelper output)
         // The send of the last batch is recorded after its PUBACKs, which may be after the centre's 'received'.
         await sent.WaitForAsync(150, Bound, "every send recorded");
         centre.AssertExactly([.. gateway.Raised], gatewayId);
-        Assert.Equal(brokerInflight == 0 ? MqttUplink.MaxSendWindow : 1, gateway.Uplink.SendWindow);
+        Assert.Equal(brokerInflight == 0 ? Forwarder.MaxSendWindow : 1, gateway.Uplink.SendWindow);
         Assert.Equal(1, gateway.Connects.Value);
         Assert.Equal(0, gateway.Losses.Value);
         Assert.All(gateway.Outbox.All(), a => Assert.Equal(1, a.Attempts));

@@ -294,7 +294,9 @@ public class IotHubWireTests
 
         public AlarmRaiser Raiser { get; private set; } = null!;
 
-        public IotHubUplink Uplink { get; private set; } = null!;
+        public Forwarder Uplink { get; private set; } = null!;
+
+        public IotHubTransport Transport { get; private set; } = null!;
 
         public FileCareProfileStore Profiles { get; private set; } = null!;
 
@@ -310,7 +312,7 @@ public class IotHubWireTests
             device.Outbox = new SqliteOutbox(device._dir.File("outbox.db"));
             device.Profiles = new FileCareProfileStore(device._dir.Path, new CareProfileConfig(), NullLogger.Instance);
             device.Raiser = new AlarmRaiser(device.Outbox, () => device.Profiles.Current);
-            device.Uplink = new IotHubUplink(
+            device.Transport = new IotHubTransport(
                 adjust(new IotHubOptions
                 {
                     GatewayId = DeviceId,
@@ -323,15 +325,15 @@ public class IotHubWireTests
                     Port = port,
                     UseTls = false,
                 }),
-                device.Outbox,
                 device.Clock,
                 NullLogger.Instance);
+            device.Uplink = new Forwarder(new ForwarderOptions { GatewayId = DeviceId, TestAlarmInterval = null }, device.Transport, device.Outbox, device.Raiser, device.Clock, NullLogger.Instance);
             device.Executor = new CommandExecutor(DeviceId, device.Raiser, device.Profiles, () => throw new NotSupportedException(), new InMemoryCommandJournal(), device.Clock, NullLogger.Instance);
             device.Raiser.Stored += (_, _) => device.Uplink.NotifyNewAlarm();
-            device.Uplink.AttachCommands(device.Executor);
+            device.Transport.AttachCommands(device.Executor);
             if (withProfile)
             {
-                device.Uplink.AttachCareProfile(device.Profiles);
+                device.Transport.AttachCareProfile(device.Profiles);
             }
 
             var service = new CommandService(device.Uplink, device.Executor, NullLogger.Instance);

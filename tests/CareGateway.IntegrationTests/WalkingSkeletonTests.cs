@@ -108,7 +108,7 @@ public class WalkingSkeletonTests
         await using var broker = await MosquittoBroker.StartAsync();
         using var dir = new TempDir();
         using var outbox = new Uplink.SqliteOutbox(dir.File("outbox.db"));
-        var uplink = new Uplink.MqttUplink(new Uplink.UplinkOptions { GatewayId = "gw-it-2", Host = broker.Host, Port = broker.Port }, outbox, TimeProvider.System, NullLogger.Instance);
+        var uplink = Uplink.Forwarder.OverMqtt(new Uplink.UplinkOptions { GatewayId = "gw-it-2", Host = broker.Host, Port = broker.Port }, outbox, null, TimeProvider.System, NullLogger.Instance);
         var connected = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         uplink.Connected += () => connected.TrySetResult();
         using var stop = new CancellationTokenSource();

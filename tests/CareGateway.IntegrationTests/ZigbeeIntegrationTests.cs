@@ -82,7 +82,7 @@ public class ZigbeeIntegrationTests
     {
         var time = new FakeTimeProvider(T0);
         var mapper = new Zigbee2MqttMapper("zigbee2mqtt", sensors, time, NullLogger.Instance);
-        return new Zigbee2MqttClient(new Zigbee2MqttOptions { Host = broker.Host, Port = broker.Port, ClientId = clientId }, mapper, sink.Add, time, NullLogger.Instance);
+        return new Zigbee2MqttClient(new Zigbee2MqttOptions { Host = broker.Host, Port = broker.Port, ClientId = clientId }, mapper, e => { sink.Add(e); return Task.CompletedTask; }, time, NullLogger.Instance);
     }
 
     private static async Task<(Task Running, CancellationTokenSource Stop)> StartAsync(Zigbee2MqttClient driver)

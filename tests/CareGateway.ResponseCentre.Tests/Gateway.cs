@@ -15,9 +15,10 @@ public sealed class Gateway : IAsyncDisposable
     {
         Id = gatewayId;
         Outbox = new SqliteOutbox(outboxPath);
-        Uplink = new MqttUplink(
+        Uplink = Forwarder.OverMqtt(
             new UplinkOptions { GatewayId = gatewayId, Host = "127.0.0.1", Port = brokerPort, HeartbeatInterval = heartbeatInterval ?? TimeSpan.FromSeconds(60), SoftwareVersion = "0.1.0-test" },
             Outbox,
+            null,
             TimeProvider.System,
             NullLogger.Instance);
         Uplink.AckReceived += (ack, _) =>
@@ -42,7 +43,7 @@ public sealed class Gateway : IAsyncDisposable
 
     public SqliteOutbox Outbox { get; }
 
-    public MqttUplink Uplink { get; }
+    public Forwarder Uplink { get; }
 
     public List<AckMessage> Acks { get; } = [];
 

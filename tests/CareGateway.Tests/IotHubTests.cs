@@ -72,7 +72,7 @@ public class IotHubTests
             Reason = "r",
         };
 
-        var topic = IotHubTopics.Events("gw-0042", IotHubUplink.AlarmProperties(alarm));
+        var topic = IotHubTopics.Events("gw-0042", IotHubTransport.AlarmProperties(alarm));
 
         Assert.Equal(
             "devices/gw-0042/messages/events/$.mid=019ab3c4-5d60-7e21-9f3a-2b4c6d8e0f12&$.ct=application%2Fjson&$.ce=utf-8&messageType=alarm&alarmId=019ab3c4-5d60-7e21-9f3a-2b4c6d8e0f12&seq=17&type=bed-exit&priority=medium&attempt=2",
@@ -193,8 +193,8 @@ public class IotHubSelectionTests
 
         await using var runtime = new GatewayRuntime(config, gpio, TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance);
 
-        Assert.IsType<IotHubUplink>(runtime.Connection);
-        Assert.Throws<InvalidOperationException>(() => runtime.Uplink);
+        Assert.IsType<IotHubTransport>(runtime.Uplink.Transport);
+        Assert.Null(runtime.MqttTransport);
         var diagnostics = runtime.Diagnose(TimeProvider.System);
         Assert.Equal(("iot-hub", "disconnected", 0), (diagnostics.Transport, diagnostics.Connection, diagnostics.SensorCount));
     }

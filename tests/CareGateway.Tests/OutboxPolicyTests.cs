@@ -181,7 +181,10 @@ public class StorageWarningTests
     {
         using var dir = new TempDir();
         using var outbox = new SqliteOutbox(dir.File("outbox.db"), new OutboxPolicy { MaxBytes = 64 * 1024, EmergencyGrowthBytes = 16 * 1024, ReserveBytes = 0 }, NullLogger.Instance);
-        await using var uplink = new MqttUplink(new UplinkOptions { GatewayId = "gw-1", Host = "127.0.0.1" }, outbox, new Microsoft.Extensions.Time.Testing.FakeTimeProvider(), NullLogger.Instance);
+        var clock = new Microsoft.Extensions.Time.Testing.FakeTimeProvider();
+        await using var uplink = Forwarder.OverMqtt(new UplinkOptions { GatewayId = "gw-1", Host = "127.0.0.1", Port = 1 }, outbox, null, clock, NullLogger.Instance);
+        using var stop = new CancellationTokenSource();
+        var running = uplink.RunAsync(stop.Token); // the fault loop raises the gateway-fault alarm
         var warnings = new List<(LocalWarning Warning, bool Active)>();
         uplink.LocalWarningChanged += (w, active, _) => warnings.Add((w, active));
         var fault = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -214,5 +217,7 @@ public class StorageWarningTests
         }
 
         Assert.Equal(1, Volatile.Read(ref faults));
+        await stop.CancelAsync();
+        await running;
     }
 }

@@ -49,25 +49,22 @@ public class UplinkSettingsTests
     }
 
     [Fact]
-    public void Reconnect_back_off_doubles_up_to_the_maximum_and_each_wait_is_jittered_within_it()
+    public void Reconnect_back_off_doubles_up_to_the_cap_and_each_wait_is_drawn_between_half_the_step_and_the_step()
     {
-        var min = TimeSpan.FromSeconds(1);
-        var max = TimeSpan.FromSeconds(60);
-        var step = min;
-        var steps = new List<TimeSpan>();
-        for (var i = 0; i < 9; i++)
+        var backoff = new CareGateway.Resilience.Backoff(TimeSpan.FromMilliseconds(100), TimeSpan.FromSeconds(2));
+        var steps = Enumerable.Range(1, 8).Select(backoff.Step).ToList();
+
+        Assert.Equal([100, 200, 400, 800, 1600, 2000, 2000, 2000], steps.Select(s => s.TotalMilliseconds));
+        foreach (var (s, failures) in steps.Select((s, i) => (s, i + 1)))
         {
-            steps.Add(step);
-            step = MqttUplink.NextBackoff(step, max);
+            Assert.Equal(s / 2, backoff.Delay(failures, 0));
+            Assert.InRange(backoff.Delay(failures, 0.999999), s - TimeSpan.FromMilliseconds(1), s);
+            Assert.InRange(backoff.Delay(failures, 0.5), s / 2, s);
         }
 
-        Assert.Equal([1, 2, 4, 8, 16, 32, 60, 60, 60], steps.Select(s => s.TotalSeconds));
-        foreach (var s in steps)
-        {
-            Assert.Equal(TimeSpan.FromSeconds(0.5), MqttUplink.Jitter(s, min, 0));
-            var top = MqttUplink.Jitter(s, min, 0.999999);
-            Assert.InRange(top, s - TimeSpan.FromMilliseconds(1), s);
-            Assert.InRange(MqttUplink.Jitter(s, min, 0.5), TimeSpan.FromSeconds(0.5), s);
-        }
+        // The defaults of every connection: back within 2 s of a broker's return at worst, 0.78 s on average.
+        var defaults = new UplinkOptions { GatewayId = "gw-1", Host = "h" }.Reconnect;
+        Assert.Equal((TimeSpan.FromMilliseconds(100), TimeSpan.FromSeconds(2)), (defaults.Initial, defaults.Max));
+        Assert.Equal(TimeSpan.FromSeconds(1), CareGateway.Sensors.Zigbee.Zigbee2MqttOptions.DefaultReconnect.Max);
     }
 }

@@ -64,7 +64,11 @@ public static class SelftestCommand
             context.Say($"{(result == SelftestCheck.Ok ? "[green]ok[/]" : result == SelftestCheck.Failed ? "[red]FAILED[/]" : "[yellow]unknown[/]")}  {Markup.Escape(name)}: {Markup.Escape(detail)}");
         }
 
-        if (!options.SkipBoard)
+        if (!options.SkipBoard && !GatewayRuntime.NeedsGpio(config))
+        {
+            Add("board", SelftestCheck.Ok, "nothing is wired to GPIO (no GPIO sensors, buzzer or LEDs): no GPIO driver needed");
+        }
+        else if (!options.SkipBoard)
         {
             try
             {
@@ -75,6 +79,15 @@ public static class SelftestCommand
             {
                 Add("board", SelftestCheck.Failed, ex.Message + " " + ex.Hint);
             }
+        }
+
+        if (config.Outbox.ReserveMegabytes > 0)
+        {
+            var reserve = new FileInfo(Path.Combine(config.DataDirectory, "outbox.db.reserve"));
+            var wanted = config.Outbox.ReserveMegabytes * 1024L * 1024;
+            Add("disk reserve", reserve.Exists && reserve.Length >= wanted ? SelftestCheck.Ok : SelftestCheck.Failed, reserve.Exists && reserve.Length >= wanted
+                ? $"{config.Outbox.ReserveMegabytes} MiB held beside the alarm store for a full disk"
+                : $"the {config.Outbox.ReserveMegabytes} MiB disk reserve beside the alarm store is missing ({FreeSpace(config.DataDirectory)}): a full disk would find no room for the next alarm. Free space on the disk and restart the service");
         }
 
         var sync = (options.TimeSync ?? ReadTimeSync)();
@@ -271,6 +284,18 @@ public static class SelftestCommand
         catch (System.ComponentModel.Win32Exception)
         {
             return null;
+        }
+    }
+
+    private static string FreeSpace(string directory)
+    {
+        try
+        {
+            return $"{new DriveInfo(Path.GetFullPath(directory)).AvailableFreeSpace / (1024 * 1024)} MiB free";
+        }
+        catch (Exception ex) when (ex is IOException or ArgumentException or UnauthorizedAccessException)
+        {
+            return "free space unknown";
         }
     }
 

@@ -28,6 +28,7 @@ public sealed class Forwarder : ICommandChannel, IAsyncDisposable
     private readonly Lock _supervisorGate = new();
     private readonly SemaphoreSlim _sendSignal = new(0);
     private readonly SemaphoreSlim _faultSignal = new(0);
+    private readonly SemaphoreSlim _pruneSignal = new(0);
     private readonly System.Threading.Channels.Channel<AckInput> _acks =
         System.Threading.Channels.Channel.CreateUnbounded<AckInput>(new() { SingleReader = true });
     private readonly Dictionary<string, DateTimeOffset> _unrecordedSends = new(StringComparer.Ordinal);
@@ -216,6 +217,7 @@ public sealed class Forwarder : ICommandChannel, IAsyncDisposable
         await _transport.DisposeAsync();
         _sendSignal.Dispose();
         _faultSignal.Dispose();
+        _pruneSignal.Dispose();
     }
 
     /// <summary>Raises the end-to-end test alarm now (also what the periodic timer does); returns its id.</summary>
@@ -529,7 +531,7 @@ public sealed class Forwarder : ICommandChannel, IAsyncDisposable
                 wait = _options.PruneInterval;
             }
 
-            await SignalWait.WaitAsync(_faultSignal, wait, _time, ct);
+            await SignalWait.WaitAsync(_pruneSignal, wait, _time, ct);
             try
             {
                 if (await _outbox.PruneDeliveredAsync(_time.GetUtcNow(), ct) is var pruned and > 0)
@@ -626,6 +628,17 @@ public sealed class Forwarder : ICommandChannel, IAsyncDisposable
         lock (_supervisorGate)
         {
             _supervisor.StorageProblem(problem);
+        }
+
+        if (_outbox.IsShedding)
+        {
+            try
+            {
+                _pruneSignal.Release(); // a full disk: start looking for space to take the reserve back
+            }
+            catch (ObjectDisposedException)
+            {
+            }
         }
 
         if (Interlocked.Exchange(ref _storageFaultReported, 1) == 1)

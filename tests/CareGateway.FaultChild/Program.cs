@@ -3,7 +3,8 @@
 // Runs the real GatewayRuntime (outbox on disk, uplink to the configured broker) on a simulated board without sensors,
 // raises COUNT alarms through the real AlarmRaiser and prints "raised <alarmId>" after each one is durable, then
 // "raised-all", then "drained" once the centre has answered 'received' for everything in the outbox. Stops cleanly
-// when its standard input closes.
+// when its standard input closes. With COUNT 0 it raises nothing itself (its Zigbee sensors do): it prints "subscribed"
+// each time the Zigbee client is subscribed, and "stored <alarmId> <sensorId>" for each alarm once it is durable.
 using System.Device.Gpio;
 using System.Globalization;
 using CareGateway;
@@ -23,6 +24,13 @@ var config = ConfigLoader.Load(args[0]);
 using var logs = LoggerFactory.Create(b => b.SetMinimumLevel(LogLevel.Warning).AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace));
 using var gpio = new GpioController(new SimulatedBoard());
 await using var runtime = new GatewayRuntime(config, gpio, TimeProvider.System, logs);
+var output = TextWriter.Synchronized(Console.Out);
+if (runtime.Zigbee is { } zigbee)
+{
+    zigbee.Subscribed += () => output.WriteLine("subscribed");
+}
+
+runtime.Raiser.Stored += (alarm, _) => output.WriteLine($"stored {alarm.AlarmId} {alarm.SensorId ?? "-"}");
 var acked = new SemaphoreSlim(0);
 runtime.Uplink.AckReceived += (_, _) => acked.Release();
 using var stop = new CancellationTokenSource();
@@ -36,18 +44,21 @@ for (var i = 0; i < count; i++)
     var alarm = await runtime.Raiser.RaiseAsync(
         new AlarmRequest(types[n % types.Length], $"sensor-{n % 7}", "hallway", $"fault test burst alarm {n}", DateTimeOffset.UtcNow),
         CancellationToken.None);
-    Console.WriteLine($"raised {alarm.AlarmId}");
+    output.WriteLine($"raised {alarm.AlarmId}");
 }
 
-Console.WriteLine("raised-all");
-while (runtime.Outbox.PendingCount > 0 && !stdin.IsCompleted)
+if (count > 0)
 {
-    await Task.WhenAny(acked.WaitAsync(), stdin);
-}
+    output.WriteLine("raised-all");
+    while (runtime.Outbox.PendingCount > 0 && !stdin.IsCompleted)
+    {
+        await Task.WhenAny(acked.WaitAsync(), stdin);
+    }
 
-if (runtime.Outbox.PendingCount == 0)
-{
-    Console.WriteLine("drained");
+    if (runtime.Outbox.PendingCount == 0)
+    {
+        output.WriteLine("drained");
+    }
 }
 
 await stdin;

@@ -41,7 +41,7 @@ public class SelftestTests
         await running.WaitAsync(Bound).ContinueWith(_ => { }, TaskScheduler.Default);
         Assert.True(code == ExitCodes.Ok, output);
         var checks = CliTestKit.ParseJson(output).GetProperty("checks").EnumerateArray().ToDictionary(c => c.GetProperty("name").GetString()!, c => c.GetProperty("result").GetString());
-        Assert.Equal(["board", "time sync", "broker", "gateway service", "sensor door-front", "test alarm"], checks.Keys);
+        Assert.Equal(["board", "disk reserve", "time sync", "broker", "gateway service", "sensor door-front", "test alarm"], checks.Keys);
         Assert.All(checks.Values, r => Assert.Equal("ok", r));
         Assert.Equal("test", await received.Task.WaitAsync(Bound));
     }

@@ -113,12 +113,20 @@ public static class FaultSuite
     public static void AssertOneAlarmPerPress(CentreRecorder centre, int presses)
     {
         ArgumentNullException.ThrowIfNull(centre);
-        var bySensor = centre.Copies.Values.Select(c => c.First()).GroupBy(a => a.SensorId ?? "-").ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal);
+        var alarms = centre.Copies.Values.Select(c => c.First()).ToList();
+        Assert.All(alarms, a => Assert.Equal(Protocol.AlarmType.Panic, a.Type));
+        AssertOneAlarmPerPress(alarms, presses);
+    }
+
+    /// <summary>Each of the first <paramref name="presses"/> buttons has exactly one of <paramref name="alarms"/> (first copies), and no other button has one.</summary>
+    public static void AssertOneAlarmPerPress(IReadOnlyCollection<Protocol.AlarmMessage> alarms, int presses)
+    {
+        ArgumentNullException.ThrowIfNull(alarms);
+        var bySensor = alarms.GroupBy(a => a.SensorId ?? "-").ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal);
         var missing = Enumerable.Range(0, presses).Where(n => !bySensor.ContainsKey($"panic-{n}")).ToList();
         Assert.True(missing.Count == 0, $"{missing.Count} of {presses} presses never became an alarm at the centre, e.g. buttons {string.Join(", ", missing.Take(10))}");
         var doubled = bySensor.Where(kv => kv.Value > 1).ToList();
         Assert.True(doubled.Count == 0, $"{doubled.Count} presses became more than one alarm, e.g. {string.Join(", ", doubled.Take(5).Select(kv => $"{kv.Key} x{kv.Value}"))}");
         Assert.Equal(presses, bySensor.Count);
-        Assert.All(centre.Copies.Values.Select(c => c.First()), a => Assert.Equal(Protocol.AlarmType.Panic, a.Type));
     }
 }

@@ -37,6 +37,20 @@ public sealed class ChildGateway : IAsyncDisposable
 
     public int Id => _process.Id;
 
+    /// <summary>Reads (and drops) the rest of the child's output in the background, so a chatty child never blocks on a full pipe.</summary>
+    public void DrainInBackground() => _ = Task.Run(async () =>
+    {
+        try
+        {
+            while (await _process.StandardOutput.ReadLineAsync() is not null)
+            {
+            }
+        }
+        catch (Exception ex) when (ex is IOException or ObjectDisposedException or InvalidOperationException)
+        {
+        }
+    });
+
     public async Task<string> ReadLineAsync(TimeSpan bound)
     {
         var line = await _process.StandardOutput.ReadLineAsync().WaitAsync(bound);

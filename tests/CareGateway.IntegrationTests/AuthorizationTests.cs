@@ -57,8 +57,8 @@ public class AuthorizationTests(ITestOutputHelper output)
         centre.AssertExactly([own.AlarmId], "gw-a");
 
         // 2. The centre acknowledges an alarm of B, then one of A. B gets its own; A gets its own but never B's.
-        await centre.Centre.AcknowledgeAsync("gw-b", "b-alarm-1", AckState.Accepted, "operator-1", null, CancellationToken.None);
-        await centre.Centre.AcknowledgeAsync("gw-a", "a-marker-1", AckState.Accepted, "operator-1", null, CancellationToken.None);
+        await centre.Centre.AcknowledgeAsync("gw-b", "b-alarm-1", AckState.Accepted, "operator-1", null, Deadline());
+        await centre.Centre.AcknowledgeAsync("gw-a", "a-marker-1", AckState.Accepted, "operator-1", null, Deadline());
         await gatewayB.WaitForAsync(m => m.Topic == Topics.Ack("gw-b") && m.Json.Contains("b-alarm-1", StringComparison.Ordinal));
         await gatewayA.WaitForAsync(m => m.Json.Contains("a-marker-1", StringComparison.Ordinal));
         Assert.DoesNotContain(gatewayA.Received, m => m.Topic.StartsWith("care/v1/gw-b/", StringComparison.Ordinal));
@@ -66,7 +66,7 @@ public class AuthorizationTests(ITestOutputHelper output)
         // 3. A forges an acknowledgement for B (which would stop B re-sending a real alarm), then the centre sends B a marker.
         var forgedAck = new AckMessage { AlarmId = "b-alarm-2", GatewayId = "gw-b", State = AckState.Received, By = "not-the-centre", At = DateTimeOffset.UtcNow };
         Assert.Equal(MqttClientPublishReasonCode.NotAuthorized, await gatewayA.PublishAsync(Topics.Ack("gw-b"), ProtocolJson.Serialize(forgedAck)));
-        await centre.Centre.AcknowledgeAsync("gw-b", "b-marker-2", AckState.Received, "centre-acl", null, CancellationToken.None);
+        await centre.Centre.AcknowledgeAsync("gw-b", "b-marker-2", AckState.Received, "centre-acl", null, Deadline());
         await gatewayB.WaitForAsync(m => m.Json.Contains("b-marker-2", StringComparison.Ordinal));
         Assert.DoesNotContain(gatewayB.Received, m => m.Json.Contains("b-alarm-2", StringComparison.Ordinal));
 
@@ -79,6 +79,9 @@ public class AuthorizationTests(ITestOutputHelper output)
         await centre.Distinct.WaitForAsync(2, Bound, "A's second own alarm at the centre");
         centre.AssertExactly([own.AlarmId, own3.AlarmId], "gw-a");
     }
+
+    /// <summary>A bound of our own for every MQTT call: MQTTnet's default is the client's 10 s timeout, too short on a busy machine.</summary>
+    private static CancellationToken Deadline() => new CancellationTokenSource(Bound).Token;
 
     private static AlarmMessage Alarm(string gatewayId, long seq) => new()
     {
@@ -143,7 +146,8 @@ public class AuthorizationTests(ITestOutputHelper output)
 
         public async Task<bool> SubscribeAsync(string filter)
         {
-            var result = await _client.SubscribeAsync(new MqttClientSubscribeOptionsBuilder().WithTopicFilter(filter, MqttQualityOfServiceLevel.AtLeastOnce).Build());
+            using var deadline = new CancellationTokenSource(Bound);
+            var result = await _client.SubscribeAsync(new MqttClientSubscribeOptionsBuilder().WithTopicFilter(filter, MqttQualityOfServiceLevel.AtLeastOnce).Build(), deadline.Token);
             return result.Items.All(i => i.ResultCode <= MqttClientSubscribeResultCode.GrantedQoS2);
         }
 

@@ -85,7 +85,10 @@ public sealed class CentreRecorder : IAsyncDisposable
         var centre = new CentreReceiver(new CentreOptions { Host = broker.Host, Port = port ?? broker.Port, CentreId = centreId, Username = username, Tls = tls }, TimeProvider.System, NullLogger.Instance);
         var recorder = new CentreRecorder(centre);
         centre.AlarmCopyReceived += recorder.OnCopy;
-        await centre.StartAsync(CancellationToken.None);
+        // A deadline of our own: without one MQTTnet bounds the connect by the client's 10 s timeout, which a TLS
+        // handshake on a machine loaded with other work can exceed (AuthorizationTests failed that way).
+        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        await centre.StartAsync(deadline.Token);
         return recorder;
     }
 

@@ -154,7 +154,8 @@ public class SupervisionTests(ITestOutputHelper output)
         Assert.Contains(centre.Copies[id], c => c.Attempt >= 2);
         centre.AssertExactly([id], "gw-sup-accept");
 
-        await centre.Centre.AcknowledgeAsync("gw-sup-accept", id, AckState.Accepted, "operator-7", null, CancellationToken.None);
+        using var deadline = new CancellationTokenSource(Bound);
+        await centre.Centre.AcknowledgeAsync("gw-sup-accept", id, AckState.Accepted, "operator-7", null, deadline.Token);
         await notAcceptedOff.WaitForAsync(1, Bound, "the warning ends once an operator accepts");
     }
 }

@@ -14,7 +14,13 @@ public static class UserCommand
         var name = args.FirstOrDefault(a => !a.StartsWith("--", StringComparison.Ordinal));
         var roleIndex = Array.IndexOf(args, "--role");
         var role = roleIndex >= 0 && roleIndex + 1 < args.Length ? args[roleIndex + 1] : Roles.Operator;
-        if (string.IsNullOrWhiteSpace(name) || !Roles.IsValid(role))
+        if (!string.IsNullOrWhiteSpace(name) && !Roles.IsValid(role))
+        {
+            await stderr.WriteLineAsync($"add-user: there is no role '{role}'; the roles are {Roles.Operator} and {Roles.Admin}");
+            return 2;
+        }
+
+        if (string.IsNullOrWhiteSpace(name))
         {
             await stderr.WriteLineAsync("usage: response-centre add-user NAME [--role operator|admin]   (password on stdin)");
             return 2;

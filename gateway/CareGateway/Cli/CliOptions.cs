@@ -43,16 +43,19 @@ public static class CliOptions
         }
         catch (CliException ex)
         {
-            return Fail(context, ex.Message, ex.Hint, ex.Details, ex.ExitCode);
+            return Report(context, ex.Message, ex.Hint, ex.Details, ex.ExitCode);
         }
         catch (ConfigException ex)
         {
-            return Fail(context, $"The configuration {configPath} is not valid.", "Fix the values named below (docs/configuration.md describes each), or run 'care-gateway init' for a new one.", ex.Errors, ExitCodes.BadInput);
+            return Report(context, $"The configuration {configPath} is not valid.", "Fix the values named below (docs/configuration.md describes each), or run 'care-gateway init' for a new one.", ex.Errors, ExitCodes.BadInput);
         }
     }
 
-    private static int Fail(CliContext context, string message, string hint, IReadOnlyList<string> details, int exitCode)
+    /// <summary>The one way an error reaches the technician: the message, each detail on its own line, then what to do (or one JSON document).</summary>
+    public static int Report(CliContext context, string message, string hint, IReadOnlyList<string> details, int exitCode)
     {
+        ArgumentNullException.ThrowIfNull(context);
+        ArgumentNullException.ThrowIfNull(details);
         if (context.Json)
         {
             context.WriteJson(new JsonObject

@@ -10,27 +10,33 @@ namespace CareGateway;
 /// <summary><c>care-gateway run --config FILE</c>: the service, until SIGTERM.</summary>
 internal static class RunCommand
 {
-    public static async Task<int> RunAsync(FileInfo configFile, CancellationToken cancellationToken)
+    public static Task<int> RunAsync(FileInfo configFile, CancellationToken cancellationToken) => RunAsync(configFile, Console.Error, cancellationToken);
+
+    /// <summary>As <see cref="RunAsync(FileInfo, CancellationToken)"/>; a configuration that cannot be used is reported on <paramref name="error"/> as every command reports it.</summary>
+    public static async Task<int> RunAsync(FileInfo configFile, TextWriter error, CancellationToken cancellationToken)
     {
         GatewayConfig config;
         try
         {
             StartupTrace.Mark("run command entered");
-            config = ConfigLoader.Load(configFile.FullName);
+            config = Cli.ConfigFile.Load(configFile.FullName); // a missing file says what and where, as every command does
             StartupTrace.Mark("configuration loaded and validated");
             KeepLastGood(config, configFile.FullName);
         }
-        catch (ConfigException ex)
+        catch (Exception ex) when (ex is ConfigException or Cli.CliException)
         {
-            await Console.Error.WriteLineAsync(ex.Message);
+            var context = Cli.CliContext.ForWriter(error);
             if (LastGoodConfig.Recover(configFile.FullName) is not { } fallback)
             {
-                await Console.Error.WriteLineAsync("Fix the file and start again; docs/configuration.md describes every setting.");
-                return 2;
+                return ex is Cli.CliException cli
+                    ? Cli.CliOptions.Report(context, cli.Message, cli.Hint, cli.Details, Cli.ExitCodes.BadInput)
+                    : Cli.CliOptions.Report(context, $"The configuration {configFile.FullName} is not valid.", "Fix the values named above and start again (docs/configuration.md describes every setting; 'care-gateway profile validate --config FILE' checks the file).", ((ConfigException)ex).Errors, Cli.ExitCodes.BadInput);
             }
 
+            await error.WriteLineAsync(ex is ConfigException bad ? bad.Message : ex.Message);
+
             // Loudly: the home keeps its gateway, but on yesterday's settings until the file is fixed.
-            await Console.Error.WriteLineAsync($"RUNNING ON THE LAST GOOD CONFIGURATION from {fallback.Path}, not on {configFile.FullName}: fix that file ('care-gateway profile validate' / docs/configuration.md) and restart the service.");
+            await error.WriteLineAsync($"RUNNING ON THE LAST GOOD CONFIGURATION from {fallback.Path}, not on {configFile.FullName}: fix that file ('care-gateway profile validate' / docs/configuration.md) and restart the service.");
             config = fallback.Config;
         }
 

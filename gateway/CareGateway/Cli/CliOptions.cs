@@ -47,7 +47,7 @@ public static class CliOptions
         }
         catch (ConfigException ex)
         {
-            return Report(context, $"The configuration {configPath} is not valid.", "Fix the values named below (docs/configuration.md describes each), or run 'care-gateway init' for a new one.", ex.Errors, ExitCodes.BadInput);
+            return Report(context, $"The configuration {configPath} is not valid.", "Fix the values named above (docs/configuration.md describes each), or run 'care-gateway init' for a new one.", ex.Errors, ExitCodes.BadInput);
         }
     }
 

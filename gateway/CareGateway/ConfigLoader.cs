@@ -33,24 +33,28 @@ public static partial class ConfigLoader
 
     public static GatewayConfig Parse(string json, string source)
     {
+        // Unknown keys first, each with its path and the closest settings; the rest is still read and checked, so
+        // every problem is reported at once.
+        var (unknown, known) = ConfigKeys.Check(json);
         GatewayConfig? config;
         try
         {
-            config = JsonSerializer.Deserialize(json, ConfigJsonContext.Default.GatewayConfig);
+            config = JsonSerializer.Deserialize(known ?? json, ConfigJsonContext.Default.GatewayConfig);
         }
         catch (JsonException ex)
         {
             var where = ex.Path ?? "$";
-            var line = ex.LineNumber is { } l ? $" (line {l + 1})" : string.Empty;
-            throw new ConfigException(source, [$"{where}{line}: {FirstSentence(ex.Message)}"]);
+            var line = ex.LineNumber is { } l && unknown.Count == 0 ? $" (line {l + 1})" : string.Empty;
+            throw new ConfigException(source, [.. unknown, $"{where}{line}: {Cli.GatewayCommandLine.WithoutTypeNames(FirstSentence(ex.Message))}"]);
         }
 
         if (config is null)
         {
-            throw new ConfigException(source, ["$: the file holds JSON null, not a configuration object"]);
+            throw new ConfigException(source, [.. unknown, "$: the file holds JSON null, not a configuration object"]);
         }
 
         var errors = Validate(config);
+        errors.InsertRange(0, unknown);
         return errors.Count == 0 ? config : throw new ConfigException(source, errors);
     }
 

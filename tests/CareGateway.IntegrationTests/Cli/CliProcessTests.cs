@@ -58,4 +58,27 @@ public class CliProcessTests
             Assert.Contains("  " + command, stdout, StringComparison.Ordinal);
         }
     }
+
+    [Fact]
+    public async Task Bad_input_as_a_real_process_exits_2_without_type_names()
+    {
+        using var dir = new TempDir();
+        string[][] inputs =
+        [
+            ["frobnicate"],
+            ["status", "--bogus"],
+            ["sensors", "add", "x", "--pin", "abc"],
+            ["sensors"],
+            ["run", "--config", dir.File("missing/gateway.json")],
+        ];
+
+        foreach (var args in inputs)
+        {
+            var (code, stdout, stderr) = await RunAsync(args);
+
+            Assert.True(code == 2, $"{string.Join(' ', args)}: exit {code}: {stdout}{stderr}");
+            Assert.DoesNotContain("System.", stdout + stderr, StringComparison.Ordinal);
+            Assert.DoesNotContain("CareGateway.", stdout + stderr, StringComparison.Ordinal);
+        }
+    }
 }

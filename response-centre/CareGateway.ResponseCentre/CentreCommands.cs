@@ -1,8 +1,7 @@
-using System.Buffers;
 using System.Collections.Concurrent;
 using CareGateway.Protocol;
 using Microsoft.Extensions.Logging;
-using MQTTnet;
+using CareGateway.Mqtt;
 using MQTTnet.Protocol;
 
 namespace CareGateway.ResponseCentre;
@@ -17,7 +16,9 @@ public sealed class CentreCommands : IAsyncDisposable
     private readonly CentreOptions _options;
     private readonly TimeProvider _time;
     private readonly ILogger _log;
-    private readonly IMqttClient _client;
+    private readonly MqttConnection _connection;
+    private readonly CancellationTokenSource _life = new();
+    private Task _run = Task.CompletedTask;
     private readonly ConcurrentDictionary<string, TaskCompletionSource<CommandResultMessage>> _waiting = new(StringComparer.Ordinal);
 
     public CentreCommands(CentreOptions options, TimeProvider time, ILogger log)
@@ -25,8 +26,7 @@ public sealed class CentreCommands : IAsyncDisposable
         _options = options;
         _time = time;
         _log = log;
-        _client = new MqttClientFactory().CreateMqttClient();
-        _client.ApplicationMessageReceivedAsync += OnMessageAsync;
+        _connection = new MqttConnection(CentreReceiver.Connection(options, options.CentreId + "-commands", [Topics.AllGateways(CommandTopics.ResultLeaf)]), log, time) { Received = OnMessageAsync };
     }
 
     /// <summary>Raised for every valid result, also for results nobody waits for any more.</summary>
@@ -34,20 +34,12 @@ public sealed class CentreCommands : IAsyncDisposable
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
-        var options = new MqttClientOptionsBuilder()
-            .WithTcpServer(_options.Host, _options.Port)
-            .WithClientId(_options.CentreId + "-commands")
-            .WithCleanStart(false)
-            .WithSessionExpiryInterval((uint)TimeSpan.FromDays(1).TotalSeconds);
-        if (_options.Username is not null)
+        if (!await _connection.TryConnectAsync(cancellationToken))
         {
-            options = options.WithCredentials(_options.Username, _options.Password);
+            throw new InvalidOperationException($"The centre cannot reach its broker {_options.Host}:{_options.Port}: {_connection.LastFailure}");
         }
 
-        await _client.ConnectAsync(options.Build(), cancellationToken);
-        await _client.SubscribeAsync(
-            new MqttClientSubscribeOptionsBuilder().WithTopicFilter(Topics.AllGateways(CommandTopics.ResultLeaf), MqttQualityOfServiceLevel.AtLeastOnce).Build(),
-            cancellationToken);
+        _run = _connection.RunAsync(_life.Token);
     }
 
     /// <summary>
@@ -63,17 +55,9 @@ public sealed class CentreCommands : IAsyncDisposable
             var payload = CommandJson.Serialize(command);
             for (var attempt = 1; ; attempt++)
             {
-                var published = await _client.PublishAsync(
-                    new MqttApplicationMessageBuilder()
-                        .WithTopic(CommandTopics.Command(command.GatewayId))
-                        .WithPayload(payload)
-                        .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce)
-                        .WithContentType("application/json")
-                        .Build(),
-                    cancellationToken);
-                if (!published.IsSuccess)
+                if (!await _connection.PublishAsync(CommandTopics.Command(command.GatewayId), payload, MqttQualityOfServiceLevel.AtLeastOnce, retain: false, cancellationToken))
                 {
-                    _log.LogWarning("The broker refused command {CommandId} for {GatewayId}: {Code}", command.CommandId, command.GatewayId, published.ReasonCode);
+                    _log.LogWarning("The broker did not take command {CommandId} for {GatewayId}; it is sent again", command.CommandId, command.GatewayId);
                 }
 
                 using var wait = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -97,23 +81,30 @@ public sealed class CentreCommands : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        if (_client.IsConnected)
+        await _life.CancelAsync();
+        try
         {
-            await _client.DisconnectAsync();
+            await _run;
+        }
+        catch (OperationCanceledException)
+        {
         }
 
-        _client.Dispose();
+        _life.Dispose();
+        await _connection.DisposeAsync();
     }
 
-    private Task OnMessageAsync(MqttApplicationMessageReceivedEventArgs e)
+    private Task OnMessageAsync(MqttDelivery delivery)
     {
-        var topic = e.ApplicationMessage.Topic;
+        // A result only completes a waiting send: nothing to store, so it is acknowledged at once.
+        delivery.Acknowledge();
+        var topic = delivery.Topic;
         if (!Topics.TryParse(topic, out var gatewayId, out var leaf) || leaf != CommandTopics.ResultLeaf)
         {
             return Task.CompletedTask;
         }
 
-        if (!CommandJson.TryParseResult(e.ApplicationMessage.Payload.ToArray(), out var result, out var error))
+        if (!CommandJson.TryParseResult(delivery.Payload, out var result, out var error))
         {
             _log.LogWarning("Rejected command result on {Topic}: {Error}", topic, error);
             return Task.CompletedTask;

@@ -1,8 +1,7 @@
-using System.Buffers;
 using System.Collections.Concurrent;
 using CareGateway.Protocol;
 using Microsoft.Extensions.Logging;
-using MQTTnet;
+using CareGateway.Mqtt;
 using MQTTnet.Protocol;
 
 namespace CareGateway.ResponseCentre;
@@ -30,7 +29,7 @@ public sealed record CentreOptions
     /// TLS to the broker (in production the centre, like every gateway, connects with its own client certificate,
     /// common name <c>centre</c> in the example ACL). Null for a plain loopback connection in demos and tests.
     /// </summary>
-    public MqttClientTlsOptions? Tls { get; init; }
+    public MqttTlsOptions? Tls { get; init; }
 }
 
 /// <summary>An alarm as the centre holds it.</summary>
@@ -55,32 +54,44 @@ public sealed class CentreReceiver : IAsyncDisposable
     private readonly CentreOptions _options;
     private readonly TimeProvider _time;
     private readonly ILogger _log;
-    private readonly IMqttClient _client;
+    private readonly MqttConnection _connection;
     private readonly ConcurrentDictionary<string, ReceivedAlarm> _alarms = new(StringComparer.Ordinal);
     private int _disposed;
-    private readonly SemaphoreSlim _lost = new(0);
     private readonly ConcurrentDictionary<string, HeartbeatMessage> _lastHeartbeat = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, DateTimeOffset> _lastHeard = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _life = new();
-    private Task _supervisor = Task.CompletedTask;
+    private Task _run = Task.CompletedTask;
 
     public CentreReceiver(CentreOptions options, TimeProvider time, ILogger log)
     {
+        ArgumentNullException.ThrowIfNull(options);
         _options = options;
         _time = time;
         _log = log;
-        _client = new MqttClientFactory().CreateMqttClient();
-        _client.ApplicationMessageReceivedAsync += OnMessageAsync;
-        _client.DisconnectedAsync += e =>
-        {
-            if (e.ClientWasConnected && !_life.IsCancellationRequested)
-            {
-                _log.LogWarning("The centre lost its broker connection: {Reason} {Detail}", e.Reason, e.ReasonString ?? e.Exception?.Message);
-                _lost.Release();
-            }
+        // The product's one MQTT connection part: reconnect back-off on the TimeProvider, resubscribe on connect, and a
+        // message acknowledged only once it has been handled (the alarm stored and answered).
+        _connection = new MqttConnection(Connection(options, options.CentreId, SubscriptionFilters(options)), log, time) { Received = OnMessageAsync };
+    }
 
-            return Task.CompletedTask;
-        };
+    internal static MqttConnectionOptions Connection(CentreOptions options, string clientId, IEnumerable<string> filters) => new()
+    {
+        Name = "the centre's broker",
+        Endpoint = new MqttEndpoint(options.Host, options.Port),
+        ClientId = clientId,
+        Username = options.Username,
+        Password = options.Password is { } password ? () => password : null,
+        Tls = options.Tls,
+        SessionExpiry = TimeSpan.FromDays(1),
+        Subscriptions = [.. filters.Select(f => new MqttSubscription(f, MqttQualityOfServiceLevel.AtLeastOnce))],
+    };
+
+    private static IEnumerable<string> SubscriptionFilters(CentreOptions options)
+    {
+        foreach (var leaf in new[] { Topics.AlarmLeaf, Topics.StatusLeaf, Topics.HeartbeatLeaf })
+        {
+            var filter = Topics.AllGateways(leaf);
+            yield return options.SharedGroup is { } group && leaf == Topics.AlarmLeaf ? $"$share/{group}/{filter}" : filter;
+        }
     }
 
     /// <summary>Raised for every copy of an alarm as it arrived (before de-duplication), for audits and tests.</summary>
@@ -98,90 +109,21 @@ public sealed class CentreReceiver : IAsyncDisposable
     /// <summary>Connects and subscribes, then keeps the connection up (reconnecting with back-off) until disposed.</summary>
     public async Task StartAsync(CancellationToken cancellationToken)
     {
-        await ConnectAsync(cancellationToken);
-        _supervisor = SuperviseAsync(_life.Token);
-    }
-
-    private async Task SuperviseAsync(CancellationToken ct)
-    {
-        var backoff = TimeSpan.FromMilliseconds(100);
-        while (!ct.IsCancellationRequested)
+        if (!await _connection.TryConnectAsync(cancellationToken))
         {
-            try
-            {
-                // Woken by a lost connection; looks again every few seconds because MQTTnet 5 does not always say.
-                await _lost.WaitAsync(TimeSpan.FromSeconds(2), ct);
-                while (!_client.IsConnected && !ct.IsCancellationRequested)
-                {
-                    try
-                    {
-                        await ConnectAsync(ct);
-                        backoff = TimeSpan.FromMilliseconds(100);
-                        _log.LogInformation("The centre is connected to its broker again");
-                    }
-                    catch (Exception ex) when (!ct.IsCancellationRequested)
-                    {
-                        _log.LogWarning("The centre cannot connect to its broker {Host}:{Port}: {Reason}", _options.Host, _options.Port, ex.Message);
-                        await Task.Delay(TimeSpan.FromMilliseconds(backoff.TotalMilliseconds * (0.5 + (Random.Shared.NextDouble() / 2))), ct);
-                        backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, TimeSpan.FromSeconds(5).Ticks));
-                    }
-                }
-            }
-            catch (OperationCanceledException) when (ct.IsCancellationRequested)
-            {
-                return;
-            }
-        }
-    }
-
-    private async Task ConnectAsync(CancellationToken cancellationToken)
-    {
-        var options = new MqttClientOptionsBuilder()
-            .WithTcpServer(_options.Host, _options.Port)
-            .WithClientId(_options.CentreId)
-            .WithTimeout(TimeSpan.FromSeconds(10))
-            .WithCleanStart(false)
-            .WithSessionExpiryInterval((uint)TimeSpan.FromDays(1).TotalSeconds);
-        if (_options.Username is not null)
-        {
-            options = options.WithCredentials(_options.Username, _options.Password);
+            throw new InvalidOperationException($"The centre cannot reach its broker {_options.Host}:{_options.Port}: {_connection.LastFailure}");
         }
 
-        if (_options.Tls is { } tls)
-        {
-            options = options.WithTlsOptions(tls);
-        }
-
-        await _client.ConnectAsync(options.Build(), cancellationToken);
-        var subscribe = new MqttClientSubscribeOptionsBuilder();
-        foreach (var leaf in new[] { Topics.AlarmLeaf, Topics.StatusLeaf, Topics.HeartbeatLeaf })
-        {
-            var filter = Topics.AllGateways(leaf);
-            if (_options.SharedGroup is { } group && leaf == Topics.AlarmLeaf)
-            {
-                filter = $"$share/{group}/{filter}";
-            }
-
-            subscribe = subscribe.WithTopicFilter(f => f.WithTopic(filter).WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce));
-        }
-
-        await _client.SubscribeAsync(subscribe.Build(), cancellationToken);
+        _run = _connection.RunAsync(_life.Token);
     }
 
     /// <summary>Sends an acknowledgement step for an alarm (an operator's accepted or closed).</summary>
     public async Task AcknowledgeAsync(string gatewayId, string alarmId, AckState state, string by, string? note, CancellationToken cancellationToken)
     {
         var ack = new AckMessage { AlarmId = alarmId, GatewayId = gatewayId, State = state, By = by, At = _time.GetUtcNow(), Note = note };
-        var message = new MqttApplicationMessageBuilder()
-            .WithTopic(Topics.Ack(gatewayId))
-            .WithPayload(ProtocolJson.Serialize(ack))
-            .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce)
-            .WithContentType("application/json")
-            .Build();
-        var result = await _client.PublishAsync(message, cancellationToken);
-        if (!result.IsSuccess)
+        if (!await _connection.PublishAsync(Topics.Ack(gatewayId), ProtocolJson.Serialize(ack), MqttQualityOfServiceLevel.AtLeastOnce, retain: false, cancellationToken))
         {
-            throw new InvalidOperationException($"The broker refused the '{state}' acknowledgement for {alarmId}: {result.ReasonCode} {result.ReasonString}");
+            throw new InvalidOperationException($"The broker did not take the '{state}' acknowledgement for {alarmId}: {_connection.LastFailure ?? "not connected or refused"}");
         }
 
         if (_alarms.TryGetValue(alarmId, out var stored) && state > stored.State)
@@ -198,35 +140,32 @@ public sealed class CentreReceiver : IAsyncDisposable
         }
 
         await _life.CancelAsync();
-        await _supervisor;
-        _life.Dispose();
-        _lost.Dispose();
-        if (_client.IsConnected)
+        try
         {
-            try
-            {
-                await _client.DisconnectAsync();
-            }
-            catch (Exception ex) when (ex is MQTTnet.Exceptions.MqttCommunicationException or OperationCanceledException)
-            {
-                // The broker is already gone; there is nobody left to say goodbye to.
-                _log.LogDebug(ex, "Disconnect from the broker was not clean");
-            }
+            await _run;
+        }
+        catch (OperationCanceledException)
+        {
         }
 
-        _client.Dispose();
+        _life.Dispose();
+        await _connection.DisposeAsync();
     }
 
-    private async Task OnMessageAsync(MqttApplicationMessageReceivedEventArgs e)
+    private async Task OnMessageAsync(MqttDelivery delivery)
     {
-        var topic = e.ApplicationMessage.Topic;
+        await HandleAsync(delivery.Topic, delivery.Payload);
+        delivery.Acknowledge();
+    }
+
+    private async Task HandleAsync(string topic, byte[] payload)
+    {
         if (!Topics.TryParse(topic, out var gatewayId, out var leaf))
         {
             _log.LogWarning("Ignoring message on {Topic}: not a gateway topic", topic);
             return;
         }
 
-        var payload = e.ApplicationMessage.Payload.ToArray();
         switch (leaf)
         {
             case Topics.AlarmLeaf:
@@ -285,14 +224,7 @@ public sealed class CentreReceiver : IAsyncDisposable
         try
         {
             using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(10));
-            await _client.PublishAsync(
-                new MqttApplicationMessageBuilder()
-                    .WithTopic(Topics.HeartbeatAck(heartbeat.GatewayId))
-                    .WithPayload(ProtocolJson.Serialize(answer))
-                    .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtMostOnce)
-                    .WithContentType("application/json")
-                    .Build(),
-                deadline.Token);
+            await _connection.PublishAsync(Topics.HeartbeatAck(heartbeat.GatewayId), ProtocolJson.Serialize(answer), MqttQualityOfServiceLevel.AtMostOnce, retain: false, deadline.Token);
         }
         catch (Exception ex)
         {

@@ -36,7 +36,7 @@ public class AuthorizationTests(ITestOutputHelper output)
         var tlsPort = MosquittoBroker.FreePort();
         await using var broker = await MosquittoBroker.StartAsync($"acl_file {acl}\n{pki.TlsListener(tlsPort, "ca", "server")}");
         // The centre too connects over mutual TLS; its certificate's common name 'centre' is the ACL's centre user.
-        await using var centre = await CentreRecorder.StartAsync(broker, "centre-acl", port: tlsPort, tls: Client.TlsWith(centreIdentity));
+        await using var centre = await CentreRecorder.StartAsync(broker, "centre-acl", port: tlsPort, tls: new CareGateway.Mqtt.MqttTlsOptions { CaFile = pki.PathOf("ca.pem"), CertFile = centreIdentity.Cert, KeyFile = centreIdentity.Key, TargetHost = "localhost" });
 
         await using var gatewayA = await Client.ConnectAsync("gw-a", tlsPort, a);
         await using var gatewayB = await Client.ConnectAsync("gw-b", tlsPort, b);

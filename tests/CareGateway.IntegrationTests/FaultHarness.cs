@@ -80,7 +80,7 @@ public sealed class CentreRecorder : IAsyncDisposable
 
     public IReadOnlyDictionary<string, ConcurrentQueue<AlarmMessage>> Copies => _copies;
 
-    public static async Task<CentreRecorder> StartAsync(MosquittoBroker broker, string centreId = "centre-test", string? username = null, int? port = null, MQTTnet.MqttClientTlsOptions? tls = null)
+    public static async Task<CentreRecorder> StartAsync(MosquittoBroker broker, string centreId = "centre-test", string? username = null, int? port = null, CareGateway.Mqtt.MqttTlsOptions? tls = null)
     {
         var centre = new CentreReceiver(new CentreOptions { Host = broker.Host, Port = port ?? broker.Port, CentreId = centreId, Username = username, Tls = tls }, TimeProvider.System, NullLogger.Instance);
         var recorder = new CentreRecorder(centre);

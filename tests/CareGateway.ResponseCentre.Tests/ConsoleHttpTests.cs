@@ -157,6 +157,26 @@ public sealed partial class ConsoleHttpTests : IAsyncLifetime, IDisposable
     }
 
     [Fact]
+    public async Task An_alarm_id_with_slashes_and_dots_is_encoded_in_its_form_and_can_be_accepted_and_closed()
+    {
+        const string id = "../../logout?x=/a%2F#b";
+        await _centre.Store.AddAlarmAsync(StoreContractTests.Alarm(id), default);
+        using var browser = new Browser(_centre.BaseUrl);
+        await browser.LoginAsync("kari", Password);
+
+        var html = await browser.Http.GetStringAsync("/");
+        var accept = "/alarms/" + Uri.EscapeDataString(id) + "/accept";
+        Assert.Contains($"action=\"{WebUtility.HtmlEncode(accept)}\"", html, StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.Redirect, (await browser.PostAsync(accept, ("csrf", await browser.TokenAsync("/")))).StatusCode);
+        Assert.Equal(HandlingStatus.Accepted, (await _centre.Store.GetAlarmAsync(id, default))!.Status);
+        Assert.Equal(HttpStatusCode.OK, (await browser.Http.GetAsync("/")).StatusCode); // still logged in: Accept did not turn into logout
+
+        var close = "/alarms/" + Uri.EscapeDataString(id) + "/close";
+        Assert.Equal(HttpStatusCode.Redirect, (await browser.PostAsync(close, ("csrf", await browser.TokenAsync("/")), ("note", ""), ("outcome", "false-alarm"))).StatusCode);
+        Assert.Equal(HandlingStatus.Closed, (await _centre.Store.GetAlarmAsync(id, default))!.Status);
+    }
+
+    [Fact]
     public async Task Every_page_and_export_renders_for_a_logged_in_operator()
     {
         var kari = await _centre.Store.FindUserAsync("kari", default);

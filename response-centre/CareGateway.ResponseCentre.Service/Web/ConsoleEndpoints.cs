@@ -135,7 +135,7 @@ public static class ConsoleEndpoints
         console.MapPost("/alarms/{id}/accept", async (string id, HttpContext ctx, CentreCore core, ICentreStore store) =>
         {
             var user = await CurrentUserAsync(ctx, store);
-            var result = await core.AcceptAsync(id, user, ctx.RequestAborted);
+            var result = await core.AcceptAsync(AlarmIdFromPath(ctx, id), user, ctx.RequestAborted);
             return result == OperatorResult.NotFound ? Results.NotFound() : Results.Redirect("/");
         }).AddEndpointFilter(ValidateCsrf);
 
@@ -149,7 +149,7 @@ public static class ConsoleEndpoints
             }
 
             var user = await CurrentUserAsync(ctx, store);
-            var result = await core.CloseAsync(id, user, form["note"].ToString(), outcome, ctx.RequestAborted);
+            var result = await core.CloseAsync(AlarmIdFromPath(ctx, id), user, form["note"].ToString(), outcome, ctx.RequestAborted);
             return result == OperatorResult.NotFound ? Results.NotFound() : Results.Redirect("/");
         }).AddEndpointFilter(ValidateCsrf);
 
@@ -332,5 +332,22 @@ public static class ConsoleEndpoints
     {
         var local = day.ToDateTime(TimeOnly.MinValue, DateTimeKind.Unspecified);
         return new DateTimeOffset(local, zone.GetUtcOffset(local));
+    }
+
+    /// <summary>
+    /// The alarm id as the console wrote it into the link (URL-encoded). The server decodes every escape but
+    /// <c>%2F</c> in the route value, so the id is read from the raw request target and decoded exactly once.
+    /// </summary>
+    private static string AlarmIdFromPath(HttpContext ctx, string routeValue)
+    {
+        var raw = ctx.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpRequestFeature>()?.RawTarget;
+        const string prefix = "/alarms/";
+        if (raw is null || !raw.StartsWith(prefix, StringComparison.Ordinal))
+        {
+            return routeValue;
+        }
+
+        var end = raw.IndexOf('/', prefix.Length);
+        return end < 0 ? routeValue : Uri.UnescapeDataString(raw[prefix.Length..end]);
     }
 }

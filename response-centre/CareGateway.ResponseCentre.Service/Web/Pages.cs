@@ -42,9 +42,9 @@ public static class Pages
         {
             var label = gateways.TryGetValue(a.GatewayId, out var gw) ? gw.Label : null;
             var action = a.Status == HandlingStatus.Received
-                ? $"""<form method="post" action="/alarms/{E(a.AlarmId)}/accept">{p.Csrf}<button class="primary accept">{E(p.T("accept"))}</button></form>"""
+                ? $"""<form method="post" action="/alarms/{E(Uri.EscapeDataString(a.AlarmId))}/accept">{p.Csrf}<button class="primary accept">{E(p.T("accept"))}</button></form>"""
                 : $"""
-                  <form method="post" action="/alarms/{E(a.AlarmId)}/close" class="close-form">{p.Csrf}
+                  <form method="post" action="/alarms/{E(Uri.EscapeDataString(a.AlarmId))}/close" class="close-form">{p.Csrf}
                     <input name="note" placeholder="{E(p.T("note"))}" aria-label="{E(p.T("note"))}" maxlength="2000">
                     <select name="outcome" aria-label="{E(p.T("outcome"))}">{string.Concat(CloseOutcome.All.Select(o => $"<option value=\"{o}\">{E(p.T("outcome." + o))}</option>"))}</select>
                     <button class="close">{E(p.T("close"))}</button>

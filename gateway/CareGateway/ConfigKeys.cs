@@ -32,13 +32,13 @@ internal static class ConfigKeys
         var errors = new List<string>();
         if (root is JsonObject obj)
         {
-            Walk(obj, ConfigJsonContext.Default.GatewayConfig, "$", errors);
+            Walk(obj, ConfigJsonContext.Default.GatewayConfig, "$", errors, KeyLines(json));
         }
 
         return (errors, errors.Count == 0 ? json : root!.ToJsonString());
     }
 
-    private static void Walk(JsonNode? node, JsonTypeInfo? info, string path, List<string> errors)
+    private static void Walk(JsonNode? node, JsonTypeInfo? info, string path, List<string> errors, Dictionary<string, int> lines)
     {
         if (info is null)
         {
@@ -55,29 +55,84 @@ internal static class ConfigKeys
                     if (!known.TryGetValue(key, out var property))
                     {
                         var section = path == "$" ? "the configuration" : $"'{path}'";
-                        errors.Add($"{at}: '{key}' is not a setting of {section}.{GatewayCommandLine.DidYouMean(key, known.Keys)} (docs/configuration.md lists them)");
+                        var line = lines.TryGetValue(at, out var l) ? $" (line {l})" : string.Empty;
+                        errors.Add($"{at}{line}: '{key}' is not a setting of {section}.{GatewayCommandLine.DidYouMean(key, known.Keys)} (docs/configuration.md lists them)");
                         obj.Remove(key);
                         continue;
                     }
 
-                    Walk(value, Info(property.PropertyType), at, errors);
+                    Walk(value, Info(property.PropertyType), at, errors, lines);
                 }
 
                 break;
             case JsonObject obj when info.Kind == JsonTypeInfoKind.Dictionary && info.ElementType is { } valueType:
                 foreach (var (key, value) in obj)
                 {
-                    Walk(value, Info(valueType), $"{path}.{key}", errors);
+                    Walk(value, Info(valueType), $"{path}.{key}", errors, lines);
                 }
 
                 break;
             case JsonArray array when info.Kind == JsonTypeInfoKind.Enumerable && info.ElementType is { } elementType:
                 for (var i = 0; i < array.Count; i++)
                 {
-                    Walk(array[i], Info(elementType), $"{path}[{i}]", errors);
+                    Walk(array[i], Info(elementType), $"{path}[{i}]", errors, lines);
                 }
 
                 break;
+        }
+    }
+
+    /// <summary>The line (1-based) of each key, by its JSON path.</summary>
+    private static Dictionary<string, int> KeyLines(string json)
+    {
+        var lines = new Dictionary<string, int>(StringComparer.Ordinal);
+        var bytes = System.Text.Encoding.UTF8.GetBytes(json);
+        var newlines = new List<int>();
+        for (var i = 0; i < bytes.Length; i++)
+        {
+            if (bytes[i] == (byte)'\n')
+            {
+                newlines.Add(i);
+            }
+        }
+
+        var reader = new Utf8JsonReader(bytes, new JsonReaderOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true });
+        var stack = new Stack<(string Path, int Index)>(); // Index -1: an object; else the next array element
+        var pending = "$";
+        while (reader.Read())
+        {
+            switch (reader.TokenType)
+            {
+                case JsonTokenType.PropertyName:
+                    pending = $"{stack.Peek().Path}.{reader.GetString()}";
+                    var at = newlines.BinarySearch((int)reader.TokenStartIndex);
+                    lines.TryAdd(pending, (at < 0 ? ~at : at) + 1);
+                    continue;
+                case JsonTokenType.StartObject or JsonTokenType.StartArray:
+                    stack.Push((ValuePath(stack, pending), reader.TokenType == JsonTokenType.StartArray ? 0 : -1));
+                    continue;
+                case JsonTokenType.EndObject or JsonTokenType.EndArray:
+                    stack.Pop();
+                    Advance(stack);
+                    continue;
+                default:
+                    Advance(stack);
+                    continue;
+            }
+        }
+
+        return lines;
+
+        static string ValuePath(Stack<(string Path, int Index)> stack, string pending) =>
+            stack.Count > 0 && stack.Peek().Index >= 0 ? $"{stack.Peek().Path}[{stack.Peek().Index}]" : pending;
+
+        static void Advance(Stack<(string Path, int Index)> stack)
+        {
+            if (stack.Count > 0 && stack.Peek().Index >= 0)
+            {
+                var (path, index) = stack.Pop();
+                stack.Push((path, index + 1));
+            }
         }
     }
 

@@ -19,9 +19,9 @@ public class ConfigKeyTests
 
         var ex = Assert.Throws<ConfigException>(() => ConfigLoader.Parse(json, "gateway.json"));
 
-        Assert.Contains(ex.Errors, e => e.StartsWith("$.broker.prot: 'prot' is not a setting of '$.broker'. Did you mean 'port'", StringComparison.Ordinal));
-        Assert.Contains(ex.Errors, e => e.StartsWith("$.sensors[0].gpio.pul:", StringComparison.Ordinal) && e.Contains("Did you mean 'pull'", StringComparison.Ordinal));
-        Assert.Contains(ex.Errors, e => e.StartsWith("$.careProfle:", StringComparison.Ordinal) && e.Contains("Did you mean 'careProfile'", StringComparison.Ordinal));
+        Assert.Contains(ex.Errors, e => e.StartsWith("$.broker.prot (line 5): 'prot' is not a setting of '$.broker'. Did you mean 'port'", StringComparison.Ordinal));
+        Assert.Contains(ex.Errors, e => e.StartsWith("$.sensors[0].gpio.pul (line 6):", StringComparison.Ordinal) && e.Contains("Did you mean 'pull'", StringComparison.Ordinal));
+        Assert.Contains(ex.Errors, e => e.StartsWith("$.careProfle (line 7):", StringComparison.Ordinal) && e.Contains("Did you mean 'careProfile'", StringComparison.Ordinal));
         Assert.Contains(ex.Errors, e => e.StartsWith("$.gatewayId:", StringComparison.Ordinal));
         foreach (var error in ex.Errors)
         {

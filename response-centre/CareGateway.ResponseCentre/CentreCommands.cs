@@ -13,34 +13,22 @@ namespace CareGateway.ResponseCentre;
 /// </summary>
 public sealed class CentreCommands : IAsyncDisposable
 {
-    private readonly CentreOptions _options;
     private readonly TimeProvider _time;
     private readonly ILogger _log;
-    private readonly MqttConnection _connection;
-    private readonly CancellationTokenSource _life = new();
-    private Task _run = Task.CompletedTask;
+    private readonly CentreLink _link;
     private readonly ConcurrentDictionary<string, TaskCompletionSource<CommandResultMessage>> _waiting = new(StringComparer.Ordinal);
 
     public CentreCommands(CentreOptions options, TimeProvider time, ILogger log)
     {
-        _options = options;
         _time = time;
         _log = log;
-        _connection = new MqttConnection(CentreReceiver.Connection(options, options.CentreId + "-commands", [Topics.AllGateways(CommandTopics.ResultLeaf)]), log, time) { Received = OnMessageAsync };
+        _link = new CentreLink(options, options.CentreId + "-commands", [Topics.AllGateways(CommandTopics.ResultLeaf)], OnMessageAsync, time, log);
     }
 
     /// <summary>Raised for every valid result, also for results nobody waits for any more.</summary>
     public event Action<CommandResultMessage>? ResultReceived;
 
-    public async Task StartAsync(CancellationToken cancellationToken)
-    {
-        if (!await _connection.TryConnectAsync(cancellationToken))
-        {
-            throw new InvalidOperationException($"The centre cannot reach its broker {_options.Host}:{_options.Port}: {_connection.LastFailure}");
-        }
-
-        _run = _connection.RunAsync(_life.Token);
-    }
+    public Task StartAsync(CancellationToken cancellationToken) => _link.StartAsync(cancellationToken);
 
     /// <summary>
     /// Sends <paramref name="command"/> and waits for its result, sending it again every <paramref name="resendAfter"/>
@@ -55,7 +43,7 @@ public sealed class CentreCommands : IAsyncDisposable
             var payload = CommandJson.Serialize(command);
             for (var attempt = 1; ; attempt++)
             {
-                if (!await _connection.PublishAsync(CommandTopics.Command(command.GatewayId), payload, MqttQualityOfServiceLevel.AtLeastOnce, retain: false, cancellationToken))
+                if (!await _link.PublishAsync(CommandTopics.Command(command.GatewayId), payload, MqttQualityOfServiceLevel.AtLeastOnce, cancellationToken))
                 {
                     _log.LogWarning("The broker did not take command {CommandId} for {GatewayId}; it is sent again", command.CommandId, command.GatewayId);
                 }
@@ -79,20 +67,7 @@ public sealed class CentreCommands : IAsyncDisposable
         }
     }
 
-    public async ValueTask DisposeAsync()
-    {
-        await _life.CancelAsync();
-        try
-        {
-            await _run;
-        }
-        catch (OperationCanceledException)
-        {
-        }
-
-        _life.Dispose();
-        await _connection.DisposeAsync();
-    }
+    public ValueTask DisposeAsync() => _link.DisposeAsync();
 
     private Task OnMessageAsync(MqttDelivery delivery)
     {

@@ -54,13 +54,11 @@ public sealed class CentreReceiver : IAsyncDisposable
     private readonly CentreOptions _options;
     private readonly TimeProvider _time;
     private readonly ILogger _log;
-    private readonly MqttConnection _connection;
+    private readonly CentreLink _link;
     private readonly ConcurrentDictionary<string, ReceivedAlarm> _alarms = new(StringComparer.Ordinal);
     private int _disposed;
     private readonly ConcurrentDictionary<string, HeartbeatMessage> _lastHeartbeat = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, DateTimeOffset> _lastHeard = new(StringComparer.Ordinal);
-    private readonly CancellationTokenSource _life = new();
-    private Task _run = Task.CompletedTask;
 
     public CentreReceiver(CentreOptions options, TimeProvider time, ILogger log)
     {
@@ -70,20 +68,8 @@ public sealed class CentreReceiver : IAsyncDisposable
         _log = log;
         // The product's one MQTT connection part: reconnect back-off on the TimeProvider, resubscribe on connect, and a
         // message acknowledged only once it has been handled (the alarm stored and answered).
-        _connection = new MqttConnection(Connection(options, options.CentreId, SubscriptionFilters(options)), log, time) { Received = OnMessageAsync };
+        _link = new CentreLink(options, options.CentreId, SubscriptionFilters(options), OnMessageAsync, time, log);
     }
-
-    internal static MqttConnectionOptions Connection(CentreOptions options, string clientId, IEnumerable<string> filters) => new()
-    {
-        Name = "the centre's broker",
-        Endpoint = new MqttEndpoint(options.Host, options.Port),
-        ClientId = clientId,
-        Username = options.Username,
-        Password = options.Password is { } password ? () => password : null,
-        Tls = options.Tls,
-        SessionExpiry = TimeSpan.FromDays(1),
-        Subscriptions = [.. filters.Select(f => new MqttSubscription(f, MqttQualityOfServiceLevel.AtLeastOnce))],
-    };
 
     private static IEnumerable<string> SubscriptionFilters(CentreOptions options)
     {
@@ -107,23 +93,15 @@ public sealed class CentreReceiver : IAsyncDisposable
     public IReadOnlyCollection<ReceivedAlarm> Alarms => [.. _alarms.Values];
 
     /// <summary>Connects and subscribes, then keeps the connection up (reconnecting with back-off) until disposed.</summary>
-    public async Task StartAsync(CancellationToken cancellationToken)
-    {
-        if (!await _connection.TryConnectAsync(cancellationToken))
-        {
-            throw new InvalidOperationException($"The centre cannot reach its broker {_options.Host}:{_options.Port}: {_connection.LastFailure}");
-        }
-
-        _run = _connection.RunAsync(_life.Token);
-    }
+    public Task StartAsync(CancellationToken cancellationToken) => _link.StartAsync(cancellationToken);
 
     /// <summary>Sends an acknowledgement step for an alarm (an operator's accepted or closed).</summary>
     public async Task AcknowledgeAsync(string gatewayId, string alarmId, AckState state, string by, string? note, CancellationToken cancellationToken)
     {
         var ack = new AckMessage { AlarmId = alarmId, GatewayId = gatewayId, State = state, By = by, At = _time.GetUtcNow(), Note = note };
-        if (!await _connection.PublishAsync(Topics.Ack(gatewayId), ProtocolJson.Serialize(ack), MqttQualityOfServiceLevel.AtLeastOnce, retain: false, cancellationToken))
+        if (!await _link.PublishAsync(Topics.Ack(gatewayId), ProtocolJson.Serialize(ack), MqttQualityOfServiceLevel.AtLeastOnce, cancellationToken))
         {
-            throw new InvalidOperationException($"The broker did not take the '{state}' acknowledgement for {alarmId}: {_connection.LastFailure ?? "not connected or refused"}");
+            throw new InvalidOperationException($"The broker did not take the '{state}' acknowledgement for {alarmId}: {_link.LastFailure ?? "not connected or refused"}");
         }
 
         if (_alarms.TryGetValue(alarmId, out var stored) && state > stored.State)
@@ -139,17 +117,7 @@ public sealed class CentreReceiver : IAsyncDisposable
             return;
         }
 
-        await _life.CancelAsync();
-        try
-        {
-            await _run;
-        }
-        catch (OperationCanceledException)
-        {
-        }
-
-        _life.Dispose();
-        await _connection.DisposeAsync();
+        await _link.DisposeAsync();
     }
 
     private async Task OnMessageAsync(MqttDelivery delivery)
@@ -224,7 +192,7 @@ public sealed class CentreReceiver : IAsyncDisposable
         try
         {
             using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(10));
-            await _connection.PublishAsync(Topics.HeartbeatAck(heartbeat.GatewayId), ProtocolJson.Serialize(answer), MqttQualityOfServiceLevel.AtMostOnce, retain: false, deadline.Token);
+            await _link.PublishAsync(Topics.HeartbeatAck(heartbeat.GatewayId), ProtocolJson.Serialize(answer), MqttQualityOfServiceLevel.AtMostOnce, deadline.Token);
         }
         catch (Exception ex)
         {

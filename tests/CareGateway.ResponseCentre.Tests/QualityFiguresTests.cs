@@ -109,4 +109,15 @@ public sealed class QualityFiguresTests
         var beforeDst = new DateTimeOffset(2026, 3, 29, 0, 0, 0, TimeSpan.FromHours(1));
         Assert.Equal(new DateTimeOffset(2026, 3, 30, 0, 0, 0, TimeSpan.FromHours(2)), FigurePeriods.Next(FigurePeriod.Day, beforeDst, Oslo));
     }
+
+    [Theory]
+    [InlineData("Nord", "Nord")]
+    [InlineData("=1+1", "'=1+1")] // quoting alone is not enough: spreadsheets evaluate "=1+1" as well
+    [InlineData("+47 999", "'+47 999")]
+    [InlineData("-2+3", "'-2+3")]
+    [InlineData("@SUM(A1)", "'@SUM(A1)")]
+    [InlineData("\t=1", "'\t=1")]
+    [InlineData("=A1,B1", "\"'=A1,B1\"")]
+    [InlineData("sa \"hei\"", "\"sa \"\"hei\"\"\"")]
+    public void A_csv_cell_is_never_a_formula(string text, string cell) => Assert.Equal(cell, QualityFigures.CsvCell(text));
 }

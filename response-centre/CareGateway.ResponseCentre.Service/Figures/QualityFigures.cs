@@ -23,6 +23,13 @@ public static class FigurePeriods
         _ => FigurePeriod.Week,
     };
 
+    /// <summary>day, week or month; empty for the default (week).</summary>
+    public static bool TryParse(string? s, out FigurePeriod period)
+    {
+        period = string.IsNullOrEmpty(s) ? FigurePeriod.Week : Parse(s);
+        return string.IsNullOrEmpty(s) || s is "day" or "week" or "month";
+    }
+
     public static string Name(FigurePeriod p) => p.ToString().ToLowerInvariant();
 
     /// <summary>Start of the period holding <paramref name="t"/>, in the centre's zone (weeks start on Monday, ISO 8601).</summary>
@@ -244,13 +251,13 @@ public static class QualityFigures
         sb.Append("period_start,period_end,group,alarms,receive_count,receive_median_s,receive_p90_s,accept_count,accept_median_s,accept_p90_s,close_count,close_median_s,close_p90_s,cancelled_locally,share_cancelled_locally,closed_false_alarm,share_false_alarm,gateway_availability");
         foreach (var t in types)
         {
-            sb.Append(",type_").Append(t);
+            sb.Append(',').Append(CsvCell("type_" + t));
         }
 
         sb.Append('\n');
         foreach (var r in report.Rows)
         {
-            sb.Append(CultureInfo.InvariantCulture, $"{r.PeriodStart:yyyy-MM-ddTHH:mm:sszzz},{r.PeriodEnd:yyyy-MM-ddTHH:mm:sszzz},{Csv(r.Group)},{r.Alarms},");
+            sb.Append(CultureInfo.InvariantCulture, $"{r.PeriodStart:yyyy-MM-ddTHH:mm:sszzz},{r.PeriodEnd:yyyy-MM-ddTHH:mm:sszzz},{CsvCell(r.Group)},{r.Alarms},");
             foreach (var d in new[] { r.TimeToReceive, r.TimeToAccept, r.TimeToClose })
             {
                 sb.Append(CultureInfo.InvariantCulture, $"{d.Count},{N(d.MedianSeconds)},{N(d.P90Seconds)},");
@@ -268,9 +275,21 @@ public static class QualityFigures
         return sb.ToString();
 
         static string N(double? v) => v?.ToString("0.####", CultureInfo.InvariantCulture) ?? "";
-        static string Csv(string s) => s.IndexOfAny([',', '"', '\n', '\r']) >= 0 || s.StartsWith('=') || s.StartsWith('+') || s.StartsWith('-') || s.StartsWith('@')
-            ? "\"" + s.Replace("\"", "\"\"", StringComparison.Ordinal) + "\""
-            : s;
+    }
+
+    /// <summary>
+    /// One CSV cell that no spreadsheet evaluates: a text starting with <c>= + - @</c>, a tab or a carriage return
+    /// gets a leading apostrophe (quoting alone does not stop Excel or LibreOffice from running it as a formula,
+    /// OWASP's CSV-injection advice), and a cell holding a comma, quote or line break is quoted.
+    /// </summary>
+    public static string CsvCell(string s)
+    {
+        if (s.Length > 0 && s[0] is '=' or '+' or '-' or '@' or '\t' or '\r')
+        {
+            s = "'" + s;
+        }
+
+        return s.IndexOfAny([',', '"', '\n', '\r']) >= 0 ? "\"" + s.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"" : s;
     }
 
     public static byte[] ToJson(FigureReport report) => JsonSerializer.SerializeToUtf8Bytes(report, FiguresJsonContext.Default.FigureReport);

@@ -156,8 +156,12 @@ public static class ConsoleEndpoints
         console.MapGet("/history", async (HttpContext ctx, ICentreStore store, string? from, string? to) =>
         {
             var p = await UserPageAsync(ctx, store);
-            var (f, t) = Period(p, from, to, 7);
-            return HtmlResult(Pages.History(p, await store.AlarmsAsync(f, t, 500, ctx.RequestAborted), f, t));
+            if (RangeOrError(p, from, to, 7, MaxListDays, out var range) is { } refused)
+            {
+                return refused;
+            }
+
+            return HtmlResult(Pages.History(p, await store.AlarmsAsync(range.From, range.To, 500, ctx.RequestAborted), range.From, range.To));
         });
 
         console.MapGet("/gateways", async (HttpContext ctx, ICentreStore store) =>
@@ -183,41 +187,42 @@ public static class ConsoleEndpoints
 
         console.MapGet("/figures", async (HttpContext ctx, ICentreStore store, string? from, string? to, string? period, string? group) =>
         {
-            var p = await UserPageAsync(ctx, store);
-            var (f, t) = Period(p, from, to, 30);
-            var report = await QualityFigures.ComputeAsync(store, f, t, FigurePeriods.Parse(period), group, p.Zone, p.Now, ctx.RequestAborted);
-            var groups = (await store.GatewaysAsync(ctx.RequestAborted)).Select(g => g.HomeGroup).OfType<string>().Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
-            return HtmlResult(FiguresPage.Render(p, report, groups, ctx.Request.QueryString.Value ?? ""));
+            var (p, report, groups, refused) = await FiguresAsync(ctx, store, from, to, period, group);
+            return refused ?? HtmlResult(FiguresPage.Render(p, report!, groups, ctx.Request.QueryString.Value ?? ""));
         });
 
         console.MapGet("/figures.csv", async (HttpContext ctx, ICentreStore store, string? from, string? to, string? period, string? group) =>
         {
-            var p = await UserPageAsync(ctx, store);
-            var (f, t) = Period(p, from, to, 30);
-            var report = await QualityFigures.ComputeAsync(store, f, t, FigurePeriods.Parse(period), group, p.Zone, p.Now, ctx.RequestAborted);
-            return Results.File(Encoding.UTF8.GetBytes(QualityFigures.ToCsv(report)), "text/csv; charset=utf-8", "quality-figures.csv");
+            var (_, report, _, refused) = await FiguresAsync(ctx, store, from, to, period, group);
+            return refused ?? Results.File(Encoding.UTF8.GetBytes(QualityFigures.ToCsv(report!)), "text/csv; charset=utf-8", "quality-figures.csv");
         });
 
         console.MapGet("/figures.json", async (HttpContext ctx, ICentreStore store, string? from, string? to, string? period, string? group) =>
         {
-            var p = await UserPageAsync(ctx, store);
-            var (f, t) = Period(p, from, to, 30);
-            var report = await QualityFigures.ComputeAsync(store, f, t, FigurePeriods.Parse(period), group, p.Zone, p.Now, ctx.RequestAborted);
-            return Results.File(QualityFigures.ToJson(report), "application/json", "quality-figures.json");
+            var (_, report, _, refused) = await FiguresAsync(ctx, store, from, to, period, group);
+            return refused ?? Results.File(QualityFigures.ToJson(report!), "application/json", "quality-figures.json");
         });
 
         console.MapGet("/export", async (HttpContext ctx, ICentreStore store, string? from, string? to) =>
         {
             var p = await UserPageAsync(ctx, store);
-            var (f, t) = Period(p, from, to, 1);
-            return HtmlResult(FiguresPage.ExportPage(p, f, t));
+            if (RangeOrError(p, from, to, 1, MaxListDays, out var range) is { } refused)
+            {
+                return refused;
+            }
+
+            return HtmlResult(FiguresPage.ExportPage(p, range.From, range.To));
         });
 
         console.MapGet("/export/fhir", async (HttpContext ctx, ICentreStore store, CentreSettings settings, string? from, string? to) =>
         {
             var p = await UserPageAsync(ctx, store);
-            var (f, t) = Period(p, from, to, 1);
-            var alarms = (await store.AlarmsAsync(f, t, 10_000, ctx.RequestAborted)).Where(FhirExport.IsExportable).ToList();
+            if (RangeOrError(p, from, to, 1, MaxListDays, out var range) is { } refused)
+            {
+                return refused;
+            }
+
+            var alarms = (await store.AlarmsAsync(range.From, range.To, 10_000, ctx.RequestAborted)).Where(FhirExport.IsExportable).ToList();
             var gateways = await GatewayMapAsync(store, ctx);
             var json = FhirExport.ToJson(FhirExport.Build(alarms, gateways, settings.CentreId, p.Now));
             return Results.File(Encoding.UTF8.GetBytes(json), "application/fhir+json", "alarms-fhir.json");
@@ -279,6 +284,9 @@ public static class ConsoleEndpoints
         return await next(context);
     }
 
+    /// <summary>400 with the sentence as plain text: what was wrong, in words.</summary>
+    private static IResult Refused(string sentence) => Results.Text(sentence, "text/plain; charset=utf-8", Encoding.UTF8, StatusCodes.Status400BadRequest);
+
     private static IResult HtmlResult(string html, int status = StatusCodes.Status200OK) =>
         Results.Content(html, "text/html; charset=utf-8", Encoding.UTF8, status);
 
@@ -317,15 +325,45 @@ public static class ConsoleEndpoints
         }
     }
 
-    /// <summary>[from, to) from dates in the centre's zone; <c>to</c> is inclusive as a date. Defaults to the last <paramref name="days"/> days.</summary>
-    internal static (DateTimeOffset From, DateTimeOffset To) Period(PageContext p, string? from, string? to, int days)
+    /// <summary>The longest range, in days, of the history and the record export.</summary>
+    internal const int MaxListDays = 366;
+
+    /// <summary>The range asked for, or the answer that refuses it (400 with a sentence naming the value).</summary>
+    private static IResult? RangeOrError(PageContext p, string? from, string? to, int defaultDays, int maxDays, out DateRange range)
     {
-        DateTimeOffset? Day(string? s) => DateOnly.TryParseExact(s, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var d)
-            ? LocalMidnight(p.Zone, d) : null;
-        var today = DateOnly.FromDateTime(TimeZoneInfo.ConvertTime(p.Now, p.Zone).DateTime);
-        var end = Day(to) is { } e ? LocalMidnight(p.Zone, DateOnly.FromDateTime(TimeZoneInfo.ConvertTime(e, p.Zone).DateTime).AddDays(1)) : LocalMidnight(p.Zone, today.AddDays(1));
-        var start = Day(from) ?? LocalMidnight(p.Zone, today.AddDays(1 - days));
-        return (start, end > start ? end : start.AddDays(1));
+        var (parsed, error) = DateRange.Parse(from, to, defaultDays, maxDays, p.Zone, p.Now);
+        range = parsed ?? default;
+        return error is null ? null : Refused(error);
+    }
+
+    /// <summary>
+    /// The figures for a page or a download. The period must be day, week or month; the range is capped by the period
+    /// (400 days by day, five years by week, ten by month) so that one request cannot cost the service its memory;
+    /// the group must be one the centre knows, so nothing typed into the address comes back in a file.
+    /// </summary>
+    private static async Task<(PageContext Page, FigureReport? Report, IReadOnlyList<string> Groups, IResult? Refused)> FiguresAsync(
+        HttpContext ctx, ICentreStore store, string? from, string? to, string? period, string? group)
+    {
+        var p = await UserPageAsync(ctx, store);
+        if (!FigurePeriods.TryParse(period, out var kind))
+        {
+            return (p, null, [], Refused($"period: '{DateRange.Shorten(period ?? "")}' is not one of day, week, month."));
+        }
+
+        var maxDays = kind switch { FigurePeriod.Day => 400, FigurePeriod.Week => 5 * 366, _ => 10 * 366 };
+        if (RangeOrError(p, from, to, 30, maxDays, out var range) is { } refused)
+        {
+            return (p, null, [], refused);
+        }
+
+        var groups = (await store.GatewaysAsync(ctx.RequestAborted)).Select(g => g.HomeGroup).OfType<string>().Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
+        if (!string.IsNullOrWhiteSpace(group) && group != QualityFigures.NoGroup && !groups.Contains(group, StringComparer.Ordinal))
+        {
+            return (p, null, groups, Refused($"group: '{DateRange.Shorten(group)}' is not a home group of this centre."));
+        }
+
+        var report = await QualityFigures.ComputeAsync(store, range.From, range.To, kind, group, p.Zone, p.Now, ctx.RequestAborted);
+        return (p, report, groups, null);
     }
 
     internal static DateTimeOffset LocalMidnight(TimeZoneInfo zone, DateOnly day)

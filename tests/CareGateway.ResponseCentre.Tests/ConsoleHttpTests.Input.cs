@@ -1,0 +1,54 @@
+using System.Net;
+
+namespace CareGateway.ResponseCentre.Tests;
+
+/// <summary>Issue 19: every query value is checked at the edge (findings 7 and 11).</summary>
+public sealed partial class ConsoleHttpTests
+{
+    [Theory]
+    [InlineData("/figures?from=2001-01-01&to=2026-01-01&period=day", "at most 400 days")] // a quarter-century by day (a century took 5.7 s and 123 MB before)
+    [InlineData("/figures.json?from=2001-01-01&to=2026-01-01&period=week", "at most 1830 days")]
+    [InlineData("/figures.csv?from=0001-01-01", "outside the dates the centre holds")] // was a 500
+    [InlineData("/figures?to=9999-12-31", "outside the dates the centre holds")]
+    [InlineData("/figures?from=bad", "from: 'bad' is not a date")] // was ignored silently
+    [InlineData("/figures?from=2026-11-30&to=2026-11-01", "is before from")]
+    [InlineData("/figures?period=year", "period: 'year' is not one of day, week, month")]
+    [InlineData("/figures.csv?group=%3DHYPERLINK(%22http%3A%2F%2Fevil%22)", "is not a home group of this centre")]
+    [InlineData("/history?from=2020-01-01&to=2026-01-01", "at most 366 days")]
+    [InlineData("/export/fhir?from=2020-01-01&to=2026-01-01", "at most 366 days")]
+    [InlineData("/export?from=2026-13-01", "is not a date")]
+    public async Task A_range_or_value_the_page_cannot_serve_is_refused_with_a_sentence_naming_it(string path, string expected)
+    {
+        using var browser = new Browser(_centre.BaseUrl);
+        await browser.LoginAsync("kari", Password);
+        using var response = await browser.Http.GetAsync(path);
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.Contains(expected, body, StringComparison.Ordinal);
+        Assert.DoesNotContain("System.", body, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task The_longest_ranges_each_page_allows_still_answer()
+    {
+        using var browser = new Browser(_centre.BaseUrl);
+        await browser.LoginAsync("kari", Password);
+        foreach (var path in new[] { "/figures.json?from=2025-01-01&to=2026-02-04&period=day", "/figures.csv?from=2021-01-01&to=2025-12-31&period=week", "/history?from=2025-12-01&to=2026-12-01" })
+        {
+            using var response = await browser.Http.GetAsync(path);
+            Assert.True(response.StatusCode == HttpStatusCode.OK, $"{path}: {response.StatusCode} {await response.Content.ReadAsStringAsync()}");
+        }
+    }
+
+    [Fact]
+    public async Task A_home_group_that_looks_like_a_formula_reaches_the_csv_as_text_a_spreadsheet_does_not_run()
+    {
+        await _centre.Store.SetGatewayLabelAsync("gw-0042", "Kunde 1", "=HYPERLINK(\"http://evil\",\"x\")", default);
+        await _centre.Store.AddAlarmAsync(StoreContractTests.Alarm("019ab3c4-5d60-7e21-9f3a-2b4c6d8e0f11"), default);
+        using var browser = new Browser(_centre.BaseUrl);
+        await browser.LoginAsync("kari", Password);
+        var csv = await browser.Http.GetStringAsync("/figures.csv?from=2026-11-01&to=2026-12-31&group=" + Uri.EscapeDataString("=HYPERLINK(\"http://evil\",\"x\")"));
+        var cells = csv.Split('\n')[1];
+        Assert.Contains(",\"'=HYPERLINK(\"\"http://evil\"\",\"\"x\"\")\",", cells, StringComparison.Ordinal);
+    }
+}

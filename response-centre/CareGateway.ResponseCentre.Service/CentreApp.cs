@@ -30,18 +30,24 @@ public static class CentreApp
         }
 
         builder.Services.AddHostedService<HealthMonitor>();
+        var keyRing = KeyRing.Configure(builder.Services, settings);
         ConsoleEndpoints.AddConsole(builder.Services);
 
         var app = builder.Build();
         app.Services.GetRequiredService<ICentreStore>().MigrateAsync(CancellationToken.None).GetAwaiter().GetResult();
+        keyRing.LogAtStart(app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("CareGateway.ResponseCentre.KeyRing"));
         ConsoleEndpoints.MapConsole(app);
         return app;
     }
 
+    /// <summary>The service's own folder in the user's local data folder (the default place of the database and the keys).</summary>
+    public static string DefaultDataFolder =>
+        Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.LocalApplicationData, Environment.SpecialFolderOption.Create), "care-gateway");
+
     public static ICentreStore CreateStore(DatabaseSettings db) => db.Provider.ToLowerInvariant() switch
     {
         "sqlite" => string.IsNullOrWhiteSpace(db.ConnectionString)
-            ? SqliteCentreStore.ForFile(Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.LocalApplicationData, Environment.SpecialFolderOption.Create), "care-gateway", "response-centre.db"))
+            ? SqliteCentreStore.ForFile(Path.Combine(DefaultDataFolder, "response-centre.db"))
             : db.ConnectionString.Contains('=', StringComparison.Ordinal) ? new SqliteCentreStore(db.ConnectionString) : SqliteCentreStore.ForFile(db.ConnectionString),
         "postgres" or "postgresql" => new PostgresCentreStore(db.ConnectionString
             ?? throw new InvalidOperationException("Centre:Database:ConnectionString: PostgreSQL needs a connection string (Host=...;Database=...;Username=...)")),

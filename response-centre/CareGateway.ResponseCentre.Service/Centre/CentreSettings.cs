@@ -10,6 +10,8 @@ public sealed class CentreSettings
 
     public MqttSettings Mqtt { get; set; } = new();
 
+    public DataProtectionSettings DataProtection { get; set; } = new();
+
     /// <summary>A gateway is silent after this many heartbeat intervals without one.</summary>
     public double MissedHeartbeats { get; set; } = 3;
 
@@ -30,6 +32,21 @@ public sealed class DatabaseSettings
 
     /// <summary>For SQLite a file path or connection string (default: in the user's local data folder); for PostgreSQL an Npgsql connection string.</summary>
     public string? ConnectionString { get; set; }
+}
+
+/// <summary>The keys that sign the console's session cookies and form tokens (ASP.NET Core Data Protection).</summary>
+public sealed class DataProtectionSettings
+{
+    /// <summary>
+    /// Folder of the key ring; created 0700. Default: <c>keys</c> beside the SQLite database (with PostgreSQL, in the
+    /// user's local data folder). Instances behind one address must share it.
+    /// </summary>
+    public string? KeyRingPath { get; set; }
+
+    /// <summary>A PKCS#12 (<c>.pfx</c>) certificate with its private key that encrypts the keys at rest. Without it the keys are stored unencrypted (a warning at start).</summary>
+    public string? CertificatePath { get; set; }
+
+    public string? CertificatePassword { get; set; }
 }
 
 public sealed class MqttSettings

@@ -31,6 +31,7 @@ public static class CentreApp
 
         builder.Services.AddHostedService<HealthMonitor>();
         var keyRing = KeyRing.Configure(builder.Services, settings);
+        Transport.AddTransport(builder.Services, settings.Web);
         ConsoleEndpoints.AddConsole(builder.Services);
 
         var app = builder.Build();

@@ -30,11 +30,11 @@ public sealed class CentreHost : IAsyncDisposable
 
     public CentreEvents Events => App.Services.GetRequiredService<CentreEvents>();
 
-    public static async Task<CentreHost> StartAsync(IDictionary<string, string?> settings)
+    public static async Task<CentreHost> StartAsync(IDictionary<string, string?> settings, string url = "http://127.0.0.1:0")
     {
         var app = CentreApp.Build([], builder =>
         {
-            builder.WebHost.UseUrls("http://127.0.0.1:0");
+            builder.WebHost.UseUrls(url);
             builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
             {
                 ["Logging:LogLevel:Default"] = "Warning",

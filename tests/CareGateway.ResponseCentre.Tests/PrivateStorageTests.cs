@@ -29,7 +29,16 @@ public sealed class PrivateStorageTests : IDisposable
 
             Assert.Equal(PrivateFiles.FolderMode, Mode(folder));
             Assert.Equal(PrivateFiles.PrivateFileMode, Mode(db));
-            Assert.True(File.Exists(db + "-wal"), "the WAL exists while the service runs");
+            // Hold a connection open so that the WAL and shared-memory files exist (SQLite removes them with the last one).
+            using var open = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={db};Pooling=false");
+            open.Open();
+            using (var read = open.CreateCommand())
+            {
+                read.CommandText = "SELECT count(*) FROM sqlite_master";
+                read.ExecuteScalar();
+            }
+
+            Assert.True(File.Exists(db + "-wal"), "the WAL exists while a connection is open");
             Assert.Equal(PrivateFiles.PrivateFileMode, Mode(db + "-wal"));
             Assert.Equal(PrivateFiles.PrivateFileMode, Mode(db + "-shm"));
             var keys = Path.Combine(folder, "keys");

@@ -12,6 +12,8 @@ public sealed class CentreSettings
 
     public DataProtectionSettings DataProtection { get; set; } = new();
 
+    public WebSettings Web { get; set; } = new();
+
     /// <summary>A gateway is silent after this many heartbeat intervals without one.</summary>
     public double MissedHeartbeats { get; set; } = 3;
 
@@ -32,6 +34,19 @@ public sealed class DatabaseSettings
 
     /// <summary>For SQLite a file path or connection string (default: in the user's local data folder); for PostgreSQL an Npgsql connection string.</summary>
     public string? ConnectionString { get; set; }
+}
+
+/// <summary>How the console is reached: directly over HTTPS (Kestrel with a certificate) or through a TLS reverse proxy.</summary>
+public sealed class WebSettings
+{
+    /// <summary>
+    /// Addresses or networks (<c>10.0.0.5</c>, <c>10.0.0.0/24</c>) of the reverse proxies whose <c>X-Forwarded-For</c>
+    /// and <c>X-Forwarded-Proto</c> are believed. Default: loopback only (a proxy on the same machine).
+    /// </summary>
+    public List<string> TrustedProxies { get; set; } = [];
+
+    /// <summary><c>Strict-Transport-Security</c> max-age sent on every HTTPS answer.</summary>
+    public int HstsSeconds { get; set; } = 365 * 24 * 3600;
 }
 
 /// <summary>The keys that sign the console's session cookies and form tokens (ASP.NET Core Data Protection).</summary>

@@ -45,6 +45,7 @@ public static class ConsoleEndpoints
             o.FormFieldName = CsrfField;
             o.Cookie.Name = "centre-csrf";
             o.Cookie.SameSite = SameSiteMode.Strict;
+            o.Cookie.SecurePolicy = CookieSecurePolicy.SameAsRequest;
         });
         services.AddSingleton<IPasswordHasher<CentreUser>, PasswordHasher<CentreUser>>();
         services.AddSingleton<LoginThrottle>();
@@ -52,6 +53,7 @@ public static class ConsoleEndpoints
 
     public static void MapConsole(WebApplication app)
     {
+        Transport.UseTransport(app);
         app.Use(async (ctx, next) =>
         {
             ctx.Response.Headers["X-Content-Type-Options"] = "nosniff";
@@ -291,7 +293,7 @@ public static class ConsoleEndpoints
         Results.Content(html, "text/html; charset=utf-8", Encoding.UTF8, status);
 
     private static void SetLang(HttpContext ctx, string lang) =>
-        ctx.Response.Cookies.Append(LangCookie, Texts.Normalize(lang), new CookieOptions { HttpOnly = true, SameSite = SameSiteMode.Strict, MaxAge = TimeSpan.FromDays(365), IsEssential = true });
+        ctx.Response.Cookies.Append(LangCookie, Texts.Normalize(lang), new CookieOptions { HttpOnly = true, Secure = ctx.Request.IsHttps, SameSite = SameSiteMode.Strict, MaxAge = TimeSpan.FromDays(365), IsEssential = true });
 
     private static PageContext Page(HttpContext ctx, CentreUser? user, string? langOverride = null)
     {

@@ -1,4 +1,5 @@
 using System.Net;
+using CareGateway.ResponseCentre.Service.Storage;
 
 namespace CareGateway.ResponseCentre.Tests;
 
@@ -50,5 +51,52 @@ public sealed partial class ConsoleHttpTests
         var csv = await browser.Http.GetStringAsync("/figures.csv?from=2026-11-01&to=2026-12-31&group=" + Uri.EscapeDataString("=HYPERLINK(\"http://evil\",\"x\")"));
         var cells = csv.Split('\n')[1];
         Assert.Contains(",\"'=HYPERLINK(\"\"http://evil\"\",\"\"x\"\")\",", cells, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_form_posted_from_another_site_is_refused_even_with_a_valid_token()
+    {
+        using var browser = new Browser(_centre.BaseUrl);
+        await browser.LoginAsync("kari", Password);
+        using var forged = new HttpRequestMessage(HttpMethod.Post, "/logout")
+        {
+            Content = new FormUrlEncodedContent([new KeyValuePair<string, string>("csrf", await browser.TokenAsync("/"))]),
+        };
+        forged.Headers.Add("Origin", "https://evil.example");
+        using var answer = await browser.Http.SendAsync(forged);
+        Assert.Equal(HttpStatusCode.Forbidden, answer.StatusCode);
+        Assert.Contains("sent from https://evil.example, not from this console", await answer.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.OK, (await browser.Http.GetAsync("/")).StatusCode); // still logged in
+
+        using var own = new HttpRequestMessage(HttpMethod.Post, "/logout")
+        {
+            Content = new FormUrlEncodedContent([new KeyValuePair<string, string>("csrf", await browser.TokenAsync("/"))]),
+        };
+        own.Headers.Add("Origin", _centre.BaseUrl.TrimEnd('/'));
+        using var ok = await browser.Http.SendAsync(own);
+        Assert.Equal(HttpStatusCode.Redirect, ok.StatusCode);
+    }
+
+    [Fact]
+    public async Task A_note_longer_than_the_form_allows_is_refused_by_the_server_and_the_alarm_stays_open()
+    {
+        const string id = "019ab3c4-5d60-7e21-9f3a-2b4c6d8e0f31";
+        await _centre.Store.AddAlarmAsync(StoreContractTests.Alarm(id), default);
+        using var browser = new Browser(_centre.BaseUrl);
+        await browser.LoginAsync("kari", Password);
+        using var answer = await browser.PostAsync($"/alarms/{id}/close", ("csrf", await browser.TokenAsync("/")), ("note", new string('x', 3_000_000)), ("outcome", "handled"));
+        Assert.Equal(HttpStatusCode.BadRequest, answer.StatusCode);
+        Assert.Contains("at most 2000", await answer.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.NotEqual(HandlingStatus.Closed, (await _centre.Store.GetAlarmAsync(id, default))!.Status);
+    }
+
+    [Fact]
+    public async Task The_content_security_policy_pins_the_base_address_and_where_forms_may_go()
+    {
+        using var browser = new Browser(_centre.BaseUrl);
+        using var answer = await browser.Http.GetAsync("/login");
+        var csp = answer.Headers.GetValues("Content-Security-Policy").Single();
+        Assert.Contains("base-uri 'none'", csp, StringComparison.Ordinal);
+        Assert.Contains("form-action 'self'", csp, StringComparison.Ordinal);
     }
 }

@@ -22,6 +22,9 @@ public static class ConsoleEndpoints
     public const string LangCookie = "centre-lang";
     public const string CsrfField = "csrf";
 
+    /// <summary>The longest operator note (the form's <c>maxlength</c>, checked again on the server).</summary>
+    public const int MaxNoteLength = 2000;
+
     public static void AddConsole(IServiceCollection services)
     {
         services.AddAuthentication(CookieAuthenticationDefaults.AuthenticationScheme).AddCookie(o =>
@@ -60,7 +63,7 @@ public static class ConsoleEndpoints
             ctx.Response.Headers["X-Frame-Options"] = "DENY";
             // same-origin: the language switch returns to the page it came from; nothing leaks to other sites.
             ctx.Response.Headers["Referrer-Policy"] = "same-origin";
-            ctx.Response.Headers["Content-Security-Policy"] = "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'";
+            ctx.Response.Headers["Content-Security-Policy"] = "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
             await next();
         });
         app.UseAuthentication();
@@ -150,8 +153,14 @@ public static class ConsoleEndpoints
                 return Results.BadRequest($"outcome: '{outcome}' is not one of {string.Join(", ", CloseOutcome.All)}");
             }
 
+            var note = form["note"].ToString();
+            if (note.Length > MaxNoteLength)
+            {
+                return Refused($"note: {note.Length} characters; a note holds at most {MaxNoteLength}.");
+            }
+
             var user = await CurrentUserAsync(ctx, store);
-            var result = await core.CloseAsync(AlarmIdFromPath(ctx, id), user, form["note"].ToString(), outcome, ctx.RequestAborted);
+            var result = await core.CloseAsync(AlarmIdFromPath(ctx, id), user, note, outcome, ctx.RequestAborted);
             return result == OperatorResult.NotFound ? Results.NotFound() : Results.Redirect("/");
         }).AddEndpointFilter(ValidateCsrf);
 
@@ -277,6 +286,15 @@ public static class ConsoleEndpoints
 
     private static async ValueTask<object?> ValidateCsrf(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
     {
+        // A form posted from another site: its Origin names that site ("null" from a sandboxed frame or a file).
+        // Browsers send Origin on every POST; one that differs from this console's own address is refused before
+        // the token is even looked at.
+        var request = context.HttpContext.Request;
+        if (request.Headers.Origin is { Count: > 0 } origin && !string.Equals(origin.ToString(), $"{request.Scheme}://{request.Host}", StringComparison.OrdinalIgnoreCase))
+        {
+            return Results.Text($"This form was sent from {DateRange.Shorten(origin.ToString())}, not from this console; it was not carried out.", "text/plain; charset=utf-8", Encoding.UTF8, StatusCodes.Status403Forbidden);
+        }
+
         var antiforgery = context.HttpContext.RequestServices.GetRequiredService<IAntiforgery>();
         if (!await antiforgery.IsRequestValidAsync(context.HttpContext))
         {

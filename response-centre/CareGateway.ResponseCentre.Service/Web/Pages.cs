@@ -45,7 +45,7 @@ public static class Pages
                 ? $"""<form method="post" action="/alarms/{E(Uri.EscapeDataString(a.AlarmId))}/accept">{p.Csrf}<button class="primary accept">{E(p.T("accept"))}</button></form>"""
                 : $"""
                   <form method="post" action="/alarms/{E(Uri.EscapeDataString(a.AlarmId))}/close" class="close-form">{p.Csrf}
-                    <input name="note" placeholder="{E(p.T("note"))}" aria-label="{E(p.T("note"))}" maxlength="2000">
+                    <input name="note" placeholder="{E(p.T("note"))}" aria-label="{E(p.T("note"))}" maxlength="{ConsoleEndpoints.MaxNoteLength}">
                     <select name="outcome" aria-label="{E(p.T("outcome"))}">{string.Concat(CloseOutcome.All.Select(o => $"<option value=\"{o}\">{E(p.T("outcome." + o))}</option>"))}</select>
                     <button class="close">{E(p.T("close"))}</button>
                   </form>

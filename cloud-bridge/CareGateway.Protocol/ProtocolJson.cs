@@ -109,9 +109,9 @@ public static class ProtocolJson
             return gateway;
         }
 
-        if (string.IsNullOrWhiteSpace(m.AlarmId))
+        if (!IsAlarmId(m.AlarmId))
         {
-            return "alarmId: must not be empty";
+            return $"alarmId: must be a UUIDv7 in lower case like 019ab3c4-5d60-7e21-9f3a-2b4c6d8e0f12, was '{m.AlarmId}'";
         }
 
         if (m.Seq < 1)
@@ -136,6 +136,14 @@ public static class ProtocolJson
 
         return m.Attempt < 1 ? $"attempt: must be 1 or more, was {m.Attempt}" : null;
     }
+
+    /// <summary>
+    /// A gateway's alarm id: a UUIDv7 (RFC 9562 variant) in its canonical lower-case form. The centre's own technical
+    /// alarms use random UUIDv4, so a gateway can never send one of their ids.
+    /// </summary>
+    public static bool IsAlarmId(string? id) =>
+        id is { Length: 36 } && id[14] == '7' && id[19] is '8' or '9' or 'a' or 'b'
+        && Guid.TryParseExact(id, "D", out var guid) && string.Equals(guid.ToString("D"), id, StringComparison.Ordinal);
 
     private static string? CheckVersion(int version) =>
         version == Version ? null : $"version: this build speaks protocol version {Version}, the message says {version}";

@@ -80,7 +80,7 @@ public sealed class BrowserTests
         await row.Locator("button.accept").ClickAsync();
         await gateway.WaitForAckAsync(id, AckState.Accepted);
         Assert.Equal(AckState.Accepted, gateway.Outbox.Find(id)!.Ack);
-        Assert.Equal(HandlingStatus.Accepted, (await centre.Store.GetAlarmAsync(id, default))!.Status);
+        Assert.Equal(HandlingStatus.Accepted, (await centre.Store.GetAlarmAsync(new AlarmKey(gateway.Id, id), default))!.Status);
 
         // Close it with a note as a false alarm: it leaves the queue.
         await page.Locator($"tr[data-alarm-id='{id}'] input[name=note]").FillAsync("Ringte, falt ikke");
@@ -88,7 +88,7 @@ public sealed class BrowserTests
         await page.Locator($"tr[data-alarm-id='{id}'] button.close").ClickAsync();
         await gateway.WaitForAckAsync(id, AckState.Closed);
         await page.Locator($"tr[data-alarm-id='{id}']").WaitForAsync(new LocatorWaitForOptions { State = WaitForSelectorState.Detached });
-        Assert.Equal(CloseOutcome.FalseAlarm, (await centre.Store.GetAlarmAsync(id, default))!.Outcome);
+        Assert.Equal(CloseOutcome.FalseAlarm, (await centre.Store.GetAlarmAsync(new AlarmKey(gateway.Id, id), default))!.Outcome);
 
         // The language switch brings the operator back to the same page, in English.
         await page.GotoAsync($"{centre.BaseUrl}/history");

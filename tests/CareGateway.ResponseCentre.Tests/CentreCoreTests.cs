@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Globalization;
 using CareGateway.Protocol;
 using CareGateway.ResponseCentre.Service.Centre;
 using CareGateway.ResponseCentre.Service.Storage;
@@ -92,7 +93,7 @@ public sealed class CentreCoreTests : IDisposable
         Assert.Equal([AckState.Received, AckState.Accepted, AckState.Closed], _sender.Sent.Select(a => a.State));
         Assert.All(_sender.Sent.Skip(1), a => Assert.Equal("operator-117", a.By));
         Assert.All(_sender.Sent, a => Assert.Null(a.Note));
-        Assert.Equal("Resident had fallen; home nurse sent", (await _store.GetAlarmAsync("a-2", default))!.Note);
+        Assert.Equal("Resident had fallen; home nurse sent", (await _store.GetAlarmAsync(new AlarmKey("gw-0042", "a-2"), default))!.Note);
         await Assert.ThrowsAsync<ArgumentException>(() => _core.CloseAsync("a-2", Kari, null, "maybe", default));
     }
 
@@ -122,6 +123,44 @@ public sealed class CentreCoreTests : IDisposable
         Assert.Equal((CentreAlarmType.GatewayOffline, AlarmOrigin.Centre, "gw-0042"), (alarm.Type, alarm.Origin, alarm.GatewayId));
         Assert.Empty(_sender.Sent); // nothing to acknowledge to a gateway for the centre's own alarm
         Assert.Equal(GatewayState.Offline, (await _store.GetGatewayAsync("gw-0042", default))!.State);
+    }
+
+    /// <summary>
+    /// Issue 19 finding 1: technical alarm ids were 'centre-{gw}-{type}-{cause}', so a gateway could send that id first
+    /// and switch the check off. They are random UUIDv4 now, deduplicated by their cause, which no gateway sets.
+    /// </summary>
+    [Fact]
+    public async Task A_gateway_cannot_pre_empt_the_centres_technical_alarm_and_its_id_is_random()
+    {
+        await _core.OnStatusAsync(new StatusMessage { GatewayId = "gw-0042", State = GatewayState.Online, Since = T0 }, default);
+        await _core.OnAlarmAsync(Message(string.Create(CultureInfo.InvariantCulture, $"centre-gw-0042-{CentreAlarmType.GatewayOffline}-{T0.ToUnixTimeMilliseconds()}"), 1), default);
+        await _core.OnStatusAsync(new StatusMessage { GatewayId = "gw-0042", State = GatewayState.Offline, Since = T0 }, default);
+
+        var technical = Assert.Single(await _store.OpenAlarmsAsync(default), a => a.Origin == AlarmOrigin.Centre);
+        Assert.Equal(CentreAlarmType.GatewayOffline, technical.Type);
+        Assert.True(Guid.TryParseExact(technical.AlarmId, "D", out var id));
+        Assert.Equal(4, id.Version);
+        Assert.False(ProtocolJson.IsAlarmId(technical.AlarmId)); // no gateway may send it
+    }
+
+    [Fact]
+    public async Task The_same_alarm_id_from_two_gateways_is_two_alarms_each_answered_to_its_own_gateway()
+    {
+        var id = Guid.CreateVersion7(T0).ToString();
+        await _core.OnAlarmAsync(Message(id, 1, gateway: "gw-b", type: AlarmType.Panic), default);
+        await _core.OnAlarmAsync(Message(id, 1, gateway: "gw-a"), default);
+        await _core.OnAlarmAsync(Message(id, 1, attempt: 2, gateway: "gw-a"), default);
+
+        var open = await _store.OpenAlarmsAsync(default);
+        Assert.Equal([("gw-a", 2), ("gw-b", 1)], open.Select(a => (a.GatewayId, a.Copies)).Order());
+        Assert.Equal(["gw-a", "gw-a", "gw-b"], _sender.Sent.Select(a => a.GatewayId).Order());
+
+        // The console names the alarm by id alone: both rows are taken, each gateway answered for its own.
+        Assert.Equal(OperatorResult.Done, await _core.AcceptAsync(id, Kari, default));
+        Assert.Equal(["gw-a", "gw-b"], _sender.Sent.Where(a => a.State == AckState.Accepted).Select(a => a.GatewayId).Order());
+        Assert.Equal(OperatorResult.AlreadyDone, await _core.AcceptAsync(new AlarmKey("gw-a", id), Kari, default));
+        Assert.Equal(OperatorResult.Done, await _core.CloseAsync(new AlarmKey("gw-a", id), Kari, null, null, default));
+        Assert.Equal(HandlingStatus.Accepted, (await _store.GetAlarmAsync(new AlarmKey("gw-b", id), default))!.Status);
     }
 
     [Fact]
@@ -179,7 +218,7 @@ public sealed class CentreCoreTests : IDisposable
     {
         await _core.OnAlarmAsync(Message("c-1", 1, state: AlarmState.Cancelled), default);
         Assert.Empty(await _store.OpenAlarmsAsync(default));
-        Assert.Equal(AlarmState.Cancelled, (await _store.GetAlarmAsync("c-1", default))!.State);
+        Assert.Equal(AlarmState.Cancelled, (await _store.GetAlarmAsync(new AlarmKey("gw-0042", "c-1"), default))!.State);
         Assert.Equal(AckState.Received, Assert.Single(_sender.Sent).State);
     }
 

@@ -81,7 +81,7 @@ public sealed partial class ConsoleHttpTests : IAsyncLifetime, IDisposable
         Assert.Equal(HttpStatusCode.Redirect, response.StatusCode);
         Assert.StartsWith("/login", response.Headers.Location!.PathAndQuery, StringComparison.Ordinal);
         Assert.Equal(HttpStatusCode.OK, (await browser.Http.GetAsync("/login")).StatusCode);
-        Assert.Equal(HandlingStatus.Received, (await _centre.Store.GetAlarmAsync("alarm-1", default))!.Status);
+        Assert.Equal(HandlingStatus.Received, (await _centre.Store.GetAlarmAsync(StoreContractTests.Key("alarm-1"), default))!.Status);
     }
 
     [Fact]
@@ -141,17 +141,17 @@ public sealed partial class ConsoleHttpTests : IAsyncLifetime, IDisposable
         await browser.LoginAsync("kari", Password);
         Assert.Equal(HttpStatusCode.BadRequest, (await browser.PostAsync("/alarms/alarm-1/accept")).StatusCode);
         Assert.Equal(HttpStatusCode.BadRequest, (await browser.PostAsync("/alarms/alarm-1/accept", ("csrf", "forged"))).StatusCode);
-        Assert.Equal(HandlingStatus.Received, (await _centre.Store.GetAlarmAsync("alarm-1", default))!.Status);
+        Assert.Equal(HandlingStatus.Received, (await _centre.Store.GetAlarmAsync(StoreContractTests.Key("alarm-1"), default))!.Status);
 
         var response = await browser.PostAsync("/alarms/alarm-1/accept", ("csrf", await browser.TokenAsync("/")));
         Assert.Equal(HttpStatusCode.Redirect, response.StatusCode);
-        var alarm = await _centre.Store.GetAlarmAsync("alarm-1", default);
+        var alarm = await _centre.Store.GetAlarmAsync(StoreContractTests.Key("alarm-1"), default);
         Assert.Equal(HandlingStatus.Accepted, alarm!.Status);
         Assert.StartsWith("operator-", alarm.AcceptedBy, StringComparison.Ordinal);
 
         var close = await browser.PostAsync("/alarms/alarm-1/close", ("csrf", await browser.TokenAsync("/")), ("note", "Ringte, alt i orden"), ("outcome", "false-alarm"));
         Assert.Equal(HttpStatusCode.Redirect, close.StatusCode);
-        alarm = await _centre.Store.GetAlarmAsync("alarm-1", default);
+        alarm = await _centre.Store.GetAlarmAsync(StoreContractTests.Key("alarm-1"), default);
         Assert.Equal((HandlingStatus.Closed, "Ringte, alt i orden", "false-alarm"), (alarm!.Status, alarm.Note, alarm.Outcome));
         Assert.Contains("Ringte, alt i orden", await browser.Http.GetStringAsync("/history?from=2026-11-20&to=2026-11-30"), StringComparison.Ordinal);
     }
@@ -168,12 +168,12 @@ public sealed partial class ConsoleHttpTests : IAsyncLifetime, IDisposable
         var accept = "/alarms/" + Uri.EscapeDataString(id) + "/accept";
         Assert.Contains($"action=\"{WebUtility.HtmlEncode(accept)}\"", html, StringComparison.Ordinal);
         Assert.Equal(HttpStatusCode.Redirect, (await browser.PostAsync(accept, ("csrf", await browser.TokenAsync("/")))).StatusCode);
-        Assert.Equal(HandlingStatus.Accepted, (await _centre.Store.GetAlarmAsync(id, default))!.Status);
+        Assert.Equal(HandlingStatus.Accepted, (await _centre.Store.GetAlarmAsync(StoreContractTests.Key(id), default))!.Status);
         Assert.Equal(HttpStatusCode.OK, (await browser.Http.GetAsync("/")).StatusCode); // still logged in: Accept did not turn into logout
 
         var close = "/alarms/" + Uri.EscapeDataString(id) + "/close";
         Assert.Equal(HttpStatusCode.Redirect, (await browser.PostAsync(close, ("csrf", await browser.TokenAsync("/")), ("note", ""), ("outcome", "false-alarm"))).StatusCode);
-        Assert.Equal(HandlingStatus.Closed, (await _centre.Store.GetAlarmAsync(id, default))!.Status);
+        Assert.Equal(HandlingStatus.Closed, (await _centre.Store.GetAlarmAsync(StoreContractTests.Key(id), default))!.Status);
     }
 
     [Fact]

@@ -50,10 +50,11 @@ public sealed class Gateway : IAsyncDisposable
     private readonly List<(Func<AckMessage, bool> Match, TaskCompletionSource Done)> _waiters = [];
 
     /// <summary>Raises an alarm the way the rules do: into the outbox first, then the uplink sends it.</summary>
-    public async Task<string> RaiseAsync(string type, string room = "hallway", AlarmState state = AlarmState.Raised)
+    /// <remarks><paramref name="id"/> is for tests where another gateway used the same id first; normally it is new.</remarks>
+    public async Task<string> RaiseAsync(string type, string room = "hallway", AlarmState state = AlarmState.Raised, string? id = null)
     {
         var info = AlarmCatalog.Get(type);
-        var id = Guid.CreateVersion7().ToString();
+        id ??= Guid.CreateVersion7().ToString();
         await Outbox.AddAsync(new NewAlarm(id, type, info.Priority, info.VkpCode, info.Triage, state, "sensor-1", room, DateTimeOffset.UtcNow, $"Test: {type} in the {room}"), default);
         Uplink.NotifyNewAlarm();
         return id;

@@ -42,7 +42,7 @@ public sealed class GatewayContractTests
         await gateway.WaitForAckAsync(id, AckState.Closed);
 
         Assert.Equal(AckState.Closed, gateway.Outbox.Find(id)!.Ack);
-        var stored = await centre.Store.GetAlarmAsync(id, default);
+        var stored = await centre.Store.GetAlarmAsync(new AlarmKey(gateway.Id, id), default);
         Assert.Equal(HandlingStatus.Closed, stored!.Status);
         lock (gateway.Acks)
         {

@@ -27,10 +27,10 @@ public sealed class PostgresReceptionTests(PostgresServer server)
         await centre.Core.AcceptAsync(id, kari, default);
         await gateway.WaitForAckAsync(id, AckState.Accepted);
 
-        var stored = await centre.Store.GetAlarmAsync(id, default);
+        var stored = await centre.Store.GetAlarmAsync(new AlarmKey(gateway.Id, id), default);
         Assert.Equal((AlarmType.Smoke, "kitchen", HandlingStatus.Accepted, 1), (stored!.Type, stored.Room, stored.Status, stored.Copies));
         Assert.Equal(AckState.Accepted, gateway.Outbox.Find(id)!.Ack);
-        Assert.Equal([AckState.Received, AckState.Accepted], (await centre.Store.AcksAsync(id, default)).Select(a => a.State));
+        Assert.Equal([AckState.Received, AckState.Accepted], (await centre.Store.AcksAsync(new AlarmKey(gateway.Id, id), default)).Select(a => a.State));
     }
 
     [Fact]

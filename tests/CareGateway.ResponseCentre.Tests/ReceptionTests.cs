@@ -1,5 +1,7 @@
+using System.Buffers;
 using CareGateway.IntegrationTests;
 using CareGateway.Protocol;
+using CareGateway.ResponseCentre.Service.Centre;
 using CareGateway.ResponseCentre.Service.Storage;
 using CareGateway.Tests;
 using MQTTnet;
@@ -22,7 +24,7 @@ public sealed class ReceptionTests
 
         var id = await gateway.RaiseAsync(AlarmType.Fall, "bathroom");
         await gateway.WaitForAckAsync(id, AckState.Received);
-        var stored = await centre.Store.GetAlarmAsync(id, default);
+        var stored = await centre.Store.GetAlarmAsync(new AlarmKey(gateway.Id, id), default);
         Assert.NotNull(stored);
         Assert.Equal((AlarmType.Fall, "bathroom", "gw-rx-1", 1L), (stored.Type, stored.Room, stored.GatewayId, stored.Seq));
         Assert.Equal(AckState.Received, gateway.Outbox.Find(id)!.Ack);
@@ -37,6 +39,53 @@ public sealed class ReceptionTests
         var gw = await centre.Store.GetGatewayAsync("gw-rx-1", default);
         Assert.Equal(GatewayState.Online, gw!.State);
         Assert.Equal("0.1.0-test", gw.SoftwareVersion);
+    }
+
+    /// <summary>
+    /// Issue 19 finding 1: alarm ids were global, so a gateway that sent another home's id first had the real alarm
+    /// counted as its copy, never stored, yet answered 'received' (its gateway stopped re-sending). Ids are per gateway now.
+    /// </summary>
+    [Fact]
+    public async Task A_gateway_that_sends_another_homes_alarm_id_first_cannot_silence_that_alarm()
+    {
+        await using var broker = await MosquittoBroker.StartAsync();
+        using var dir = new TempDir();
+        await using var centre = await CentreHost.StartAsync(CentreHost.Settings(dir.File("centre.db"), broker.Port));
+        var stolen = Guid.CreateVersion7().ToString();
+
+        // Gateway B (a raw client) publishes A's alarm id first, on its own topic, and is answered for it.
+        var answeredToB = new TaskCompletionSource<AckMessage>(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var b = new MqttClientFactory().CreateMqttClient();
+        b.ApplicationMessageReceivedAsync += e =>
+        {
+            if (ProtocolJson.TryParseAck(e.ApplicationMessage.Payload.ToArray(), out var ack, out _) && ack.AlarmId == stolen)
+            {
+                answeredToB.TrySetResult(ack);
+            }
+
+            return Task.CompletedTask;
+        };
+        await b.ConnectAsync(new MqttClientOptionsBuilder().WithTcpServer(broker.Host, broker.Port).WithClientId("gw-thief").Build());
+        await b.SubscribeAsync(Topics.Ack("gw-thief"), MqttQualityOfServiceLevel.AtLeastOnce);
+        var forged = CentreCoreTests.Message(stolen, 1, gateway: "gw-thief", type: AlarmType.Panic);
+        await b.PublishAsync(new MqttApplicationMessageBuilder().WithTopic(Topics.Alarm("gw-thief"))
+            .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce).WithPayload(ProtocolJson.Serialize(forged)).Build());
+        Assert.Equal(AckState.Received, (await answeredToB.Task.WaitAsync(Bound)).State);
+
+        // Then A's real alarm with that id: stored as A's own, shown in the queue, answered to A, and taken by an operator.
+        await using var a = new Gateway("gw-victim", broker.Port, dir.File("outbox.db"));
+        await a.RaiseAsync(AlarmType.Fall, "bathroom", id: stolen);
+        await a.WaitForAckAsync(stolen, AckState.Received);
+        var open = await centre.Store.OpenAlarmsAsync(default);
+        var real = Assert.Single(open, x => x.GatewayId == "gw-victim");
+        Assert.Equal((stolen, AlarmType.Fall, "bathroom", 1), (real.AlarmId, real.Type, real.Room, real.Copies));
+        Assert.Equal(1, Assert.Single(await centre.Store.FindAlarmsAsync(stolen, default), x => x.GatewayId == "gw-thief").Copies);
+
+        var kari = await centre.AddUserAsync("kari", Roles.Operator, "correct horse battery");
+        Assert.Equal(OperatorResult.Done, await centre.Core.AcceptAsync(real.Key, kari, default));
+        await a.WaitForAckAsync(stolen, AckState.Accepted);
+        Assert.Equal(AckState.Accepted, a.Outbox.Find(stolen)!.Ack);
+        Assert.Equal(HandlingStatus.Received, Assert.Single(await centre.Store.FindAlarmsAsync(stolen, default), x => x.GatewayId == "gw-thief").Status);
     }
 
     [Fact]
@@ -103,7 +152,7 @@ public sealed class ReceptionTests
                 var stored = new List<StoredAlarm>();
                 foreach (var id in raised[g])
                 {
-                    stored.Add((await centre.Store.GetAlarmAsync(id, default))!);
+                    stored.Add((await centre.Store.GetAlarmAsync(new AlarmKey(gateways[g].Id, id), default))!);
                 }
 
                 Assert.All(stored, a => Assert.Equal((gateways[g].Id, 1), (a.GatewayId, a.Copies)));

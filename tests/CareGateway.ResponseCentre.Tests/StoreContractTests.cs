@@ -1,4 +1,5 @@
 using CareGateway.Protocol;
+using CareGateway.ResponseCentre.Service.Centre;
 using CareGateway.ResponseCentre.Service.Storage;
 using CareGateway.Tests;
 
@@ -10,6 +11,9 @@ public abstract class StoreContractTests
     private static readonly DateTimeOffset T0 = new(2026, 11, 24, 1, 19, 0, TimeSpan.Zero);
 
     protected abstract Task<ICentreStore> NewStoreAsync();
+
+    /// <summary>The key of an alarm made by <see cref="Alarm"/>.</summary>
+    public static AlarmKey Key(string id, string gateway = "gw-0042") => new(gateway, id);
 
     public static StoredAlarm Alarm(string id, string gateway = "gw-0042", long seq = 1, AlarmPriority priority = AlarmPriority.High, DateTimeOffset? raised = null, AlarmState state = AlarmState.Raised, string type = AlarmType.Wandering) => new()
     {
@@ -37,7 +41,7 @@ public abstract class StoreContractTests
         Assert.False(await store.AddAlarmAsync(Alarm("a-1") with { Reason = "a re-send" }, default));
         Assert.False(await store.AddAlarmAsync(Alarm("a-1"), default));
 
-        var stored = await store.GetAlarmAsync("a-1", default);
+        var stored = await store.GetAlarmAsync(Key("a-1"), default);
         Assert.NotNull(stored);
         Assert.Equal(3, stored.Copies);
         Assert.Equal("Outer door opened at night", stored.Reason);
@@ -56,7 +60,7 @@ public abstract class StoreContractTests
         await store.AddAlarmAsync(Alarm("crit-old", priority: AlarmPriority.Critical, raised: T0.AddMinutes(1)), default);
         await store.AddAlarmAsync(Alarm("cancelled", state: AlarmState.Cancelled), default);
         await store.AddAlarmAsync(Alarm("closed"), default);
-        Assert.True(await store.CloseAsync("closed", "operator-1", T0.AddMinutes(9), "ok", CloseOutcome.Handled, default));
+        Assert.True(await store.CloseAsync(Key("closed"), "operator-1", T0.AddMinutes(9), "ok", CloseOutcome.Handled, default));
 
         var open = await store.OpenAlarmsAsync(default);
         Assert.Equal(["crit-old", "crit-new", "low-old"], open.Select(a => a.AlarmId));
@@ -67,13 +71,13 @@ public abstract class StoreContractTests
     {
         var store = await NewStoreAsync();
         await store.AddAlarmAsync(Alarm("a-2"), default);
-        Assert.True(await store.AcceptAsync("a-2", "operator-1", T0.AddSeconds(30), default));
-        Assert.False(await store.AcceptAsync("a-2", "operator-2", T0.AddSeconds(31), default));
-        Assert.True(await store.CloseAsync("a-2", "operator-1", T0.AddMinutes(4), "Called, resident back inside", CloseOutcome.FalseAlarm, default));
-        Assert.False(await store.CloseAsync("a-2", "operator-2", T0.AddMinutes(5), null, null, default));
-        Assert.False(await store.AcceptAsync("missing", "operator-1", T0, default));
+        Assert.True(await store.AcceptAsync(Key("a-2"), "operator-1", T0.AddSeconds(30), default));
+        Assert.False(await store.AcceptAsync(Key("a-2"), "operator-2", T0.AddSeconds(31), default));
+        Assert.True(await store.CloseAsync(Key("a-2"), "operator-1", T0.AddMinutes(4), "Called, resident back inside", CloseOutcome.FalseAlarm, default));
+        Assert.False(await store.CloseAsync(Key("a-2"), "operator-2", T0.AddMinutes(5), null, null, default));
+        Assert.False(await store.AcceptAsync(Key("missing"), "operator-1", T0, default));
 
-        var a = await store.GetAlarmAsync("a-2", default);
+        var a = await store.GetAlarmAsync(Key("a-2"), default);
         Assert.NotNull(a);
         Assert.Equal(HandlingStatus.Closed, a.Status);
         Assert.Equal("operator-1", a.AcceptedBy);
@@ -92,7 +96,8 @@ public abstract class StoreContractTests
         Assert.Equal(["k2"], (await store.UnsentAcksAsync(10, default)).Select(a => a.AckId));
         await store.MarkAckSentAsync("k2", T0.AddSeconds(9), default);
         Assert.Empty(await store.UnsentAcksAsync(10, default));
-        var acks = await store.AcksAsync("a-3", default);
+        var acks = await store.AcksAsync(Key("a-3", "gw-1"), default);
+        Assert.Empty(await store.AcksAsync(Key("a-3", "gw-2"), default)); // ids are per gateway
         Assert.Equal([AckState.Received, AckState.Accepted], acks.Select(a => a.State));
         Assert.Equal(T0.AddSeconds(9), acks[1].SentAt);
     }
@@ -148,7 +153,7 @@ public abstract class StoreContractTests
         await store.AddAlarmAsync(Alarm("bat", type: AlarmType.LowBattery), default);
         await store.RecordSensorProblemAsync(new SensorProblem("gw-0042", "door-front", "hallway", AlarmType.LowBattery, T0, "bat"), default);
         Assert.Equal("door-front", Assert.Single(await store.SensorsNeedingAttentionAsync(default)).SensorId);
-        await store.CloseAsync("bat", "operator-1", T0.AddHours(2), "battery changed", CloseOutcome.Technical, default);
+        await store.CloseAsync(Key("bat"), "operator-1", T0.AddHours(2), "battery changed", CloseOutcome.Technical, default);
         Assert.Empty(await store.SensorsNeedingAttentionAsync(default));
 
         Assert.Equal(0, await store.CountUsersAsync(default));
@@ -189,18 +194,51 @@ public abstract class StoreContractTests
         Assert.Null(commit.HeartbeatsBefore[2]!.LastHeartbeatAt); // known by its alarms only
         var hb = await store.GetGatewayAsync("gw-hb", default);
         Assert.Equal((4L, T0.AddSeconds(2), 30), (hb!.LastSeq!.Value, hb.LastHeartbeatAt!.Value, hb.IntervalSeconds!.Value));
-        Assert.Equal(2, (await store.GetAlarmAsync("old", default))!.Copies);
-        var b1 = await store.GetAlarmAsync("b-1", default);
+        Assert.Equal(2, (await store.GetAlarmAsync(Key("old"), default))!.Copies);
+        var b1 = await store.GetAlarmAsync(Key("b-1", "gw-new"), default);
         Assert.Equal((2, "Outer door opened at night"), (b1!.Copies, b1.Reason));
         Assert.Equal(6, (await store.GetGatewayAsync("gw-new", default))!.SeqBaseline); // first contact by an alarm
         Assert.Equal("b-2", Assert.Single(await store.SensorsNeedingAttentionAsync(default)).AlarmId);
-        Assert.Equal(["k1", "k4"], (await store.AcksAsync("b-1", default)).Select(a => a.AckId).Order());
-        Assert.Equal(T0.AddSeconds(3), Assert.Single(await store.AcksAsync("old", default), a => a.AckId == "k-old").SentAt);
+        Assert.Equal(["k1", "k4"], (await store.AcksAsync(Key("b-1", "gw-new"), default)).Select(a => a.AckId).Order());
+        Assert.Equal(T0.AddSeconds(3), Assert.Single(await store.AcksAsync(Key("old"), default), a => a.AckId == "k-old").SentAt);
         Assert.Equal(["k1", "k2", "k3", "k4"], (await store.UnsentAcksAsync(10, default)).Select(a => a.AckId).Order());
 
         await store.MarkAcksSentAsync(["k1", "k2", "k3"], T0.AddSeconds(4), default);
         Assert.Equal("k4", Assert.Single(await store.UnsentAcksAsync(10, default)).AckId);
         await store.MarkAcksSentAsync([], T0, default);
+    }
+
+    /// <summary>A store with only the first migration applied (alarms keyed by id alone).</summary>
+    protected abstract Task<SqlCentreStore> NewUnmigratedStoreAsync();
+
+    /// <summary>
+    /// Issue 19 finding 1: migration 2 keys alarms by gateway and id. Alarms stored before survive it, and a technical
+    /// alarm raised before is still recognised by its cause (the same retained will does not raise it twice).
+    /// </summary>
+    [Fact]
+    public async Task Alarms_stored_before_keying_by_gateway_survive_and_an_old_technical_alarm_is_not_raised_twice()
+    {
+        var store = await NewUnmigratedStoreAsync();
+        await store.MigrateAsync(1, default);
+        var since = T0.ToUnixTimeMilliseconds();
+        await store.ExecuteForTestsAsync($"""
+            INSERT INTO alarm VALUES ('centre-gw-0042-gateway-offline-{since}', 'gw-0042', 2, 0, 'gateway-offline', 2, '4', 'G',
+              'raised', NULL, NULL, 'Gateway offline', {since}, {since}, 1, 1, NULL, NULL, NULL, NULL, NULL, NULL)
+            """, default);
+        await store.ExecuteForTestsAsync($"""
+            INSERT INTO alarm VALUES ('shared-id', 'gw-0042', 1, 1, 'fall', 1, '4.1', 'R',
+              'raised', NULL, NULL, 'Fall', {since}, {since}, 1, 1, NULL, NULL, NULL, NULL, NULL, NULL)
+            """, default);
+        await store.MigrateAsync(default);
+
+        Assert.Equal(AlarmType.Fall, (await store.GetAlarmAsync(Key("shared-id"), default))!.Type);
+        Assert.True(await store.AddAlarmAsync(Alarm("shared-id", gateway: "gw-other"), default)); // another gateway's alarm now
+        var core = new CentreCore(store, new RecordingAckSender(), new CentreEvents(), new Microsoft.Extensions.Time.Testing.FakeTimeProvider(T0),
+            new CentreSettings(), Microsoft.Extensions.Logging.Abstractions.NullLogger<CentreCore>.Instance);
+        await core.OnStatusAsync(new StatusMessage { GatewayId = "gw-0042", State = GatewayState.Offline, Since = T0 }, default);
+        var technical = Assert.Single(await store.OpenAlarmsAsync(default), a => a.Origin == AlarmOrigin.Centre);
+        Assert.Equal(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{CentreAlarmType.GatewayOffline}-{since}"), technical.Cause);
+        await core.DisposeAsync();
     }
 
     [Fact]
@@ -209,7 +247,7 @@ public abstract class StoreContractTests
         var store = await NewStoreAsync();
         await store.AddAlarmAsync(Alarm("m-1"), default);
         await store.MigrateAsync(default);
-        Assert.NotNull(await store.GetAlarmAsync("m-1", default));
+        Assert.NotNull(await store.GetAlarmAsync(Key("m-1"), default));
     }
 }
 
@@ -218,6 +256,8 @@ public sealed class SqliteStoreTests : StoreContractTests, IDisposable
     private readonly SqliteTestStores _stores = new();
 
     protected override Task<ICentreStore> NewStoreAsync() => _stores.NewAsync();
+
+    protected override Task<SqlCentreStore> NewUnmigratedStoreAsync() => Task.FromResult(_stores.NewUnmigrated());
 
     public void Dispose() => _stores.Dispose();
 }
@@ -228,6 +268,8 @@ public sealed class PostgresStoreTests(PostgresServer server) : StoreContractTes
     private readonly PostgresTestStores _stores = new(server);
 
     protected override Task<ICentreStore> NewStoreAsync() => _stores.NewAsync();
+
+    protected override Task<SqlCentreStore> NewUnmigratedStoreAsync() => _stores.NewUnmigratedAsync();
 
     [Fact]
     public async Task Two_instances_migrating_one_database_at_once_both_succeed()

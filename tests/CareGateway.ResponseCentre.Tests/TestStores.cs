@@ -16,6 +16,9 @@ public sealed class SqliteTestStores : IDisposable
         return store;
     }
 
+    /// <summary>A store on a new file with no schema yet.</summary>
+    public SqlCentreStore NewUnmigrated() => SqliteCentreStore.ForFile(_dir.File($"unmigrated-{Guid.NewGuid():N}.db"));
+
     public void Dispose()
     {
         Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
@@ -33,6 +36,14 @@ public sealed class PostgresTestStores(PostgresServer server) : IAsyncDisposable
         var store = new PostgresCentreStore(await server.CreateDatabaseAsync());
         _stores.Add(store);
         await store.MigrateAsync(default);
+        return store;
+    }
+
+    /// <summary>A store on a new database with no schema yet.</summary>
+    public async Task<SqlCentreStore> NewUnmigratedAsync()
+    {
+        var store = new PostgresCentreStore(await server.CreateDatabaseAsync());
+        _stores.Add(store);
         return store;
     }
 

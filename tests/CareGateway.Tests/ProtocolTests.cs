@@ -66,7 +66,7 @@ public class ProtocolTests
     [InlineData("null", "JSON null")]
     [InlineData("{\"version\":1}", "missing required properties")]
     [InlineData("{\"version\":2,\"alarmId\":\"a\",\"gatewayId\":\"gw-1\",\"seq\":1,\"type\":\"fall\",\"priority\":\"high\",\"vkpCode\":\"4.1\",\"triage\":\"R\",\"state\":\"raised\",\"raisedAt\":\"2026-01-01T00:00:00+00:00\",\"sentAt\":\"2026-01-01T00:00:00+00:00\",\"attempt\":1,\"reason\":\"r\"}", "version:")]
-    [InlineData("{\"version\":1,\"alarmId\":\"a\",\"gatewayId\":\"gw-1\",\"seq\":1,\"type\":\"flood\",\"priority\":\"high\",\"vkpCode\":\"4.1\",\"triage\":\"R\",\"state\":\"raised\",\"raisedAt\":\"2026-01-01T00:00:00+00:00\",\"sentAt\":\"2026-01-01T00:00:00+00:00\",\"attempt\":1,\"reason\":\"r\"}", "type: unknown alarm type 'flood'")]
+    [InlineData("{\"version\":1,\"alarmId\":\"019ab3c4-5d60-7e21-9f3a-2b4c6d8e0f12\",\"gatewayId\":\"gw-1\",\"seq\":1,\"type\":\"flood\",\"priority\":\"high\",\"vkpCode\":\"4.1\",\"triage\":\"R\",\"state\":\"raised\",\"raisedAt\":\"2026-01-01T00:00:00+00:00\",\"sentAt\":\"2026-01-01T00:00:00+00:00\",\"attempt\":1,\"reason\":\"r\"}", "type: unknown alarm type 'flood'")]
     [InlineData("{\"version\":1,\"alarmId\":\"a\",\"gatewayId\":\"GW#1\",\"seq\":1,\"type\":\"fall\",\"priority\":\"high\",\"vkpCode\":\"4.1\",\"triage\":\"R\",\"state\":\"raised\",\"raisedAt\":\"2026-01-01T00:00:00+00:00\",\"sentAt\":\"2026-01-01T00:00:00+00:00\",\"attempt\":1,\"reason\":\"r\"}", "gatewayId:")]
     [InlineData("{\"version\":1,\"alarmId\":\"a\",\"gatewayId\":\"gw-1\",\"seq\":\"one\",\"type\":\"fall\",\"priority\":\"high\",\"vkpCode\":\"4.1\",\"triage\":\"R\",\"state\":\"raised\",\"raisedAt\":\"2026-01-01T00:00:00+00:00\",\"sentAt\":\"2026-01-01T00:00:00+00:00\",\"attempt\":1,\"reason\":\"r\"}", "$.seq")]
     public void A_bad_alarm_is_rejected_with_a_reason_that_says_what_and_where(string json, string expected)
@@ -74,6 +74,25 @@ public class ProtocolTests
         Assert.False(ProtocolJson.TryParseAlarm(Encoding.UTF8.GetBytes(json), out var alarm, out var error));
         Assert.Null(alarm);
         Assert.Contains(expected, error, StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// Issue 19 finding 1: ids were any string, so a gateway could take another home's id or the centre's guessable
+    /// technical ids. Only a gateway's own UUIDv7 passes; the centre's technical alarms use UUIDv4.
+    /// </summary>
+    [Theory]
+    [InlineData("a-1")]
+    [InlineData("centre-gw-1-sequence-gap-5")]
+    [InlineData("3f2b6c1e-8d4a-4b7e-9c21-5a6d7e8f9012")] // UUIDv4: the centre's own space
+    [InlineData("019AB3C4-5D60-7E21-9F3A-2B4C6D8E0F12")] // upper case: the same alarm would have two spellings
+    [InlineData("{019ab3c4-5d60-7e21-9f3a-2b4c6d8e0f12}")]
+    [InlineData("019ab3c4-5d60-7e21-cf3a-2b4c6d8e0f12")] // not the RFC 9562 variant
+    public void An_alarm_id_that_is_not_a_lower_case_uuid_v7_is_rejected(string id)
+    {
+        var json = Encoding.UTF8.GetString(ProtocolJson.Serialize(SampleAlarm() with { AlarmId = id }));
+        Assert.False(ProtocolJson.TryParseAlarm(Encoding.UTF8.GetBytes(json), out _, out var error));
+        Assert.StartsWith("alarmId: must be a UUIDv7", error, StringComparison.Ordinal);
+        Assert.True(ProtocolJson.IsAlarmId(Guid.CreateVersion7().ToString()));
     }
 
     [Fact]

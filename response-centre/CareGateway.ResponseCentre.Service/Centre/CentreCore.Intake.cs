@@ -18,7 +18,8 @@ namespace CareGateway.ResponseCentre.Service.Centre;
 /// Marking acknowledgements sent rides along in the next batch's transaction (or is written on its own when nothing
 /// else waits); an acknowledgement published but not yet marked is published again by the retry after a crash, which
 /// the gateway takes as one more <c>received</c>.
-/// Semantics are those of storing one alarm at a time: stored once by <c>alarmId</c> (a copy counts up <c>copies</c>,
+/// Semantics are those of storing one alarm at a time: stored once by gateway and <c>alarmId</c> (a copy from the same
+/// gateway counts up <c>copies</c>; the same id from another gateway is another alarm,
 /// also within one batch), every copy answered, alarms stored and answered in the order they arrived. When a batch
 /// fails, its items are stored one by one, so a bad alarm fails alone and the others are still answered.
 /// </summary>
@@ -325,7 +326,7 @@ public sealed partial class CentreCore : IAsyncDisposable, IDisposable
         {
             try
             {
-                if (await store.CloseAsync(alarm.AlarmId, settings.CentreId, now, AutomaticTestNote, CloseOutcome.Handled, CancellationToken.None))
+                if (await store.CloseAsync(new AlarmKey(alarm.GatewayId, alarm.AlarmId), settings.CentreId, now, AutomaticTestNote, CloseOutcome.Handled, CancellationToken.None))
                 {
                     await SendAckAsync(alarm.GatewayId, alarm.AlarmId, AckState.Closed, settings.CentreId, CancellationToken.None);
                 }

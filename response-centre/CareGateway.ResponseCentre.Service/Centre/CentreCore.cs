@@ -19,8 +19,8 @@ public enum OperatorResult
 /// The centre's logic, free of MQTT and HTTP: stores what gateways send, answers <c>received</c> once an alarm is
 /// stored, carries out operators' accept and close, and raises technical alarms about gateways (offline by last
 /// will, silent by missing heartbeats, alarms missing by sequence number). Time comes from <see cref="TimeProvider"/>.
-/// Technical alarms have ids derived from what caused them, so several instances that see the same status or
-/// heartbeat store them once.
+/// Alarms are keyed by gateway and id. Technical alarms have random ids (UUIDv4; a gateway's must be UUIDv7) and are
+/// stored once per gateway and cause, so several instances that see the same status or heartbeat store them once.
 /// </summary>
 public sealed partial class CentreCore(ICentreStore store, IAckSender sender, CentreEvents events, TimeProvider time, CentreSettings settings, ILogger<CentreCore> log)
 {
@@ -186,70 +186,115 @@ public sealed partial class CentreCore(ICentreStore store, IAckSender sender, Ce
         return sent;
     }
 
-    /// <summary>An operator takes an alarm; the gateway gets <c>accepted</c>.</summary>
-    public async Task<OperatorResult> AcceptAsync(string alarmId, CentreUser user, CancellationToken ct)
+    /// <summary>
+    /// An operator takes the alarm(s) with this id; each gateway gets <c>accepted</c> for its own. Ids are unique per
+    /// gateway only: when two gateways used the same id, the console cannot tell the rows apart, so both are taken
+    /// (neither home is left unanswered).
+    /// </summary>
+    public Task<OperatorResult> AcceptAsync(string alarmId, CentreUser user, CancellationToken ct) =>
+        ForEachWithIdAsync(alarmId, key => AcceptAsync(key, user, ct), ct);
+
+    /// <summary>An operator takes one alarm; its gateway gets <c>accepted</c>.</summary>
+    public async Task<OperatorResult> AcceptAsync(AlarmKey key, CentreUser user, CancellationToken ct)
     {
-        var alarm = await store.GetAlarmAsync(alarmId, ct);
+        var alarm = await store.GetAlarmAsync(key, ct);
         if (alarm is null)
         {
             return OperatorResult.NotFound;
         }
 
-        if (!await store.AcceptAsync(alarmId, user.OperatorId, time.GetUtcNow(), ct))
+        if (!await store.AcceptAsync(key, user.OperatorId, time.GetUtcNow(), ct))
         {
             return OperatorResult.AlreadyDone;
         }
 
         if (alarm.Origin == AlarmOrigin.Gateway)
         {
-            await SendAckAsync(alarm.GatewayId, alarmId, AckState.Accepted, user.OperatorId, ct);
+            await SendAckAsync(key.GatewayId, key.AlarmId, AckState.Accepted, user.OperatorId, ct);
         }
 
-        log.LogInformation("Alarm {AlarmId} accepted by {OperatorId}", alarmId, user.OperatorId);
+        log.LogInformation("Alarm {AlarmId} of {GatewayId} accepted by {OperatorId}", key.AlarmId, key.GatewayId, user.OperatorId);
         events.Publish("changed");
         return OperatorResult.Done;
     }
 
     /// <summary>
-    /// An operator finishes an alarm with a note and an outcome; the gateway gets <c>closed</c>. The note stays at the
-    /// centre (it may hold health details and belongs in the record, not in the home).
+    /// An operator finishes the alarm(s) with this id (see <see cref="AcceptAsync(string, CentreUser, CancellationToken)"/>
+    /// for why possibly several) with a note and an outcome; each gateway gets <c>closed</c>.
     /// </summary>
-    public async Task<OperatorResult> CloseAsync(string alarmId, CentreUser user, string? note, string? outcome, CancellationToken ct)
+    public Task<OperatorResult> CloseAsync(string alarmId, CentreUser user, string? note, string? outcome, CancellationToken ct)
     {
         if (!CloseOutcome.IsValid(outcome))
         {
             throw new ArgumentException($"outcome: '{outcome}' is not one of {string.Join(", ", CloseOutcome.All)}", nameof(outcome));
         }
 
-        var alarm = await store.GetAlarmAsync(alarmId, ct);
+        return ForEachWithIdAsync(alarmId, key => CloseAsync(key, user, note, outcome, ct), ct);
+    }
+
+    /// <summary>
+    /// An operator finishes one alarm with a note and an outcome; the gateway gets <c>closed</c>. The note stays at the
+    /// centre (it may hold health details and belongs in the record, not in the home).
+    /// </summary>
+    public async Task<OperatorResult> CloseAsync(AlarmKey key, CentreUser user, string? note, string? outcome, CancellationToken ct)
+    {
+        if (!CloseOutcome.IsValid(outcome))
+        {
+            throw new ArgumentException($"outcome: '{outcome}' is not one of {string.Join(", ", CloseOutcome.All)}", nameof(outcome));
+        }
+
+        var alarm = await store.GetAlarmAsync(key, ct);
         if (alarm is null)
         {
             return OperatorResult.NotFound;
         }
 
         note = string.IsNullOrWhiteSpace(note) ? null : note.Trim();
-        if (!await store.CloseAsync(alarmId, user.OperatorId, time.GetUtcNow(), note, outcome ?? CloseOutcome.Handled, ct))
+        if (!await store.CloseAsync(key, user.OperatorId, time.GetUtcNow(), note, outcome ?? CloseOutcome.Handled, ct))
         {
             return OperatorResult.AlreadyDone;
         }
 
         if (alarm.Origin == AlarmOrigin.Gateway)
         {
-            await SendAckAsync(alarm.GatewayId, alarmId, AckState.Closed, user.OperatorId, ct);
+            await SendAckAsync(key.GatewayId, key.AlarmId, AckState.Closed, user.OperatorId, ct);
         }
 
-        log.LogInformation("Alarm {AlarmId} closed by {OperatorId} ({Outcome})", alarmId, user.OperatorId, outcome ?? CloseOutcome.Handled);
+        log.LogInformation("Alarm {AlarmId} of {GatewayId} closed by {OperatorId} ({Outcome})", key.AlarmId, key.GatewayId, user.OperatorId, outcome ?? CloseOutcome.Handled);
         events.Publish("changed");
         return OperatorResult.Done;
+    }
+
+    /// <summary>An operator's action on every alarm with this id: done if it did anything, else already done (or not found).</summary>
+    private async Task<OperatorResult> ForEachWithIdAsync(string alarmId, Func<AlarmKey, Task<OperatorResult>> act, CancellationToken ct)
+    {
+        var found = await store.FindAlarmsAsync(alarmId, ct);
+        if (found.Count == 0)
+        {
+            return OperatorResult.NotFound;
+        }
+
+        var result = OperatorResult.AlreadyDone;
+        foreach (var alarm in found)
+        {
+            if (await act(alarm.Key) == OperatorResult.Done)
+            {
+                result = OperatorResult.Done;
+            }
+        }
+
+        return result;
     }
 
     private async Task RaiseTechnicalAsync(string gatewayId, string type, long cause, DateTimeOffset now, string reason, CancellationToken ct)
     {
         var alarm = new StoredAlarm
         {
-            AlarmId = string.Create(CultureInfo.InvariantCulture, $"centre-{gatewayId}-{type}-{cause}"),
+            // Random (UUIDv4): nobody can guess it, and a gateway's ids must be UUIDv7, so none can collide with it.
+            AlarmId = Guid.NewGuid().ToString(),
             GatewayId = gatewayId,
             Origin = AlarmOrigin.Centre,
+            Cause = string.Create(CultureInfo.InvariantCulture, $"{type}-{cause}"),
             Type = type,
             Priority = AlarmPriority.High,
             VkpCode = "4",

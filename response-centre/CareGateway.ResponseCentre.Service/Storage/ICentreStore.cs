@@ -11,12 +11,15 @@ public interface ICentreStore
     /// <summary>Brings the schema up to date (migrations in code, applied once, in order).</summary>
     Task MigrateAsync(CancellationToken ct);
 
-    /// <summary>Stores an alarm once by its id. Returns true for a new alarm; a copy only counts up <c>copies</c>.</summary>
+    /// <summary>
+    /// Stores an alarm once by its gateway and id (a technical alarm once by gateway and <see cref="StoredAlarm.Cause"/>).
+    /// Returns true for a new alarm; a copy from the same gateway only counts up <c>copies</c>.
+    /// </summary>
     Task<bool> AddAlarmAsync(StoredAlarm alarm, CancellationToken ct);
 
     /// <summary>
     /// The intake's group commit (<see cref="Centre.CentreCore"/>, CentreCore.Intake.cs), in ONE transaction: for each
-    /// alarm in order, makes sure its gateway exists, stores it once by id (a copy counts up <c>copies</c>), records a
+    /// alarm in order, makes sure its gateway exists, stores it once by gateway and id (a copy counts up <c>copies</c>), records a
     /// sensor problem for a new one that carries it, and writes its <c>received</c> acknowledgement (unsent); records
     /// each heartbeat as <see cref="RecordHeartbeatAsync"/> does, with the gateway event of a gateway that comes back
     /// (<see cref="IntakeCommit.ComesBack"/>); and marks <paramref name="acksSent"/> as sent at
@@ -27,7 +30,10 @@ public interface ICentreStore
     /// <summary>Marks several acknowledgements sent in one transaction.</summary>
     Task MarkAcksSentAsync(IReadOnlyList<string> ackIds, DateTimeOffset at, CancellationToken ct);
 
-    Task<StoredAlarm?> GetAlarmAsync(string alarmId, CancellationToken ct);
+    Task<StoredAlarm?> GetAlarmAsync(AlarmKey key, CancellationToken ct);
+
+    /// <summary>Every alarm with this id, of whichever gateway (the console names an alarm by id alone).</summary>
+    Task<IReadOnlyList<StoredAlarm>> FindAlarmsAsync(string alarmId, CancellationToken ct);
 
     /// <summary>Alarms not closed and not cancelled by the resident.</summary>
     Task<IReadOnlyList<StoredAlarm>> OpenAlarmsAsync(CancellationToken ct);
@@ -36,16 +42,16 @@ public interface ICentreStore
     Task<IReadOnlyList<StoredAlarm>> AlarmsAsync(DateTimeOffset from, DateTimeOffset until, int limit, CancellationToken ct);
 
     /// <summary>Marks an alarm accepted; false when it was already accepted or closed (or is unknown).</summary>
-    Task<bool> AcceptAsync(string alarmId, string by, DateTimeOffset at, CancellationToken ct);
+    Task<bool> AcceptAsync(AlarmKey key, string by, DateTimeOffset at, CancellationToken ct);
 
     /// <summary>Closes an alarm (accepting it too if nobody had); false when it was already closed (or is unknown).</summary>
-    Task<bool> CloseAsync(string alarmId, string by, DateTimeOffset at, string? note, string? outcome, CancellationToken ct);
+    Task<bool> CloseAsync(AlarmKey key, string by, DateTimeOffset at, string? note, string? outcome, CancellationToken ct);
 
     Task AddAckAsync(AckRecord ack, CancellationToken ct);
 
     Task MarkAckSentAsync(string ackId, DateTimeOffset at, CancellationToken ct);
 
-    Task<IReadOnlyList<AckRecord>> AcksAsync(string alarmId, CancellationToken ct);
+    Task<IReadOnlyList<AckRecord>> AcksAsync(AlarmKey key, CancellationToken ct);
 
     /// <summary>Acknowledgements not yet taken by the broker, oldest first.</summary>
     Task<IReadOnlyList<AckRecord>> UnsentAcksAsync(int limit, CancellationToken ct);

@@ -97,5 +97,57 @@ public static class Migrations
             )
             """,
         ]),
+        (2, "alarms keyed by gateway and id; technical alarms deduplicated by their cause", [
+            // Issue 19 finding 1: an alarm id was global, so one gateway could pre-empt another home's alarm by
+            // publishing its id first. Now (gateway_id, alarm_id) is the key; the centre's own alarms carry random ids
+            // and are deduplicated by 'cause' (what raised them), which no gateway can set. SQLite cannot change a
+            // primary key in place: the table is copied.
+            """
+            CREATE TABLE alarm_v2 (
+              alarm_id TEXT NOT NULL,
+              gateway_id TEXT NOT NULL,
+              origin INTEGER NOT NULL,
+              seq BIGINT NOT NULL,
+              type TEXT NOT NULL,
+              priority INTEGER NOT NULL,
+              vkp_code TEXT NOT NULL,
+              triage TEXT NOT NULL,
+              state TEXT NOT NULL,
+              sensor_id TEXT,
+              room TEXT,
+              reason TEXT NOT NULL,
+              raised_at BIGINT NOT NULL,
+              received_at BIGINT NOT NULL,
+              copies INTEGER NOT NULL,
+              status INTEGER NOT NULL,
+              accepted_at BIGINT,
+              accepted_by TEXT,
+              closed_at BIGINT,
+              closed_by TEXT,
+              note TEXT,
+              outcome TEXT,
+              cause TEXT,
+              PRIMARY KEY (gateway_id, alarm_id)
+            )
+            """,
+            // Technical alarms of version 1 had ids 'centre-{gateway}-{type}-{cause}': their cause is what follows the gateway.
+            """
+            INSERT INTO alarm_v2 (alarm_id, gateway_id, origin, seq, type, priority, vkp_code, triage, state, sensor_id, room, reason,
+              raised_at, received_at, copies, status, accepted_at, accepted_by, closed_at, closed_by, note, outcome, cause)
+            SELECT alarm_id, gateway_id, origin, seq, type, priority, vkp_code, triage, state, sensor_id, room, reason,
+              raised_at, received_at, copies, status, accepted_at, accepted_by, closed_at, closed_by, note, outcome,
+              CASE WHEN origin = 2 THEN substr(alarm_id, length('centre-' || gateway_id || '-') + 1) END
+            FROM alarm
+            """,
+            "DROP TABLE alarm",
+            "ALTER TABLE alarm_v2 RENAME TO alarm",
+            "CREATE INDEX alarm_open ON alarm (status, priority, raised_at)",
+            "CREATE INDEX alarm_raised ON alarm (raised_at)",
+            "CREATE INDEX alarm_gateway_seq ON alarm (gateway_id, seq)",
+            "CREATE INDEX alarm_by_id ON alarm (alarm_id)",
+            "CREATE UNIQUE INDEX alarm_cause ON alarm (gateway_id, cause)",
+            "DROP INDEX ack_alarm",
+            "CREATE INDEX ack_alarm ON ack (gateway_id, alarm_id)",
+        ]),
     ];
 }

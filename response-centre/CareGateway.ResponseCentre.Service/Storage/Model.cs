@@ -47,12 +47,21 @@ public static class CloseOutcome
     public static bool IsValid(string? value) => value is null || All.Contains(value, StringComparer.Ordinal);
 }
 
-/// <summary>An alarm as the centre stores it.</summary>
+/// <summary>
+/// An alarm as the centre stores it, keyed by gateway and id (<see cref="Key"/>): a gateway's ids are its own, so one
+/// gateway can never pre-empt or silence another home's alarm by sending its id first (issue 19).
+/// </summary>
 public sealed record StoredAlarm
 {
+    /// <summary>A gateway's alarm: the UUIDv7 it gave; the centre's own: a random UUIDv4 (never valid from a gateway).</summary>
     public required string AlarmId { get; init; }
     public required string GatewayId { get; init; }
     public required AlarmOrigin Origin { get; init; }
+
+    /// <summary>What raised a technical alarm (for example <c>gateway-offline-{since}</c>): the centre stores one per cause and gateway, also with several instances. Null for a gateway's alarm.</summary>
+    public string? Cause { get; init; }
+
+    public AlarmKey Key => new(GatewayId, AlarmId);
 
     /// <summary>The gateway's sequence number (0 for alarms the centre raised itself).</summary>
     public long Seq { get; init; }
@@ -105,6 +114,12 @@ public sealed record StoredAlarm
         RaisedAt = m.RaisedAt,
         ReceivedAt = receivedAt,
     };
+}
+
+/// <summary>Which alarm: a gateway and its id (ids are unique per gateway only).</summary>
+public readonly record struct AlarmKey(string GatewayId, string AlarmId)
+{
+    public override string ToString() => $"{AlarmId} of {GatewayId}";
 }
 
 /// <summary>An acknowledgement the centre sent (or must still send) to a gateway.</summary>

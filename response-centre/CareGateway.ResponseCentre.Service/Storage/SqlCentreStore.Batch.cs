@@ -33,11 +33,12 @@ public abstract partial class SqlCentreStore
     private const string InsertAlarmSql = $"""
         INSERT INTO alarm ({AlarmColumns}) VALUES (@alarm_id, @gateway_id, @origin, @seq, @type, @priority, @vkp_code,
           @triage, @state, @sensor_id, @room, @reason, @raised_at, @received_at, @copies, @status, @accepted_at,
-          @accepted_by, @closed_at, @closed_by, @note, @outcome)
-        ON CONFLICT (alarm_id) DO NOTHING
+          @accepted_by, @closed_at, @closed_by, @note, @outcome, @cause)
+        ON CONFLICT DO NOTHING
         """;
 
-    private const string CountCopySql = "UPDATE alarm SET copies = copies + 1 WHERE alarm_id = @id";
+    /// <summary>A copy counts up its own gateway's alarm only.</summary>
+    private const string CountCopySql = "UPDATE alarm SET copies = copies + 1 WHERE gateway_id = @gw AND alarm_id = @id";
 
     private const string SensorProblemSql = """
         INSERT INTO sensor (gateway_id, sensor_id, room, problem, since, alarm_id) VALUES (@gw, @sensor, @room, @problem, @since, @alarm)
@@ -71,12 +72,7 @@ public abstract partial class SqlCentreStore
             }
 
             insertAt[i] = first.Count;
-            first.Add(new(InsertAlarmSql, [
-                ("alarm_id", a.AlarmId), ("gateway_id", a.GatewayId), ("origin", (int)a.Origin), ("seq", a.Seq), ("type", a.Type),
-                ("priority", (int)a.Priority), ("vkp_code", a.VkpCode), ("triage", a.Triage), ("state", StateName(a.State)),
-                ("sensor_id", a.SensorId), ("room", a.Room), ("reason", a.Reason), ("raised_at", Ms(a.RaisedAt)),
-                ("received_at", Ms(a.ReceivedAt)), ("copies", a.Copies), ("status", (int)a.Status), ("accepted_at", Ms(a.AcceptedAt)),
-                ("accepted_by", a.AcceptedBy), ("closed_at", Ms(a.ClosedAt)), ("closed_by", a.ClosedBy), ("note", a.Note), ("outcome", a.Outcome)]));
+            first.Add(new(InsertAlarmSql, AlarmArgs(a)));
         }
 
         var affected = await statements.ExecuteAsync(first, ct);
@@ -88,7 +84,7 @@ public abstract partial class SqlCentreStore
             fresh[i] = affected[insertAt[i]] == 1;
             if (!fresh[i])
             {
-                second.Add(new(CountCopySql, [("id", item.Alarm.AlarmId)]));
+                second.Add(new(CountCopySql, [("gw", item.Alarm.GatewayId), ("id", item.Alarm.AlarmId)]));
             }
             else if (item.Problem is { } p)
             {
@@ -154,6 +150,17 @@ public abstract partial class SqlCentreStore
         await statements.ExecuteAsync([.. ackIds.Select(id => new Statement(MarkAckSentSql, [("at", Ms(at)), ("id", id)]))], ct);
         await tx.CommitAsync(ct);
     }
+
+    /// <summary>The parameters of <see cref="InsertAlarmSql"/>.</summary>
+    private static (string Name, object? Value)[] AlarmArgs(StoredAlarm a) =>
+    [
+        ("alarm_id", a.AlarmId), ("gateway_id", a.GatewayId), ("origin", (int)a.Origin), ("seq", a.Seq), ("type", a.Type),
+        ("priority", (int)a.Priority), ("vkp_code", a.VkpCode), ("triage", a.Triage), ("state", StateName(a.State)),
+        ("sensor_id", a.SensorId), ("room", a.Room), ("reason", a.Reason), ("raised_at", Ms(a.RaisedAt)),
+        ("received_at", Ms(a.ReceivedAt)), ("copies", a.Copies), ("status", (int)a.Status), ("accepted_at", Ms(a.AcceptedAt)),
+        ("accepted_by", a.AcceptedBy), ("closed_at", Ms(a.ClosedAt)), ("closed_by", a.ClosedBy), ("note", a.Note), ("outcome", a.Outcome),
+        ("cause", a.Cause),
+    ];
 
     /// <summary>The write of one heartbeat: the first contact inserts the gateway, later ones update it.</summary>
     private static Statement HeartbeatStatement(HeartbeatMessage hb, DateTimeOffset at, bool isNew) => isNew

@@ -12,7 +12,7 @@ public abstract partial class SqlCentreStore : ICentreStore
 {
     private const string AlarmColumns =
         "alarm_id, gateway_id, origin, seq, type, priority, vkp_code, triage, state, sensor_id, room, reason, raised_at, " +
-        "received_at, copies, status, accepted_at, accepted_by, closed_at, closed_by, note, outcome";
+        "received_at, copies, status, accepted_at, accepted_by, closed_at, closed_by, note, outcome, cause";
 
     private const string GatewayColumns =
         "gateway_id, label, home_group, state, state_since, software_version, last_heartbeat_at, interval_seconds, " +
@@ -23,7 +23,10 @@ public abstract partial class SqlCentreStore : ICentreStore
     /// <summary>Runs inside the migration transaction first: serializes migrations of several instances.</summary>
     protected virtual string? MigrationLockSql => null;
 
-    public async Task MigrateAsync(CancellationToken ct)
+    public Task MigrateAsync(CancellationToken ct) => MigrateAsync(int.MaxValue, ct);
+
+    /// <summary>Applies the migrations up to <paramref name="upToVersion"/> (the tests start from an old schema).</summary>
+    internal async Task MigrateAsync(int upToVersion, CancellationToken ct)
     {
         await using var db = await OpenAsync(ct);
         await using var tx = await db.BeginTransactionAsync(ct);
@@ -45,7 +48,7 @@ public abstract partial class SqlCentreStore : ICentreStore
 
         foreach (var (version, name, statements) in Migrations.All)
         {
-            if (applied.Contains(version))
+            if (applied.Contains(version) || version > upToVersion)
             {
                 continue;
             }
@@ -63,30 +66,27 @@ public abstract partial class SqlCentreStore : ICentreStore
 
     public async Task<bool> AddAlarmAsync(StoredAlarm alarm, CancellationToken ct)
     {
-        var a = alarm;
         await using var db = await OpenAsync(ct);
-        var inserted = await ExecAsync(db, null, $"""
-            INSERT INTO alarm ({AlarmColumns}) VALUES (@alarm_id, @gateway_id, @origin, @seq, @type, @priority, @vkp_code,
-              @triage, @state, @sensor_id, @room, @reason, @raised_at, @received_at, @copies, @status, @accepted_at,
-              @accepted_by, @closed_at, @closed_by, @note, @outcome)
-            ON CONFLICT (alarm_id) DO NOTHING
-            """, ct,
-            ("alarm_id", a.AlarmId), ("gateway_id", a.GatewayId), ("origin", (int)a.Origin), ("seq", a.Seq), ("type", a.Type),
-            ("priority", (int)a.Priority), ("vkp_code", a.VkpCode), ("triage", a.Triage), ("state", StateName(a.State)),
-            ("sensor_id", a.SensorId), ("room", a.Room), ("reason", a.Reason), ("raised_at", Ms(a.RaisedAt)),
-            ("received_at", Ms(a.ReceivedAt)), ("copies", a.Copies), ("status", (int)a.Status), ("accepted_at", Ms(a.AcceptedAt)),
-            ("accepted_by", a.AcceptedBy), ("closed_at", Ms(a.ClosedAt)), ("closed_by", a.ClosedBy), ("note", a.Note), ("outcome", a.Outcome));
-        if (inserted == 1)
+        if (await ExecAsync(db, null, InsertAlarmSql, ct, AlarmArgs(alarm)) == 1)
         {
             return true;
         }
 
-        await ExecAsync(db, null, "UPDATE alarm SET copies = copies + 1 WHERE alarm_id = @id", ct, ("id", a.AlarmId));
+        // A copy of a gateway's alarm from the same gateway (another gateway's same id is another alarm); a technical
+        // alarm already raised for its cause is left as it is.
+        if (alarm.Origin == AlarmOrigin.Gateway)
+        {
+            await ExecAsync(db, null, CountCopySql, ct, ("gw", alarm.GatewayId), ("id", alarm.AlarmId));
+        }
+
         return false;
     }
 
-    public async Task<StoredAlarm?> GetAlarmAsync(string alarmId, CancellationToken ct) =>
-        First(await QueryAsync($"SELECT {AlarmColumns} FROM alarm WHERE alarm_id = @id", ReadAlarm, ct, ("id", alarmId)));
+    public async Task<StoredAlarm?> GetAlarmAsync(AlarmKey key, CancellationToken ct) =>
+        First(await QueryAsync($"SELECT {AlarmColumns} FROM alarm WHERE gateway_id = @gw AND alarm_id = @id", ReadAlarm, ct, ("gw", key.GatewayId), ("id", key.AlarmId)));
+
+    public Task<IReadOnlyList<StoredAlarm>> FindAlarmsAsync(string alarmId, CancellationToken ct) =>
+        QueryAsync($"SELECT {AlarmColumns} FROM alarm WHERE alarm_id = @id ORDER BY received_at, gateway_id", ReadAlarm, ct, ("id", alarmId));
 
     public Task<IReadOnlyList<StoredAlarm>> OpenAlarmsAsync(CancellationToken ct) =>
         QueryAsync($"SELECT {AlarmColumns} FROM alarm WHERE status < 3 AND state = 'raised' ORDER BY priority, raised_at", ReadAlarm, ct);
@@ -96,22 +96,22 @@ public abstract partial class SqlCentreStore : ICentreStore
             $"SELECT {AlarmColumns} FROM alarm WHERE raised_at >= @from AND raised_at < @to ORDER BY raised_at DESC LIMIT @limit",
             ReadAlarm, ct, ("from", Ms(from)), ("to", Ms(until)), ("limit", limit));
 
-    public async Task<bool> AcceptAsync(string alarmId, string by, DateTimeOffset at, CancellationToken ct)
+    public async Task<bool> AcceptAsync(AlarmKey key, string by, DateTimeOffset at, CancellationToken ct)
     {
         await using var db = await OpenAsync(ct);
         return await ExecAsync(db, null,
-            "UPDATE alarm SET status = 2, accepted_at = @at, accepted_by = @by WHERE alarm_id = @id AND status < 2", ct,
-            ("at", Ms(at)), ("by", by), ("id", alarmId)) == 1;
+            "UPDATE alarm SET status = 2, accepted_at = @at, accepted_by = @by WHERE gateway_id = @gw AND alarm_id = @id AND status < 2", ct,
+            ("at", Ms(at)), ("by", by), ("gw", key.GatewayId), ("id", key.AlarmId)) == 1;
     }
 
-    public async Task<bool> CloseAsync(string alarmId, string by, DateTimeOffset at, string? note, string? outcome, CancellationToken ct)
+    public async Task<bool> CloseAsync(AlarmKey key, string by, DateTimeOffset at, string? note, string? outcome, CancellationToken ct)
     {
         await using var db = await OpenAsync(ct);
         return await ExecAsync(db, null, """
             UPDATE alarm SET status = 3, closed_at = @at, closed_by = @by, note = @note, outcome = @outcome,
               accepted_at = coalesce(accepted_at, @at), accepted_by = coalesce(accepted_by, @by)
-            WHERE alarm_id = @id AND status < 3
-            """, ct, ("at", Ms(at)), ("by", by), ("note", note), ("outcome", outcome), ("id", alarmId)) == 1;
+            WHERE gateway_id = @gw AND alarm_id = @id AND status < 3
+            """, ct, ("at", Ms(at)), ("by", by), ("note", note), ("outcome", outcome), ("gw", key.GatewayId), ("id", key.AlarmId)) == 1;
     }
 
     public async Task AddAckAsync(AckRecord ack, CancellationToken ct)
@@ -130,8 +130,9 @@ public abstract partial class SqlCentreStore : ICentreStore
         await ExecAsync(db, null, "UPDATE ack SET sent_at = @at WHERE ack_id = @id AND sent_at IS NULL", ct, ("at", Ms(at)), ("id", ackId));
     }
 
-    public Task<IReadOnlyList<AckRecord>> AcksAsync(string alarmId, CancellationToken ct) =>
-        QueryAsync("SELECT ack_id, alarm_id, gateway_id, state, by_id, at, sent_at FROM ack WHERE alarm_id = @id ORDER BY at, state", ReadAck, ct, ("id", alarmId));
+    public Task<IReadOnlyList<AckRecord>> AcksAsync(AlarmKey key, CancellationToken ct) =>
+        QueryAsync("SELECT ack_id, alarm_id, gateway_id, state, by_id, at, sent_at FROM ack WHERE gateway_id = @gw AND alarm_id = @id ORDER BY at, state", ReadAck, ct,
+            ("gw", key.GatewayId), ("id", key.AlarmId));
 
     public Task<IReadOnlyList<AckRecord>> UnsentAcksAsync(int limit, CancellationToken ct) =>
         QueryAsync("SELECT ack_id, alarm_id, gateway_id, state, by_id, at, sent_at FROM ack WHERE sent_at IS NULL ORDER BY at, state LIMIT @limit", ReadAck, ct, ("limit", limit));
@@ -244,7 +245,7 @@ public abstract partial class SqlCentreStore : ICentreStore
     public Task<IReadOnlyList<SensorProblem>> SensorsNeedingAttentionAsync(CancellationToken ct) =>
         QueryAsync("""
             SELECT s.gateway_id, s.sensor_id, s.room, s.problem, s.since, s.alarm_id FROM sensor s
-            JOIN alarm a ON a.alarm_id = s.alarm_id WHERE a.status < 3 ORDER BY s.since
+            JOIN alarm a ON a.gateway_id = s.gateway_id AND a.alarm_id = s.alarm_id WHERE a.status < 3 ORDER BY s.since
             """, r => new SensorProblem(r.GetString(0), r.GetString(1), NullableString(r, 2), r.GetString(3), FromMs(r.GetValue(4)), r.GetString(5)), ct);
 
     public async Task<CentreUser?> FindUserAsync(string userName, CancellationToken ct) =>
@@ -262,6 +263,13 @@ public abstract partial class SqlCentreStore : ICentreStore
             INSERT INTO centre_user (user_name, operator_id, password_hash, role) VALUES (@name, @op, @hash, @role)
             ON CONFLICT (user_name) DO UPDATE SET password_hash = @hash, role = @role
             """, ct, ("name", user.UserName), ("op", user.OperatorId), ("hash", user.PasswordHash), ("role", user.Role));
+    }
+
+    /// <summary>One statement of SQL without parameters, for the tests (rows as an old version wrote them).</summary>
+    internal async Task ExecuteForTestsAsync(string sql, CancellationToken ct)
+    {
+        await using var db = await OpenAsync(ct);
+        await ExecAsync(db, null, sql, ct);
     }
 
     private static T? First<T>(IReadOnlyList<T> list) where T : class => list.Count > 0 ? list[0] : null;
@@ -304,6 +312,7 @@ public abstract partial class SqlCentreStore : ICentreStore
         ClosedBy = NullableString(r, 19),
         Note = NullableString(r, 20),
         Outcome = NullableString(r, 21),
+        Cause = NullableString(r, 22),
     };
 
     private static AckRecord ReadAck(DbDataReader r) => new()

@@ -87,7 +87,7 @@ public sealed partial class ConsoleHttpTests
         using var answer = await browser.PostAsync($"/alarms/{id}/close", ("csrf", await browser.TokenAsync("/")), ("note", new string('x', 3_000_000)), ("outcome", "handled"));
         Assert.Equal(HttpStatusCode.BadRequest, answer.StatusCode);
         Assert.Contains("at most 2000", await answer.Content.ReadAsStringAsync(), StringComparison.Ordinal);
-        Assert.NotEqual(HandlingStatus.Closed, (await _centre.Store.GetAlarmAsync(id, default))!.Status);
+        Assert.NotEqual(HandlingStatus.Closed, (await _centre.Store.GetAlarmAsync(StoreContractTests.Key(id), default))!.Status);
     }
 
     [Fact]

@@ -84,7 +84,7 @@ public sealed partial class ConsoleHttpTests
         await _centre.Store.AddAlarmAsync(StoreContractTests.Alarm(id), default);
         using var browser = new Browser(_centre.BaseUrl);
         await browser.LoginAsync("kari", Password);
-        using var answer = await browser.PostAsync($"/alarms/{id}/close", ("csrf", await browser.TokenAsync("/")), ("note", new string('x', 3_000_000)), ("outcome", "handled"));
+        using var answer = await browser.PostAsync($"/alarms/gw-0042/{id}/close", ("csrf", await browser.TokenAsync("/")), ("note", new string('x', 3_000_000)), ("outcome", "handled"));
         Assert.Equal(HttpStatusCode.BadRequest, answer.StatusCode);
         Assert.Contains("at most 2000", await answer.Content.ReadAsStringAsync(), StringComparison.Ordinal);
         Assert.NotEqual(HandlingStatus.Closed, (await _centre.Store.GetAlarmAsync(StoreContractTests.Key(id), default))!.Status);
@@ -98,5 +98,23 @@ public sealed partial class ConsoleHttpTests
         var csp = answer.Headers.GetValues("Content-Security-Policy").Single();
         Assert.Contains("base-uri 'none'", csp, StringComparison.Ordinal);
         Assert.Contains("form-action 'self'", csp, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task The_console_acts_on_one_homes_alarm_even_when_another_gateway_sent_the_same_id()
+    {
+        const string id = "019ab3c4-5d60-7e21-9f3a-2b4c6d8e0f41";
+        await _centre.Store.AddAlarmAsync(StoreContractTests.Alarm(id, "gw-home-a"), default);
+        await _centre.Store.AddAlarmAsync(StoreContractTests.Alarm(id, "gw-intruder"), default);
+        using var browser = new Browser(_centre.BaseUrl);
+        await browser.LoginAsync("kari", Password);
+        var html = await browser.Http.GetStringAsync("/");
+        Assert.Contains($"action=\"/alarms/gw-home-a/{id}/accept\"", html, StringComparison.Ordinal);
+        Assert.Contains($"action=\"/alarms/gw-intruder/{id}/accept\"", html, StringComparison.Ordinal);
+
+        Assert.Equal(HttpStatusCode.Redirect, (await browser.PostAsync($"/alarms/gw-home-a/{id}/accept", ("csrf", await browser.TokenAsync("/")))).StatusCode);
+        Assert.Equal(HandlingStatus.Accepted, (await _centre.Store.GetAlarmAsync(StoreContractTests.Key(id, "gw-home-a"), default))!.Status);
+        Assert.Equal(HandlingStatus.Received, (await _centre.Store.GetAlarmAsync(StoreContractTests.Key(id, "gw-intruder"), default))!.Status);
+        Assert.Equal(HttpStatusCode.NotFound, (await browser.PostAsync($"/alarms/gw-nobody/{id}/accept", ("csrf", await browser.TokenAsync("/")))).StatusCode);
     }
 }

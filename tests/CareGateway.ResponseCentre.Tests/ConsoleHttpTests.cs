@@ -69,8 +69,8 @@ public sealed partial class ConsoleHttpTests : IAsyncLifetime, IDisposable
     [InlineData("GET", "/export")]
     [InlineData("GET", "/export/fhir")]
     [InlineData("GET", "/console.js")]
-    [InlineData("POST", "/alarms/alarm-1/accept")]
-    [InlineData("POST", "/alarms/alarm-1/close")]
+    [InlineData("POST", "/alarms/gw-0042/alarm-1/accept")]
+    [InlineData("POST", "/alarms/gw-0042/alarm-1/close")]
     [InlineData("POST", "/gateways/gw-0042")]
     [InlineData("POST", "/lang")]
     [InlineData("POST", "/logout")]
@@ -139,17 +139,17 @@ public sealed partial class ConsoleHttpTests : IAsyncLifetime, IDisposable
     {
         using var browser = new Browser(_centre.BaseUrl);
         await browser.LoginAsync("kari", Password);
-        Assert.Equal(HttpStatusCode.BadRequest, (await browser.PostAsync("/alarms/alarm-1/accept")).StatusCode);
-        Assert.Equal(HttpStatusCode.BadRequest, (await browser.PostAsync("/alarms/alarm-1/accept", ("csrf", "forged"))).StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, (await browser.PostAsync("/alarms/gw-0042/alarm-1/accept")).StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, (await browser.PostAsync("/alarms/gw-0042/alarm-1/accept", ("csrf", "forged"))).StatusCode);
         Assert.Equal(HandlingStatus.Received, (await _centre.Store.GetAlarmAsync(StoreContractTests.Key("alarm-1"), default))!.Status);
 
-        var response = await browser.PostAsync("/alarms/alarm-1/accept", ("csrf", await browser.TokenAsync("/")));
+        var response = await browser.PostAsync("/alarms/gw-0042/alarm-1/accept", ("csrf", await browser.TokenAsync("/")));
         Assert.Equal(HttpStatusCode.Redirect, response.StatusCode);
         var alarm = await _centre.Store.GetAlarmAsync(StoreContractTests.Key("alarm-1"), default);
         Assert.Equal(HandlingStatus.Accepted, alarm!.Status);
         Assert.StartsWith("operator-", alarm.AcceptedBy, StringComparison.Ordinal);
 
-        var close = await browser.PostAsync("/alarms/alarm-1/close", ("csrf", await browser.TokenAsync("/")), ("note", "Ringte, alt i orden"), ("outcome", "false-alarm"));
+        var close = await browser.PostAsync("/alarms/gw-0042/alarm-1/close", ("csrf", await browser.TokenAsync("/")), ("note", "Ringte, alt i orden"), ("outcome", "false-alarm"));
         Assert.Equal(HttpStatusCode.Redirect, close.StatusCode);
         alarm = await _centre.Store.GetAlarmAsync(StoreContractTests.Key("alarm-1"), default);
         Assert.Equal((HandlingStatus.Closed, "Ringte, alt i orden", "false-alarm"), (alarm!.Status, alarm.Note, alarm.Outcome));
@@ -165,13 +165,13 @@ public sealed partial class ConsoleHttpTests : IAsyncLifetime, IDisposable
         await browser.LoginAsync("kari", Password);
 
         var html = await browser.Http.GetStringAsync("/");
-        var accept = "/alarms/" + Uri.EscapeDataString(id) + "/accept";
+        var accept = "/alarms/gw-0042/" + Uri.EscapeDataString(id) + "/accept";
         Assert.Contains($"action=\"{WebUtility.HtmlEncode(accept)}\"", html, StringComparison.Ordinal);
         Assert.Equal(HttpStatusCode.Redirect, (await browser.PostAsync(accept, ("csrf", await browser.TokenAsync("/")))).StatusCode);
         Assert.Equal(HandlingStatus.Accepted, (await _centre.Store.GetAlarmAsync(StoreContractTests.Key(id), default))!.Status);
         Assert.Equal(HttpStatusCode.OK, (await browser.Http.GetAsync("/")).StatusCode); // still logged in: Accept did not turn into logout
 
-        var close = "/alarms/" + Uri.EscapeDataString(id) + "/close";
+        var close = "/alarms/gw-0042/" + Uri.EscapeDataString(id) + "/close";
         Assert.Equal(HttpStatusCode.Redirect, (await browser.PostAsync(close, ("csrf", await browser.TokenAsync("/")), ("note", ""), ("outcome", "false-alarm"))).StatusCode);
         Assert.Equal(HandlingStatus.Closed, (await _centre.Store.GetAlarmAsync(StoreContractTests.Key(id), default))!.Status);
     }

@@ -137,15 +137,25 @@ public static class ConsoleEndpoints
 
         console.MapGet("/events", ServerSentEventsAsync);
 
-        console.MapPost("/alarms/{id}/accept", async (string id, HttpContext ctx, CentreCore core, ICentreStore store) =>
+        console.MapPost("/alarms/{gateway}/{id}/accept", async (string gateway, string id, HttpContext ctx, CentreCore core, ICentreStore store) =>
         {
+            if (AlarmKeyFromPath(ctx, gateway) is not { } key)
+            {
+                return Refused($"'{DateRange.Shorten(gateway)}' is not a gateway id.");
+            }
+
             var user = await CurrentUserAsync(ctx, store);
-            var result = await core.AcceptAsync(AlarmIdFromPath(ctx, id), user, ctx.RequestAborted);
+            var result = await core.AcceptAsync(key, user, ctx.RequestAborted);
             return result == OperatorResult.NotFound ? Results.NotFound() : Results.Redirect("/");
         }).AddEndpointFilter(ValidateCsrf);
 
-        console.MapPost("/alarms/{id}/close", async (string id, HttpContext ctx, CentreCore core, ICentreStore store) =>
+        console.MapPost("/alarms/{gateway}/{id}/close", async (string gateway, string id, HttpContext ctx, CentreCore core, ICentreStore store) =>
         {
+            if (AlarmKeyFromPath(ctx, gateway) is not { } key)
+            {
+                return Refused($"'{DateRange.Shorten(gateway)}' is not a gateway id.");
+            }
+
             var form = await ctx.Request.ReadFormAsync();
             var outcome = form["outcome"].ToString();
             if (!CloseOutcome.IsValid(outcome))
@@ -160,7 +170,7 @@ public static class ConsoleEndpoints
             }
 
             var user = await CurrentUserAsync(ctx, store);
-            var result = await core.CloseAsync(AlarmIdFromPath(ctx, id), user, note, outcome, ctx.RequestAborted);
+            var result = await core.CloseAsync(key, user, note, outcome, ctx.RequestAborted);
             return result == OperatorResult.NotFound ? Results.NotFound() : Results.Redirect("/");
         }).AddEndpointFilter(ValidateCsrf);
 
@@ -393,19 +403,25 @@ public static class ConsoleEndpoints
     }
 
     /// <summary>
-    /// The alarm id as the console wrote it into the link (URL-encoded). The server decodes every escape but
-    /// <c>%2F</c> in the route value, so the id is read from the raw request target and decoded exactly once.
+    /// The alarm a console link names: <c>/alarms/{gateway}/{id}/...</c>, both URL-encoded. An alarm is one gateway's
+    /// (another gateway may send the same id: it is another alarm), so the link carries both. The server decodes
+    /// every escape but <c>%2F</c> in a route value, so the id is read from the raw request target and decoded exactly
+    /// once. Null when the gateway id is not one.
     /// </summary>
-    private static string AlarmIdFromPath(HttpContext ctx, string routeValue)
+    private static AlarmKey? AlarmKeyFromPath(HttpContext ctx, string gateway)
     {
-        var raw = ctx.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpRequestFeature>()?.RawTarget;
-        const string prefix = "/alarms/";
-        if (raw is null || !raw.StartsWith(prefix, StringComparison.Ordinal))
+        if (!CareGateway.Protocol.GatewayId.IsValid(gateway))
         {
-            return routeValue;
+            return null;
         }
 
-        var end = raw.IndexOf('/', prefix.Length);
-        return end < 0 ? routeValue : Uri.UnescapeDataString(raw[prefix.Length..end]);
+        var raw = ctx.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpRequestFeature>()?.RawTarget ?? "";
+        var prefix = "/alarms/" + Uri.EscapeDataString(gateway) + "/";
+        var end = raw.StartsWith(prefix, StringComparison.Ordinal) ? raw.IndexOf('/', prefix.Length) : -1;
+        return end < 0 ? null : new AlarmKey(gateway, Uri.UnescapeDataString(raw[prefix.Length..end]));
     }
+
+    /// <summary>The console's link to act on one alarm (<c>accept</c> or <c>close</c>), every part URL-encoded.</summary>
+    public static string AlarmAction(StoredAlarm a, string action) =>
+        $"/alarms/{Uri.EscapeDataString(a.GatewayId)}/{Uri.EscapeDataString(a.AlarmId)}/{action}";
 }

@@ -42,9 +42,9 @@ public static class Pages
         {
             var label = gateways.TryGetValue(a.GatewayId, out var gw) ? gw.Label : null;
             var action = a.Status == HandlingStatus.Received
-                ? $"""<form method="post" action="/alarms/{E(Uri.EscapeDataString(a.AlarmId))}/accept">{p.Csrf}<button class="primary accept">{E(p.T("accept"))}</button></form>"""
+                ? $"""<form method="post" action="{E(ConsoleEndpoints.AlarmAction(a, "accept"))}">{p.Csrf}<button class="primary accept">{E(p.T("accept"))}</button></form>"""
                 : $"""
-                  <form method="post" action="/alarms/{E(Uri.EscapeDataString(a.AlarmId))}/close" class="close-form">{p.Csrf}
+                  <form method="post" action="{E(ConsoleEndpoints.AlarmAction(a, "close"))}" class="close-form">{p.Csrf}
                     <input name="note" placeholder="{E(p.T("note"))}" aria-label="{E(p.T("note"))}" maxlength="{ConsoleEndpoints.MaxNoteLength}">
                     <select name="outcome" aria-label="{E(p.T("outcome"))}">{string.Concat(CloseOutcome.All.Select(o => $"<option value=\"{o}\">{E(p.T("outcome." + o))}</option>"))}</select>
                     <button class="close">{E(p.T("close"))}</button>
@@ -52,7 +52,7 @@ public static class Pages
                   """;
             var raisedMs = a.RaisedAt.ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture);
             sb.Append(CultureInfo.InvariantCulture, $"""
-                <tr data-alarm-id="{E(a.AlarmId)}" class="row-{a.Priority.ToString().ToLowerInvariant()} {(a.Origin == AlarmOrigin.Centre ? "technical" : "")}">
+                <tr data-alarm-id="{E(a.AlarmId)}" data-gateway="{E(a.GatewayId)}" class="row-{a.Priority.ToString().ToLowerInvariant()} {(a.Origin == AlarmOrigin.Centre ? "technical" : "")}">
                   <td>{PriorityBadge(p, a.Priority)}</td>
                   <td><strong>{E(label ?? a.GatewayId)}</strong>{(label is null ? "" : $"<br><small>{E(a.GatewayId)}</small>")}</td>
                   <td>{E(Texts.Value(p.Lang, "room", a.Room))}</td>

@@ -117,4 +117,57 @@ public sealed partial class ConsoleHttpTests
         Assert.Equal(HandlingStatus.Received, (await _centre.Store.GetAlarmAsync(StoreContractTests.Key(id, "gw-intruder"), default))!.Status);
         Assert.Equal(HttpStatusCode.NotFound, (await browser.PostAsync($"/alarms/gw-nobody/{id}/accept", ("csrf", await browser.TokenAsync("/")))).StatusCode);
     }
+
+    [Fact]
+    public async Task A_flooded_queue_is_shown_a_page_at_a_time_most_urgent_first_and_every_row_is_reachable()
+    {
+        // One home floods the centre with 250 alarms; another home's critical alarm must still be on the first page.
+        for (var i = 0; i < 250; i++)
+        {
+            await _centre.Store.AddAlarmAsync(StoreContractTests.Alarm(Guid.CreateVersion7().ToString(), "gw-flood", seq: i + 1, priority: Protocol.AlarmPriority.Medium), default);
+        }
+
+        const string critical = "019ab3c4-5d60-7e21-9f3a-2b4c6d8e0f51";
+        await _centre.Store.AddAlarmAsync(StoreContractTests.Alarm(critical, "gw-other", priority: Protocol.AlarmPriority.Critical), default);
+        using var browser = new Browser(_centre.BaseUrl);
+        await browser.LoginAsync("kari", Password);
+
+        static int Rows(string html) => System.Text.RegularExpressions.Regex.Count(html, "<tr data-alarm-id=");
+        var first = await browser.Http.GetStringAsync("/");
+        Assert.Equal(100, Rows(first));
+        Assert.Contains($"data-alarm-id=\"{critical}\"", first, StringComparison.Ordinal);
+        Assert.Contains("1–100 av 252 åpne alarmer", first, StringComparison.Ordinal);
+        Assert.Contains("href=\"/?page=2\"", first, StringComparison.Ordinal);
+
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        for (var page = 1; page <= 3; page++)
+        {
+            var rows = await browser.Http.GetStringAsync($"/queue/rows?page={page}");
+            foreach (System.Text.RegularExpressions.Match m in System.Text.RegularExpressions.Regex.Matches(rows, "<tr data-alarm-id=\"([^\"]+)\" data-gateway=\"([^\"]+)\""))
+            {
+                Assert.True(seen.Add(m.Groups[2].Value + "/" + m.Groups[1].Value), "a row shown on two pages");
+            }
+        }
+
+        Assert.Equal(252, seen.Count);
+        var last = await browser.Http.GetStringAsync("/queue/rows?page=3");
+        Assert.Equal(52, Rows(last));
+        Assert.Contains("href=\"/?page=2\"", last, StringComparison.Ordinal);
+        Assert.DoesNotContain("href=\"/?page=4\"", last, StringComparison.Ordinal);
+        Assert.Equal(0, Rows(await browser.Http.GetStringAsync("/queue/rows?page=9")));
+    }
+
+    [Theory]
+    [InlineData("/?page=abc")]
+    [InlineData("/?page=0")]
+    [InlineData("/queue/rows?page=-1")]
+    [InlineData("/queue/rows?page=99999999999")]
+    public async Task A_queue_page_that_is_no_page_number_is_refused(string path)
+    {
+        using var browser = new Browser(_centre.BaseUrl);
+        await browser.LoginAsync("kari", Password);
+        using var answer = await browser.Http.GetAsync(path);
+        Assert.Equal(HttpStatusCode.BadRequest, answer.StatusCode);
+        Assert.Contains("is not a page number", await answer.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
 }

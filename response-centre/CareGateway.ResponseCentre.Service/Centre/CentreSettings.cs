@@ -45,6 +45,9 @@ public sealed class WebSettings
     /// </summary>
     public List<string> TrustedProxies { get; set; } = [];
 
+    /// <summary>Rows per page of the alarm queue (10 to 1,000).</summary>
+    public int QueuePageSize { get; set; } = 100;
+
     /// <summary><c>Strict-Transport-Security</c> max-age sent on every HTTPS answer.</summary>
     public int HstsSeconds { get; set; } = 365 * 24 * 3600;
 }

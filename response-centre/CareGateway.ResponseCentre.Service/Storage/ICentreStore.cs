@@ -38,6 +38,9 @@ public interface ICentreStore
     /// <summary>Alarms not closed and not cancelled by the resident.</summary>
     Task<IReadOnlyList<StoredAlarm>> OpenAlarmsAsync(CancellationToken ct);
 
+    /// <summary>One page of the open alarms in queue order (most urgent, then longest waiting) and how many are open in all.</summary>
+    Task<OpenAlarmsPage> OpenAlarmsPageAsync(int skip, int take, CancellationToken ct);
+
     /// <summary>Alarms raised in [from, until), newest first, at most <paramref name="limit"/>.</summary>
     Task<IReadOnlyList<StoredAlarm>> AlarmsAsync(DateTimeOffset from, DateTimeOffset until, int limit, CancellationToken ct);
 

@@ -194,3 +194,6 @@ public static class Roles
 
     public static bool IsValid(string role) => role is Operator or Admin;
 }
+
+/// <summary>A page of the queue: its rows and the number of open alarms in all.</summary>
+public sealed record OpenAlarmsPage(IReadOnlyList<StoredAlarm> Rows, int Total);

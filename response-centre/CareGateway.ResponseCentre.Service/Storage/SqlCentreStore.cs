@@ -88,8 +88,19 @@ public abstract partial class SqlCentreStore : ICentreStore
     public Task<IReadOnlyList<StoredAlarm>> FindAlarmsAsync(string alarmId, CancellationToken ct) =>
         QueryAsync($"SELECT {AlarmColumns} FROM alarm WHERE alarm_id = @id ORDER BY received_at, gateway_id", ReadAlarm, ct, ("id", alarmId));
 
+    private const string OpenWhere = "status < 3 AND state = 'raised'";
+
     public Task<IReadOnlyList<StoredAlarm>> OpenAlarmsAsync(CancellationToken ct) =>
-        QueryAsync($"SELECT {AlarmColumns} FROM alarm WHERE status < 3 AND state = 'raised' ORDER BY priority, raised_at", ReadAlarm, ct);
+        QueryAsync($"SELECT {AlarmColumns} FROM alarm WHERE {OpenWhere} ORDER BY priority, raised_at", ReadAlarm, ct);
+
+    public async Task<OpenAlarmsPage> OpenAlarmsPageAsync(int skip, int take, CancellationToken ct)
+    {
+        var rows = await QueryAsync(
+            $"SELECT {AlarmColumns} FROM alarm WHERE {OpenWhere} ORDER BY priority, raised_at, gateway_id, alarm_id LIMIT @take OFFSET @skip",
+            ReadAlarm, ct, ("take", take), ("skip", skip));
+        var total = await QueryAsync($"SELECT count(*) FROM alarm WHERE {OpenWhere}", r => Convert.ToInt32(r.GetValue(0), CultureInfo.InvariantCulture), ct);
+        return new OpenAlarmsPage(rows, total[0]);
+    }
 
     public Task<IReadOnlyList<StoredAlarm>> AlarmsAsync(DateTimeOffset from, DateTimeOffset until, int limit, CancellationToken ct) =>
         QueryAsync(

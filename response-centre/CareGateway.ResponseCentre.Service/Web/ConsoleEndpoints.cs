@@ -123,16 +123,26 @@ public static class ConsoleEndpoints
 
         console.MapGet("/console.js", () => Results.Text(ConsoleAssets.Js, "text/javascript", Encoding.UTF8));
 
-        console.MapGet("/", async (HttpContext ctx, ICentreStore store) =>
+        console.MapGet("/", async (HttpContext ctx, ICentreStore store, CentreSettings settings, string? page) =>
         {
             var p = await UserPageAsync(ctx, store);
-            return HtmlResult(Pages.Queue(p, await store.OpenAlarmsAsync(ctx.RequestAborted), await GatewayMapAsync(store, ctx)));
+            if (!TryPage(page, out var number))
+            {
+                return Refused(PageError(page));
+            }
+
+            return HtmlResult(Pages.Queue(p, await QueuePageAsync(store, settings, number, ctx), await GatewayMapAsync(store, ctx)));
         });
 
-        console.MapGet("/queue/rows", async (HttpContext ctx, ICentreStore store) =>
+        console.MapGet("/queue/rows", async (HttpContext ctx, ICentreStore store, CentreSettings settings, string? page) =>
         {
             var p = await UserPageAsync(ctx, store);
-            return HtmlResult(Pages.QueueRows(p, await store.OpenAlarmsAsync(ctx.RequestAborted), await GatewayMapAsync(store, ctx)));
+            if (!TryPage(page, out var number))
+            {
+                return Refused(PageError(page));
+            }
+
+            return HtmlResult(Pages.QueueRows(p, await QueuePageAsync(store, settings, number, ctx), await GatewayMapAsync(store, ctx)));
         });
 
         console.MapGet("/events", ServerSentEventsAsync);
@@ -280,6 +290,13 @@ public static class ConsoleEndpoints
                     }
                 }
 
+                // Everything that arrived meanwhile goes out as one event: a flood of alarms costs each console
+                // one re-read per write, not one per alarm ('alarm' wins, since it makes the page signal).
+                while (channel.Reader.TryRead(out var more))
+                {
+                    kind = more == "alarm" ? more : kind == "alarm" ? kind : more;
+                }
+
                 await ctx.Response.WriteAsync($"event: {kind}\ndata: {kind}\n\n", stop);
                 await ctx.Response.Body.FlushAsync(stop);
             }
@@ -354,6 +371,26 @@ public static class ConsoleEndpoints
             return TimeZoneInfo.Utc;
         }
     }
+
+    /// <summary>
+    /// One page of the queue: at most <c>Centre:Web:QueuePageSize</c> rows, so that a flood of alarms from one home
+    /// costs each console one bounded read per live update, not the whole queue.
+    /// </summary>
+    private static async Task<QueuePage> QueuePageAsync(ICentreStore store, CentreSettings settings, int number, HttpContext ctx)
+    {
+        var size = Math.Clamp(settings.Web.QueuePageSize, 10, 1000);
+        var skip = (int)Math.Min((long)(number - 1) * size, int.MaxValue - size);
+        var open = await store.OpenAlarmsPageAsync(skip, size, ctx.RequestAborted);
+        return new QueuePage(number, skip, open.Rows, open.Total);
+    }
+
+    private static bool TryPage(string? page, out int number)
+    {
+        number = 1;
+        return string.IsNullOrEmpty(page) || (page.Length <= 6 && int.TryParse(page, NumberStyles.None, CultureInfo.InvariantCulture, out number) && number >= 1);
+    }
+
+    private static string PageError(string? page) => $"page: '{DateRange.Shorten(page ?? "")}' is not a page number (1, 2, 3 ...).";
 
     /// <summary>The longest range, in days, of the history and the record export.</summary>
     internal const int MaxListDays = 366;

@@ -21,24 +21,24 @@ public static class Pages
         </form>
         """);
 
-    public static string Queue(PageContext p, IReadOnlyList<StoredAlarm> open, IReadOnlyDictionary<string, GatewayRecord> gateways) => Layout(p, "queue", p.T("queue"), $"""
+    public static string Queue(PageContext p, QueuePage page, IReadOnlyDictionary<string, GatewayRecord> gateways) => Layout(p, "queue", p.T("queue"), $"""
         <p class="live" id="live" aria-live="polite"></p>
         <table class="queue">
           <thead><tr><th>{E(p.T("priority"))}</th><th>{E(p.T("home"))}</th><th>{E(p.T("room"))}</th><th>{E(p.T("type"))}</th><th>{E(p.T("waiting"))}</th><th>{E(p.T("status"))}</th><th>{E(p.T("reason"))}</th><th>{E(p.T("action"))}</th></tr></thead>
-          <tbody id="queue">{QueueRows(p, open, gateways)}</tbody>
+          <tbody id="queue" data-page="{page.Number}">{QueueRows(p, page, gateways)}</tbody>
         </table>
         """);
 
     /// <summary>The queue's rows: critical first, then the longest waiting. Re-fetched by the script on every server-sent event.</summary>
-    public static string QueueRows(PageContext p, IReadOnlyList<StoredAlarm> open, IReadOnlyDictionary<string, GatewayRecord> gateways)
+    public static string QueueRows(PageContext p, QueuePage page, IReadOnlyDictionary<string, GatewayRecord> gateways)
     {
-        if (open.Count == 0)
+        if (page.Total == 0)
         {
             return $"<tr class=\"empty\"><td colspan=\"8\">{E(p.T("queue.empty"))}</td></tr>";
         }
 
         var sb = new StringBuilder();
-        foreach (var a in open.OrderBy(a => a.Priority).ThenBy(a => a.RaisedAt))
+        foreach (var a in page.Rows)
         {
             var label = gateways.TryGetValue(a.GatewayId, out var gw) ? gw.Label : null;
             var action = a.Status == HandlingStatus.Received
@@ -65,7 +65,26 @@ public static class Pages
                 """);
         }
 
+        sb.Append(QueueFooter(p, page));
         return sb.ToString();
+    }
+
+    /// <summary>Which rows of how many the page shows, with links to the pages beside it when the queue is longer than one.</summary>
+    private static string QueueFooter(PageContext p, QueuePage page)
+    {
+        if (page.Number == 1 && page.Rows.Count == page.Total)
+        {
+            return "";
+        }
+
+        string F(string key, params object[] args) => string.Format(CultureInfo.InvariantCulture, p.T(key), args);
+        var first = page.Skip + 1;
+        var text = page.Rows.Count == 0
+            ? F("queue.page.empty", page.Total)
+            : F("queue.page", first, page.Skip + page.Rows.Count, page.Total);
+        var links = (page.Number > 1 ? $" <a href=\"/?page={page.Number - 1}\">{E(p.T("queue.previous"))}</a>" : "")
+            + (page.Skip + page.Rows.Count < page.Total ? $" <a href=\"/?page={page.Number + 1}\">{E(p.T("queue.next"))}</a>" : "");
+        return $"<tr class=\"pages\"><td colspan=\"8\">{E(text)}{links}</td></tr>";
     }
 
     public static string History(PageContext p, IReadOnlyList<StoredAlarm> alarms, DateTimeOffset from, DateTimeOffset to)
@@ -144,3 +163,6 @@ public static class Pages
         </form>
         """;
 }
+
+/// <summary>One page of the queue as shown: its number (from 1), the rows and the open alarms in all.</summary>
+public sealed record QueuePage(int Number, int Skip, IReadOnlyList<StoredAlarm> Rows, int Total);

@@ -1,5 +1,5 @@
-// The operator console's live queue: re-reads the queue rows on every server-sent event (and on the server's
-// regular tick), counts waiting time up each second, and signals new alarms with a flash, the tab title and a tone.
+// The operator console's live queue: re-reads its page of queue rows on server-sent events (one read at a time,
+// and on the server's regular tick), counts waiting time up each second, and signals new alarms with a flash, the tab title and a tone.
 (function () {
   'use strict';
   var queue = document.getElementById('queue');
@@ -57,10 +57,16 @@
     return queue && a && queue.contains(a) && (a.tagName === 'INPUT' || a.tagName === 'SELECT');
   }
 
+  // One read at a time: events that arrive while a read is under way cause one more read after it, not one each.
+  var reading = false, again = false;
+  var page = queue ? queue.getAttribute('data-page') || '1' : '1';
+
   function refresh() {
     if (!queue) { return; }
     if (busy()) { pending = true; return; }
-    fetch('/queue/rows', { credentials: 'same-origin', headers: { 'Accept': 'text/html' } }).then(function (r) {
+    if (reading) { again = true; return; }
+    reading = true;
+    fetch('/queue/rows?page=' + encodeURIComponent(page), { credentials: 'same-origin', headers: { 'Accept': 'text/html' } }).then(function (r) {
       if (r.redirected || r.status === 401) { location.href = '/login'; return null; }
       return r.ok ? r.text() : null;
     }).then(function (html) {
@@ -79,7 +85,10 @@
       known = now;
       if (fresh > 0) { cue(fresh); }
       tick();
-    }).catch(function () { /* the next event retries */ });
+    }).catch(function () { /* the next event retries */ }).then(function () {
+      reading = false;
+      if (again) { again = false; refresh(); }
+    });
   }
 
   if (queue) {

@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using CareGateway.ResponseCentre.Service;
 using CareGateway.ResponseCentre.Service.Centre;
 using CareGateway.ResponseCentre.Service.Storage;
@@ -30,10 +31,16 @@ public sealed class CentreHost : IAsyncDisposable
 
     public CentreEvents Events => App.Services.GetRequiredService<CentreEvents>();
 
-    public static async Task<CentreHost> StartAsync(IDictionary<string, string?> settings)
+    /// <summary>Starts the service; with <paramref name="log"/>, its log lines go there too.</summary>
+    public static async Task<CentreHost> StartAsync(IDictionary<string, string?> settings, LogCapture? log = null)
     {
         var app = CentreApp.Build([], builder =>
         {
+            if (log is not null)
+            {
+                builder.Logging.AddProvider(log);
+            }
+
             builder.WebHost.UseUrls("http://127.0.0.1:0");
             builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
             {

@@ -88,6 +88,45 @@ public sealed class ReceptionTests
         Assert.Equal(HandlingStatus.Received, Assert.Single(await centre.Store.FindAlarmsAsync(stolen, default), x => x.GatewayId == "gw-thief").Status);
     }
 
+    /// <summary>
+    /// Issue 19 finding 10: the centre took payloads of any size off the broker and copied them before the 64 KiB check
+    /// (3 x 50 MB raised its memory by 400 MB). It now announces an MQTT 5 Maximum Packet Size, so the broker drops
+    /// an oversized message instead of sending it: the centre never sees it, and the next alarm is stored as usual.
+    /// </summary>
+    [Fact]
+    public async Task An_oversized_message_is_never_delivered_to_the_centre_and_the_next_alarm_is_stored()
+    {
+        await using var broker = await MosquittoBroker.StartAsync();
+        using var dir = new TempDir();
+        var log = new LogCapture();
+        await using var centre = await CentreHost.StartAsync(CentreHost.Settings(dir.File("centre.db"), broker.Port), log);
+        var alarm = CentreCoreTests.Message(Guid.CreateVersion7().ToString(), 1, gateway: "gw-big", type: AlarmType.Panic);
+        var answered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var client = new MqttClientFactory().CreateMqttClient();
+        client.ApplicationMessageReceivedAsync += e =>
+        {
+            if (ProtocolJson.TryParseAck(e.ApplicationMessage.Payload.ToArray(), out var ack, out _) && ack.AlarmId == alarm.AlarmId)
+            {
+                answered.TrySetResult();
+            }
+
+            return Task.CompletedTask;
+        };
+        await client.ConnectAsync(new MqttClientOptionsBuilder().WithTcpServer(broker.Host, broker.Port).WithClientId("gw-big").Build());
+        await client.SubscribeAsync(Topics.Ack("gw-big"), MqttQualityOfServiceLevel.AtLeastOnce);
+
+        // 1 MiB, then a real alarm on the same topic: the broker delivers in order, so once the alarm is answered the
+        // big one would have been handled (and its rejection logged) had it reached the centre.
+        await client.PublishAsync(new MqttApplicationMessageBuilder().WithTopic(Topics.Alarm("gw-big"))
+            .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce).WithPayload(new byte[1024 * 1024]).Build());
+        await client.PublishAsync(new MqttApplicationMessageBuilder().WithTopic(Topics.Alarm("gw-big"))
+            .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce).WithPayload(ProtocolJson.Serialize(alarm)).Build());
+        await answered.Task.WaitAsync(Bound);
+
+        Assert.NotNull(await centre.Store.GetAlarmAsync(new AlarmKey("gw-big", alarm.AlarmId), default));
+        Assert.DoesNotContain(log.Lines, l => l.Message.Contains("gw-big", StringComparison.Ordinal));
+    }
+
     [Fact]
     public async Task Two_instances_in_one_shared_subscription_group_store_each_alarm_once()
     {

@@ -50,6 +50,12 @@ public sealed class MqttSettings
 
     public bool UseTls { get; set; }
 
+    /// <summary>
+    /// MQTT 5 Maximum Packet Size announced to the broker: it never sends a bigger packet (it drops the message), so an
+    /// oversized payload costs the centre no memory. The default fits the protocol's 64 KiB message limit; 0 announces none.
+    /// </summary>
+    public uint MaximumPacketSize { get; set; } = CareGateway.Protocol.ProtocolJson.MaxPacketBytes;
+
     /// <summary>MQTT keep-alive: one ping per period while idle.</summary>
     public int KeepAliveSeconds { get; set; } = 30;
 

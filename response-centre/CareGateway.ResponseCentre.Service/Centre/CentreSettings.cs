@@ -10,6 +10,9 @@ public sealed class CentreSettings
 
     public MqttSettings Mqtt { get; set; } = new();
 
+    /// <summary>Per-gateway limits at the intake, so one gateway's flood cannot delay other homes.</summary>
+    public IntakeSettings Intake { get; set; } = new();
+
     /// <summary>A gateway is silent after this many heartbeat intervals without one.</summary>
     public double MissedHeartbeats { get; set; } = 3;
 
@@ -21,6 +24,22 @@ public sealed class CentreSettings
 
     /// <summary>Language of the console until the operator picks one: <c>nb</c> or <c>en</c>.</summary>
     public string DefaultLanguage { get; set; } = "nb";
+}
+
+/// <summary>
+/// Per-gateway limits at the intake (<c>Centre:Intake</c>). An alarm over them is not stored and not answered: it waits
+/// in the gateway's outbox, which sends it again, and the gateway gets one technical alarm <c>alarm-flood</c>.
+/// </summary>
+public sealed class IntakeSettings
+{
+    /// <summary>Alarms one gateway may send at once (a power cut can take many sensors offline together).</summary>
+    public int AlarmBurst { get; set; } = 30;
+
+    /// <summary>After the burst, alarms a minute one gateway may send.</summary>
+    public int AlarmsPerMinute { get; set; } = 30;
+
+    /// <summary>Open alarms of one gateway in the queue at most (test alarms and technical alarms not counted).</summary>
+    public int MaxOpenAlarms { get; set; } = 50;
 }
 
 public sealed class DatabaseSettings

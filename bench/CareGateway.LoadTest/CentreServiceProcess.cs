@@ -108,6 +108,11 @@ internal sealed class CentreServiceProcess : IAsyncDisposable
             "--Centre:Mqtt:Port", brokerPort.ToString(CultureInfo.InvariantCulture),
             "--Centre:Mqtt:ClientId", "centre-bench",
             "--Centre:Mqtt:SharedGroup", "centre",
+
+            // The bench measures the intake's capacity: the per-gateway flood limits would refuse its random bursts.
+            "--Centre:Intake:AlarmBurst", "1000000",
+            "--Centre:Intake:AlarmsPerMinute", "1000000",
+            "--Centre:Intake:MaxOpenAlarms", "1000000",
             "--Logging:LogLevel:Default", "Warning",
             "--Logging:LogLevel:CareGateway.ResponseCentre.Service.Centre.MqttCentreLink", "Information",
             "--Logging:LogLevel:CareGateway.ResponseCentre.Service.Centre.HealthMonitor", "Debug", // the intake figures, every 5 s

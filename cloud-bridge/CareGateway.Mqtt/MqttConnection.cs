@@ -99,6 +99,9 @@ public sealed class MqttConnection : IAsyncDisposable
     /// work) and call <see cref="MqttDelivery.Acknowledge"/> once the message's effect is durable. Without a handler
     /// every message is acknowledged at once. A handler that throws is logged and its message acknowledged.
     /// </summary>
+    /// <summary>The Maximum Packet Size this connection announces (0: none); a bigger payload is not copied (<see cref="MqttDelivery.Oversized"/>).</summary>
+    public uint MaximumPacketSize => _options.MaximumPacketSize;
+
     public Func<MqttDelivery, Task>? Received { get; set; }
 
     /// <summary>

@@ -23,7 +23,11 @@ public sealed class MqttDelivery
         Connection = connection;
         var message = args.ApplicationMessage;
         Topic = message.Topic;
-        Payload = message.Payload.ToArray();
+        PayloadLength = message.Payload.Length;
+
+        // A payload over the announced Maximum Packet Size (a broker that ignores it) is not copied: nobody may read it.
+        Oversized = owner.MaximumPacketSize > 0 && PayloadLength > owner.MaximumPacketSize;
+        Payload = Oversized ? [] : message.Payload.ToArray();
         Qos = message.QualityOfServiceLevel;
         Retained = message.Retain;
         Duplicate = message.Dup;
@@ -34,6 +38,7 @@ public sealed class MqttDelivery
     {
         Topic = topic;
         Payload = payload;
+        PayloadLength = payload.Length;
         Qos = qos;
         Retained = retained;
         Duplicate = duplicate;
@@ -41,7 +46,14 @@ public sealed class MqttDelivery
 
     public string Topic { get; }
 
+    /// <summary>The payload; empty when <see cref="Oversized"/>.</summary>
     public byte[] Payload { get; }
+
+    /// <summary>How long the payload was as it came (also when it was too big to be copied).</summary>
+    public long PayloadLength { get; }
+
+    /// <summary>The payload was over the connection's Maximum Packet Size and was not copied (<see cref="Payload"/> is empty).</summary>
+    public bool Oversized { get; }
 
     public MqttQualityOfServiceLevel Qos { get; }
 

@@ -25,6 +25,13 @@ public static class ProtocolJson
     /// <summary>Messages larger than this are rejected unread.</summary>
     public const int MaxMessageBytes = 64 * 1024;
 
+    /// <summary>
+    /// The MQTT 5 Maximum Packet Size both ends announce (and <c>max_packet_size</c> in the documented broker config): one
+    /// message of <see cref="MaxMessageBytes"/> plus room for its topic and properties. The broker never sends a bigger
+    /// packet, so an oversized message is not even read (issue 19 finding 10).
+    /// </summary>
+    public const int MaxPacketBytes = MaxMessageBytes + 1024;
+
     public static byte[] Serialize(AlarmMessage message) => JsonSerializer.SerializeToUtf8Bytes(message, ProtocolJsonContext.Default.AlarmMessage);
     public static byte[] Serialize(AckMessage message) => JsonSerializer.SerializeToUtf8Bytes(message, ProtocolJsonContext.Default.AckMessage);
     public static byte[] Serialize(StatusMessage message) => JsonSerializer.SerializeToUtf8Bytes(message, ProtocolJsonContext.Default.StatusMessage);

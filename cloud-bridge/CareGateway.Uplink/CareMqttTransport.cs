@@ -42,6 +42,7 @@ public sealed class CareMqttTransport : IUplinkTransport
                 ConnectTimeout = options.ConnectTimeout,
                 OperationTimeout = options.PublishTimeout,
                 Reconnect = options.Reconnect,
+                MaximumPacketSize = ProtocolJson.MaxPacketBytes,
                 Will = () => new MqttWill(Topics.Status(gatewayId), Status(GatewayState.Offline, _time.GetUtcNow()), MqttQualityOfServiceLevel.AtLeastOnce, Retain: true),
                 Subscriptions =
                 [
@@ -187,9 +188,9 @@ public sealed class CareMqttTransport : IUplinkTransport
     {
         var topic = delivery.Topic;
         var payload = delivery.Payload;
-        if (payload.Length > ProtocolJson.MaxMessageBytes)
+        if (delivery.Oversized || payload.Length > ProtocolJson.MaxMessageBytes)
         {
-            _log.LogWarning("Rejected a message on {Topic}: {Bytes} bytes is over the limit", topic, payload.Length);
+            _log.LogWarning("Rejected a message on {Topic}: {Bytes} bytes is over the limit", topic, delivery.PayloadLength);
             return null;
         }
 

@@ -143,6 +143,39 @@ public sealed class CentreCoreTests : IDisposable
         Assert.False(ProtocolJson.IsAlarmId(technical.AlarmId)); // no gateway may send it
     }
 
+    /// <summary>
+    /// Issue 19 finding 9: one gateway could flood the centre. Over its burst (then its rate) or its open-alarm cap an
+    /// alarm is neither stored nor answered (it waits in the gateway, which sends it again), and the gateway gets ONE
+    /// technical alarm for the flood; other gateways are not affected.
+    /// </summary>
+    [Fact]
+    public async Task A_flooding_gateway_is_held_to_its_limits_with_one_technical_alarm_and_others_go_on()
+    {
+        var settings = new CentreSettings { CentreId = "centre-test", Intake = new IntakeSettings { AlarmBurst = 3, AlarmsPerMinute = 6, MaxOpenAlarms = 4 } };
+        await using var core = new CentreCore(_store, _sender, new CentreEvents(), _clock, settings, NullLogger<CentreCore>.Instance);
+        var flood = Enumerable.Range(1, 8).Select(seq => Message(Guid.CreateVersion7(T0).ToString(), seq, gateway: "gw-flood", type: AlarmType.Panic)).ToList();
+        await Task.WhenAll(flood.Select(m => core.OnAlarmAsync(m, default)));
+        await core.OnAlarmAsync(Message(Guid.CreateVersion7(T0).ToString(), 1, gateway: "gw-calm"), default);
+
+        var open = await _store.OpenAlarmsAsync(default);
+        Assert.Equal(3, open.Count(a => a.GatewayId == "gw-flood" && a.Origin == AlarmOrigin.Gateway)); // the burst
+        Assert.Equal(CentreAlarmType.AlarmFlood, Assert.Single(open, a => a.Origin == AlarmOrigin.Centre).Type);
+        Assert.Equal(3, _sender.Sent.Count(a => a.GatewayId == "gw-flood")); // the refused ones are not answered: they come again
+        Assert.Single(open, a => a.GatewayId == "gw-calm");
+
+        // Ten seconds later one more is taken (6 a minute); then the open-alarm cap (4) holds, until an operator closes one.
+        _clock.Advance(TimeSpan.FromSeconds(10));
+        await Task.WhenAll(flood.Skip(3).Select(m => core.OnAlarmAsync(m with { Attempt = 2 }, default)));
+        Assert.Equal(4, (await _store.OpenAlarmsAsync(default)).Count(a => a.GatewayId == "gw-flood" && a.Origin == AlarmOrigin.Gateway));
+        _clock.Advance(TimeSpan.FromMinutes(1));
+        await core.OnAlarmAsync(flood[5] with { Attempt = 3 }, default);
+        Assert.Null(await _store.GetAlarmAsync(new AlarmKey("gw-flood", flood[5].AlarmId), default));
+        Assert.Equal(OperatorResult.Done, await core.CloseAsync(new AlarmKey("gw-flood", flood[0].AlarmId), Kari, null, null, default));
+        await core.OnAlarmAsync(flood[5] with { Attempt = 4 }, default);
+        Assert.NotNull(await _store.GetAlarmAsync(new AlarmKey("gw-flood", flood[5].AlarmId), default));
+        Assert.Single(await _store.OpenAlarmsAsync(default), a => a.Origin == AlarmOrigin.Centre); // still the one flood alarm
+    }
+
     [Fact]
     public async Task The_same_alarm_id_from_two_gateways_is_two_alarms_each_answered_to_its_own_gateway()
     {

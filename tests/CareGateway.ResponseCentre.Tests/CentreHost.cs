@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using CareGateway.ResponseCentre.Service;
 using CareGateway.ResponseCentre.Service.Centre;
 using CareGateway.ResponseCentre.Service.Storage;
@@ -30,10 +31,16 @@ public sealed class CentreHost : IAsyncDisposable
 
     public CentreEvents Events => App.Services.GetRequiredService<CentreEvents>();
 
-    public static async Task<CentreHost> StartAsync(IDictionary<string, string?> settings, string url = "http://127.0.0.1:0")
+    /// <summary>Starts the service on <paramref name="url"/>; with <paramref name="log"/>, its log lines go there too.</summary>
+    public static async Task<CentreHost> StartAsync(IDictionary<string, string?> settings, LogCapture? log = null, string url = "http://127.0.0.1:0")
     {
         var app = CentreApp.Build([], builder =>
         {
+            if (log is not null)
+            {
+                builder.Logging.AddProvider(log);
+            }
+
             builder.WebHost.UseUrls(url);
             builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
             {

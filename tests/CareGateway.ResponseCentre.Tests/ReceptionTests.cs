@@ -88,6 +88,90 @@ public sealed class ReceptionTests
         Assert.Equal(HandlingStatus.Received, Assert.Single(await centre.Store.FindAlarmsAsync(stolen, default), x => x.GatewayId == "gw-thief").Status);
     }
 
+    /// <summary>
+    /// Issue 19 finding 10: the centre took payloads of any size off the broker and copied them before the 64 KiB check
+    /// (3 x 50 MB raised its memory by 400 MB). It now announces an MQTT 5 Maximum Packet Size, so the broker drops
+    /// an oversized message instead of sending it: the centre never sees it, and the next alarm is stored as usual.
+    /// </summary>
+    [Fact]
+    public async Task An_oversized_message_is_never_delivered_to_the_centre_and_the_next_alarm_is_stored()
+    {
+        await using var broker = await MosquittoBroker.StartAsync();
+        using var dir = new TempDir();
+        var log = new LogCapture();
+        await using var centre = await CentreHost.StartAsync(CentreHost.Settings(dir.File("centre.db"), broker.Port), log);
+        var alarm = CentreCoreTests.Message(Guid.CreateVersion7().ToString(), 1, gateway: "gw-big", type: AlarmType.Panic);
+        var answered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var client = new MqttClientFactory().CreateMqttClient();
+        client.ApplicationMessageReceivedAsync += e =>
+        {
+            if (ProtocolJson.TryParseAck(e.ApplicationMessage.Payload.ToArray(), out var ack, out _) && ack.AlarmId == alarm.AlarmId)
+            {
+                answered.TrySetResult();
+            }
+
+            return Task.CompletedTask;
+        };
+        await client.ConnectAsync(new MqttClientOptionsBuilder().WithTcpServer(broker.Host, broker.Port).WithClientId("gw-big").Build());
+        await client.SubscribeAsync(Topics.Ack("gw-big"), MqttQualityOfServiceLevel.AtLeastOnce);
+
+        // 1 MiB, then a real alarm on the same topic: the broker delivers in order, so once the alarm is answered the
+        // big one would have been handled (and its rejection logged) had it reached the centre.
+        await client.PublishAsync(new MqttApplicationMessageBuilder().WithTopic(Topics.Alarm("gw-big"))
+            .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce).WithPayload(new byte[1024 * 1024]).Build());
+        await client.PublishAsync(new MqttApplicationMessageBuilder().WithTopic(Topics.Alarm("gw-big"))
+            .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce).WithPayload(ProtocolJson.Serialize(alarm)).Build());
+        await answered.Task.WaitAsync(Bound);
+
+        Assert.NotNull(await centre.Store.GetAlarmAsync(new AlarmKey("gw-big", alarm.AlarmId), default));
+        Assert.DoesNotContain(log.Lines, l => l.Message.Contains("gw-big", StringComparison.Ordinal));
+    }
+
+    /// <summary>
+    /// Issue 19 finding 9 with a real broker: 5,000 alarms from one gateway held up every other home. One gateway floods
+    /// (its alarms queued at the broker ahead of the other's); the other gateway's alarm is still stored and answered,
+    /// the flood is held to its burst, and it becomes ONE technical alarm for that gateway.
+    /// </summary>
+    [Fact]
+    public async Task A_flood_from_one_gateway_does_not_hold_up_another_homes_alarm()
+    {
+        await using var broker = await MosquittoBroker.StartAsync();
+        using var dir = new TempDir();
+        var settings = CentreHost.Settings(dir.File("centre.db"), broker.Port);
+        settings["Centre:Intake:AlarmBurst"] = "10";
+        settings["Centre:Intake:AlarmsPerMinute"] = "1";
+        await using var centre = await CentreHost.StartAsync(settings);
+        var flooded = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var subscription = centre.Events.Subscribe();
+        _ = Task.Run(async () =>
+        {
+            await foreach (var _ in subscription.Reader.ReadAllAsync())
+            {
+                if ((await centre.Store.OpenAlarmsAsync(default)).Any(a => a.Type == CentreAlarmType.AlarmFlood))
+                {
+                    flooded.TrySetResult();
+                }
+            }
+        });
+
+        using var flood = new MqttClientFactory().CreateMqttClient();
+        await flood.ConnectAsync(new MqttClientOptionsBuilder().WithTcpServer(broker.Host, broker.Port).WithClientId("gw-flood").Build());
+        await Task.WhenAll(Enumerable.Range(1, 500).Select(seq => flood.PublishAsync(new MqttApplicationMessageBuilder().WithTopic(Topics.Alarm("gw-flood"))
+            .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce)
+            .WithPayload(ProtocolJson.Serialize(CentreCoreTests.Message(Guid.CreateVersion7().ToString(), seq, gateway: "gw-flood", type: AlarmType.Panic))).Build())));
+
+        await using var calm = new Gateway("gw-calm", broker.Port, dir.File("outbox.db"));
+        var id = await calm.RaiseAsync(AlarmType.Fall, "bathroom");
+        await calm.WaitForAckAsync(id, AckState.Received);
+        await flooded.Task.WaitAsync(Bound);
+        centre.Events.Unsubscribe(subscription);
+
+        Assert.NotNull(await centre.Store.GetAlarmAsync(new AlarmKey("gw-calm", id), default));
+        var open = await centre.Store.OpenAlarmsAsync(default);
+        Assert.InRange(open.Count(a => a.GatewayId == "gw-flood" && a.Origin == AlarmOrigin.Gateway), 10, 11); // the burst (and at most one a minute)
+        Assert.Equal(("gw-flood", CentreAlarmType.AlarmFlood), Assert.Single(open, a => a.Origin == AlarmOrigin.Centre) is var t ? (t.GatewayId, t.Type) : default);
+    }
+
     [Fact]
     public async Task Two_instances_in_one_shared_subscription_group_store_each_alarm_once()
     {

@@ -87,7 +87,7 @@ public sealed class TransportTests : IDisposable
         var settings = CentreHost.Settings(_dir.File("centre.db"), brokerPort: null);
         settings["Kestrel:Certificates:Default:Path"] = pfx;
         settings["Kestrel:Certificates:Default:Password"] = "console-secret";
-        await using var centre = await CentreHost.StartAsync(settings, "https://127.0.0.1:0");
+        await using var centre = await CentreHost.StartAsync(settings, url: "https://127.0.0.1:0");
         Assert.StartsWith("https://", centre.BaseUrl, StringComparison.Ordinal);
         using var handler = new HttpClientHandler { ServerCertificateCustomValidationCallback = HttpClientHandler.DangerousAcceptAnyServerCertificateValidator };
         using var http = new HttpClient(handler) { BaseAddress = new Uri(centre.BaseUrl) };

@@ -97,6 +97,26 @@ public sealed partial class CentreCore : IAsyncDisposable, IDisposable
                 (item.Alarm is not null ? alarms : heartbeats).Add(item);
             }
 
+            // Each gateway's limits first (CentreCore.Limits.cs): what is over them is refused here, unanswered.
+            var floods = new List<(string GatewayId, GatewayIntake State)>();
+            try
+            {
+                var within = await AdmitAsync(alarms, floods);
+                if (within.Count != alarms.Count)
+                {
+                    var keep = within.ToHashSet();
+                    batch.RemoveAll(p => p.Alarm is not null && !keep.Contains(p));
+                    alarms.Clear();
+                    alarms.AddRange(within);
+                }
+            }
+#pragma warning disable CA1031 // the limits protect the other homes; if they cannot be checked, everything is stored as before
+            catch (Exception ex)
+#pragma warning restore CA1031
+            {
+                log.LogWarning(ex, "Could not check the per-gateway intake limits; storing the batch as it is");
+            }
+
             var now = time.GetUtcNow();
             List<IncomingAlarm> incoming;
             IntakeCommit commit;
@@ -131,6 +151,7 @@ public sealed partial class CentreCore : IAsyncDisposable, IDisposable
                     }
                 }
 
+                await RaiseFloodsAsync(floods);
                 continue;
             }
 
@@ -149,6 +170,11 @@ public sealed partial class CentreCore : IAsyncDisposable, IDisposable
             for (var i = 0; i < alarms.Count; i++)
             {
                 alarms[i].Done.TrySetResult(commit.Fresh[i]);
+            }
+
+            if (floods.Count > 0)
+            {
+                await RaiseFloodsAsync(floods);
             }
 
             if (heartbeats.Count > 0)

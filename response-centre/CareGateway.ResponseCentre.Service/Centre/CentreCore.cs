@@ -257,6 +257,11 @@ public sealed partial class CentreCore(ICentreStore store, IAckSender sender, Ce
 
         if (alarm.Origin == AlarmOrigin.Gateway)
         {
+            if (alarm.State == AlarmState.Raised && alarm.Type != AlarmType.Test)
+            {
+                OneFewerOpen(key.GatewayId);
+            }
+
             await SendAckAsync(key.GatewayId, key.AlarmId, AckState.Closed, user.OperatorId, ct);
         }
 

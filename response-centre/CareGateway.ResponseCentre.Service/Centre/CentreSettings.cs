@@ -14,6 +14,9 @@ public sealed class CentreSettings
 
     public WebSettings Web { get; set; } = new();
 
+    /// <summary>Per-gateway limits at the intake, so one gateway's flood cannot delay other homes.</summary>
+    public IntakeSettings Intake { get; set; } = new();
+
     /// <summary>A gateway is silent after this many heartbeat intervals without one.</summary>
     public double MissedHeartbeats { get; set; } = 3;
 
@@ -25,6 +28,22 @@ public sealed class CentreSettings
 
     /// <summary>Language of the console until the operator picks one: <c>nb</c> or <c>en</c>.</summary>
     public string DefaultLanguage { get; set; } = "nb";
+}
+
+/// <summary>
+/// Per-gateway limits at the intake (<c>Centre:Intake</c>). An alarm over them is not stored and not answered: it waits
+/// in the gateway's outbox, which sends it again, and the gateway gets one technical alarm <c>alarm-flood</c>.
+/// </summary>
+public sealed class IntakeSettings
+{
+    /// <summary>Alarms one gateway may send at once (a power cut can take many sensors offline together).</summary>
+    public int AlarmBurst { get; set; } = 30;
+
+    /// <summary>After the burst, alarms a minute one gateway may send.</summary>
+    public int AlarmsPerMinute { get; set; } = 30;
+
+    /// <summary>Open alarms of one gateway in the queue at most (test alarms and technical alarms not counted).</summary>
+    public int MaxOpenAlarms { get; set; } = 50;
 }
 
 public sealed class DatabaseSettings
@@ -84,6 +103,12 @@ public sealed class MqttSettings
     public string? Password { get; set; }
 
     public bool UseTls { get; set; }
+
+    /// <summary>
+    /// MQTT 5 Maximum Packet Size announced to the broker: it never sends a bigger packet (it drops the message), so an
+    /// oversized payload costs the centre no memory. The default fits the protocol's 64 KiB message limit; 0 announces none.
+    /// </summary>
+    public uint MaximumPacketSize { get; set; } = CareGateway.Protocol.ProtocolJson.MaxPacketBytes;
 
     /// <summary>MQTT keep-alive: one ping per period while idle.</summary>
     public int KeepAliveSeconds { get; set; } = 30;

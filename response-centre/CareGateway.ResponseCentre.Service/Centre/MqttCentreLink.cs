@@ -43,6 +43,7 @@ public sealed class MqttCentreLink : BackgroundService, IAckSender
                 KeepAlive = TimeSpan.FromSeconds(s.KeepAliveSeconds),
                 SessionExpiry = TimeSpan.FromDays(1),
                 ConnectTimeout = TimeSpan.FromSeconds(15),
+                MaximumPacketSize = s.MaximumPacketSize,
                 Reconnect = new Resilience.Backoff(TimeSpan.FromMilliseconds(s.ReconnectMinMilliseconds), TimeSpan.FromMilliseconds(s.ReconnectMaxMilliseconds)),
                 Subscriptions = [.. SubscriptionFilters(s.SharedGroup).Select(f => new MqttSubscription(f, MqttQualityOfServiceLevel.AtLeastOnce))],
             },
@@ -159,6 +160,13 @@ public sealed class MqttCentreLink : BackgroundService, IAckSender
     private async Task OnMessageAsync(MqttDelivery delivery)
     {
         var topic = delivery.Topic;
+        if (delivery.Oversized)
+        {
+            _log.LogWarning("Rejected message on {Topic}: {Length} bytes, over the Maximum Packet Size of {Limit} (not read)", topic, delivery.PayloadLength, _settings.MaximumPacketSize);
+            delivery.Acknowledge();
+            return;
+        }
+
         Task work;
         try
         {

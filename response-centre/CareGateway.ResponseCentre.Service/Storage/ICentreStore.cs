@@ -35,6 +35,12 @@ public interface ICentreStore
     /// <summary>Every alarm with this id, of whichever gateway (the console names an alarm by id alone).</summary>
     Task<IReadOnlyList<StoredAlarm>> FindAlarmsAsync(string alarmId, CancellationToken ct);
 
+    /// <summary>Per gateway, how many of its own alarms are open (the intake's cap; technical alarms do not count).</summary>
+    Task<IReadOnlyDictionary<string, int>> OpenAlarmCountsAsync(CancellationToken ct);
+
+    /// <summary>How many of this gateway's own alarms are open (not test alarms).</summary>
+    Task<int> OpenAlarmCountAsync(string gatewayId, CancellationToken ct);
+
     /// <summary>Alarms not closed and not cancelled by the resident.</summary>
     Task<IReadOnlyList<StoredAlarm>> OpenAlarmsAsync(CancellationToken ct);
 

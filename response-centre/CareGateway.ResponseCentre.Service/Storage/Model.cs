@@ -32,6 +32,13 @@ public static class CentreAlarmType
     /// <summary>The gateway reports sequence numbers the centre never received, with nothing pending.</summary>
     public const string SequenceGap = "sequence-gap";
 
+    /// <summary>
+    /// The gateway sent more alarms than its intake limits allow (rate or open alarms); the rest wait in the gateway.
+    /// Not yet in <see cref="All"/>: its console word (<c>type.alarm-flood</c> in Web/Texts.cs) is added with the Web
+    /// work of issue 19; until then the console shows the type as it is, with its reason.
+    /// </summary>
+    public const string AlarmFlood = "alarm-flood";
+
     public static IReadOnlyList<string> All { get; } = [GatewayOffline, HeartbeatMissing, SequenceGap];
 }
 

@@ -90,6 +90,18 @@ public abstract partial class SqlCentreStore : ICentreStore
 
     private const string OpenWhere = "status < 3 AND state = 'raised'";
 
+    public async Task<IReadOnlyDictionary<string, int>> OpenAlarmCountsAsync(CancellationToken ct) =>
+        (await QueryAsync($"SELECT gateway_id, count(*) FROM alarm WHERE {OpenOwnAlarm} GROUP BY gateway_id",
+            r => (Gateway: r.GetString(0), Count: Convert.ToInt32(r.GetValue(1), CultureInfo.InvariantCulture)), ct))
+        .ToDictionary(x => x.Gateway, x => x.Count, StringComparer.Ordinal);
+
+    public async Task<int> OpenAlarmCountAsync(string gatewayId, CancellationToken ct) =>
+        (await QueryAsync($"SELECT count(*) FROM alarm WHERE gateway_id = @gw AND {OpenOwnAlarm}",
+            r => Convert.ToInt32(r.GetValue(0), CultureInfo.InvariantCulture), ct, ("gw", gatewayId)))[0];
+
+    /// <summary>A gateway's own alarm in the queue (the intake's cap counts these).</summary>
+    private const string OpenOwnAlarm = "origin = 1 AND status < 3 AND state = 'raised' AND type <> 'test'";
+
     public Task<IReadOnlyList<StoredAlarm>> OpenAlarmsAsync(CancellationToken ct) =>
         QueryAsync($"SELECT {AlarmColumns} FROM alarm WHERE {OpenWhere} ORDER BY priority, raised_at", ReadAlarm, ct);
 

@@ -170,4 +170,17 @@ public sealed partial class ConsoleHttpTests
         Assert.Equal(HttpStatusCode.BadRequest, answer.StatusCode);
         Assert.Contains("is not a page number", await answer.Content.ReadAsStringAsync(), StringComparison.Ordinal);
     }
+
+    [Theory]
+    [InlineData("label", 101)]
+    [InlineData("group", 4_000)]
+    public async Task A_home_label_or_group_too_long_for_one_line_is_refused_not_cut(string field, int length)
+    {
+        using var admin = new Browser(_centre.BaseUrl);
+        await admin.LoginAsync("admin", Password);
+        using var answer = await admin.PostAsync("/gateways/gw-0042", ("csrf", await admin.TokenAsync("/gateways")), (field, new string('x', length)));
+        Assert.Equal(HttpStatusCode.BadRequest, answer.StatusCode);
+        Assert.Contains($"{field}: a home's {field} is at most 100 characters", await answer.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Null((await _centre.Store.GetGatewayAsync("gw-0042", default))?.Label);
+    }
 }

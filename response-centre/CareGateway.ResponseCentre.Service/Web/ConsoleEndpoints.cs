@@ -22,6 +22,9 @@ public static class ConsoleEndpoints
     public const string LangCookie = "centre-lang";
     public const string CsrfField = "csrf";
 
+    /// <summary>The longest label or group of a home (checked on the server; the form says so too).</summary>
+    public const int MaxLabelLength = 100;
+
     /// <summary>The longest operator note (the form's <c>maxlength</c>, checked again on the server).</summary>
     public const int MaxNoteLength = 2000;
 
@@ -210,8 +213,16 @@ public static class ConsoleEndpoints
             }
 
             var form = await ctx.Request.ReadFormAsync();
-            static string? Clean(string s) => string.IsNullOrWhiteSpace(s) ? null : s.Trim()[..Math.Min(s.Trim().Length, 100)];
-            await store.SetGatewayLabelAsync(id, Clean(form["label"].ToString()), Clean(form["group"].ToString()), ctx.RequestAborted);
+            string? label = Clean(form["label"].ToString()), group = Clean(form["group"].ToString());
+            foreach (var (name, value) in new[] { ("label", label), ("group", group) })
+            {
+                if (value is { Length: > MaxLabelLength } || (value is not null && value.Any(char.IsControl)))
+                {
+                    return Refused($"{name}: a home's {name} is at most {MaxLabelLength} characters on one line ({value.Length} given).");
+                }
+            }
+
+            await store.SetGatewayLabelAsync(id, label, group, ctx.RequestAborted);
             events.Publish("gateway");
             return Results.Redirect("/gateways");
         }).RequireAuthorization(Roles.Admin).AddEndpointFilter(ValidateCsrf);
@@ -396,6 +407,8 @@ public static class ConsoleEndpoints
     internal const int MaxListDays = 366;
 
     /// <summary>The range asked for, or the answer that refuses it (400 with a sentence naming the value).</summary>
+    private static string? Clean(string s) => string.IsNullOrWhiteSpace(s) ? null : s.Trim();
+
     private static IResult? RangeOrError(PageContext p, string? from, string? to, int defaultDays, int maxDays, out DateRange range)
     {
         var (parsed, error) = DateRange.Parse(from, to, defaultDays, maxDays, p.Zone, p.Now);

@@ -127,7 +127,7 @@ public static class Pages
             };
             var openHere = open.Count(a => a.GatewayId == g.GatewayId);
             var edit = p.IsAdmin
-                ? $"""<form method="post" action="/gateways/{E(g.GatewayId)}" class="inline">{p.Csrf}<input name="label" value="{E(g.Label)}" aria-label="{E(p.T("label"))}" placeholder="{E(p.T("label"))}" size="12"><input name="group" value="{E(g.HomeGroup)}" aria-label="{E(p.T("group"))}" placeholder="{E(p.T("group"))}" size="10"><button>{E(p.T("save"))}</button></form>"""
+                ? $"""<form method="post" action="/gateways/{E(g.GatewayId)}" class="inline">{p.Csrf}<input name="label" maxlength="{ConsoleEndpoints.MaxLabelLength}" value="{E(g.Label)}" aria-label="{E(p.T("label"))}" placeholder="{E(p.T("label"))}" size="12"><input name="group" maxlength="{ConsoleEndpoints.MaxLabelLength}" value="{E(g.HomeGroup)}" aria-label="{E(p.T("group"))}" placeholder="{E(p.T("group"))}" size="10"><button>{E(p.T("save"))}</button></form>"""
                 : $"{E(g.Label)} <small>{E(g.HomeGroup)}</small>";
             rows.Append(CultureInfo.InvariantCulture, $"""
                 <tr data-gateway-id="{E(g.GatewayId)}"><td>{E(g.GatewayId)}</td><td>{edit}</td><td><span class="dot {cls}"></span>{E(state)}</td>

@@ -42,7 +42,7 @@ public sealed partial class CentreCore(ICentreStore store, IAckSender sender, Ce
         if (AlarmCatalog.Get(alarm.Type).VkpCode is var vkp && !string.Equals(vkp, alarm.VkpCode, StringComparison.Ordinal))
         {
             log.LogWarning("Alarm {AlarmId} from {GatewayId} says VKP code {Sent} for type {Type}; stored with the catalogue's {VkpCode}",
-                alarm.AlarmId, alarm.GatewayId, alarm.VkpCode, alarm.Type, vkp);
+                alarm.AlarmId, alarm.GatewayId, LogText.Escape(alarm.VkpCode), alarm.Type, vkp);
         }
 
         return EnqueueAlarmAsync(alarm, ct);

@@ -173,7 +173,7 @@ public static class CommandJson
         }
 
         error = (message.Version != ProtocolJson.Version ? $"version: this build speaks protocol version {ProtocolJson.Version}, the message says {message.Version}" : null)
-            ?? (!GatewayId.IsValid(message.GatewayId) ? $"gatewayId: '{message.GatewayId}' is not a valid gateway id" : null)
+            ?? (!GatewayId.IsValid(message.GatewayId) ? $"gatewayId: '{LogText.Escape(message.GatewayId)}' is not a valid gateway id" : null)
             ?? CheckCommandId(message.CommandId)
             ?? (!Enum.IsDefined(message.Status) ? "status: must be ok, rejected or failed" : null)
             ?? string.Empty;
@@ -229,7 +229,7 @@ public static class CommandJson
     public static string? CheckCommandId(string? id) =>
         !string.IsNullOrEmpty(id) && id.Length <= MaxCommandIdLength && id.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.' or ':')
             ? null
-            : $"commandId: '{id}' is not valid: use 1-{MaxCommandIdLength} characters of letters, digits, '-', '_', '.' and ':'";
+            : $"commandId: '{LogText.Escape(id)}' is not valid: use 1-{MaxCommandIdLength} characters of letters, digits, '-', '_', '.' and ':'";
 
     private static string? Validate(CommandMessage m)
     {
@@ -240,7 +240,7 @@ public static class CommandJson
 
         if (!GatewayId.IsValid(m.GatewayId))
         {
-            return $"gatewayId: '{m.GatewayId}' is not a valid gateway id";
+            return $"gatewayId: '{LogText.Escape(m.GatewayId)}' is not a valid gateway id";
         }
 
         if (CheckCommandId(m.CommandId) is { } id)
@@ -250,7 +250,7 @@ public static class CommandJson
 
         if (!CommandKind.IsKnown(m.Command))
         {
-            return $"command: unknown command '{m.Command}'; known: {string.Join(", ", CommandKind.All)}";
+            return $"command: unknown command '{LogText.Escape(m.Command)}'; known: {string.Join(", ", CommandKind.All)}";
         }
 
         if (m.Command == CommandKind.ReplaceCareProfile)

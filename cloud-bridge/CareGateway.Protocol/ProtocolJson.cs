@@ -118,7 +118,7 @@ public static class ProtocolJson
 
         if (!IsAlarmId(m.AlarmId))
         {
-            return $"alarmId: must be a UUIDv7 in lower case like 019ab3c4-5d60-7e21-9f3a-2b4c6d8e0f12, was '{m.AlarmId}'";
+            return $"alarmId: must be a UUIDv7 in lower case like 019ab3c4-5d60-7e21-9f3a-2b4c6d8e0f12, was '{LogText.Escape(m.AlarmId)}'";
         }
 
         if (m.Seq < 1)
@@ -128,12 +128,12 @@ public static class ProtocolJson
 
         if (!AlarmCatalog.IsKnown(m.Type))
         {
-            return $"type: unknown alarm type '{m.Type}'";
+            return $"type: unknown alarm type '{LogText.Escape(m.Type)}'";
         }
 
         if (!Triage.IsValid(m.Triage))
         {
-            return $"triage: must be one of R, O, Y, G, B, was '{m.Triage}'";
+            return $"triage: must be one of R, O, Y, G, B, was '{LogText.Escape(m.Triage)}'";
         }
 
         if (!Enum.IsDefined(m.Priority))
@@ -156,7 +156,7 @@ public static class ProtocolJson
         version == Version ? null : $"version: this build speaks protocol version {Version}, the message says {version}";
 
     private static string? CheckGateway(string id) =>
-        GatewayId.IsValid(id) ? null : $"gatewayId: '{id}' is not a valid gateway id";
+        GatewayId.IsValid(id) ? null : $"gatewayId: '{LogText.Escape(id)}' is not a valid gateway id";
 
     private static bool Fail<T>(ref T? message)
         where T : class
@@ -183,7 +183,7 @@ public static class ProtocolJson
         catch (JsonException ex)
         {
             var where = ex.Path is { Length: > 0 } path ? $" at {path}" : string.Empty;
-            error = $"not a valid {typeof(T).Name}{where}: {ex.Message}";
+            error = $"not a valid {typeof(T).Name}{LogText.Escape(where)}: {LogText.Escape(ex.Message)}";
             return false;
         }
 

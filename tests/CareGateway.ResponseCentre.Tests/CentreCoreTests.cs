@@ -176,6 +176,15 @@ public sealed class CentreCoreTests : IDisposable
         Assert.Single(await _store.OpenAlarmsAsync(default), a => a.Origin == AlarmOrigin.Centre); // still the one flood alarm
     }
 
+    /// <summary>Issue 19 finding 13: the VKP code is the alarm type's, whatever the gateway wrote.</summary>
+    [Fact]
+    public async Task An_alarm_is_stored_with_the_vkp_code_of_its_type_not_the_one_the_gateway_sent()
+    {
+        var id = Guid.CreateVersion7(T0).ToString();
+        await _core.OnAlarmAsync(Message(id, 1, type: AlarmType.Fall) with { VkpCode = AlarmCatalog.Get(AlarmType.Smoke).VkpCode }, default);
+        Assert.Equal(AlarmCatalog.Get(AlarmType.Fall).VkpCode, (await _store.GetAlarmAsync(new AlarmKey("gw-0042", id), default))!.VkpCode);
+    }
+
     [Fact]
     public async Task The_same_alarm_id_from_two_gateways_is_two_alarms_each_answered_to_its_own_gateway()
     {

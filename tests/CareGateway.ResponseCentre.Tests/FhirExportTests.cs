@@ -130,6 +130,17 @@ public sealed class FhirExportTests
         }
     }
 
+    /// <summary>Issue 19 finding 13: a gateway's vkpCode went into the record even when it contradicted the alarm type.</summary>
+    [Fact]
+    public void The_vkp_code_in_the_record_comes_from_the_alarm_type_not_from_what_the_gateway_sent()
+    {
+        // A row stored before the intake took the code from the catalogue: a fall the gateway had coded as smoke.
+        var alarm = Closed("019ab3c4-5d60-7e21-9f3a-2b4c6d8e0f14", AlarmType.Fall, null) with { VkpCode = AlarmCatalog.Get(AlarmType.Smoke).VkpCode };
+        var issue = Assert.IsType<DetectedIssue>(FhirExport.ForAlarm(alarm, null, "centre-oslo").First().Resource);
+        var fall = AlarmCatalog.Get(AlarmType.Fall);
+        Assert.Equal((fall.VkpCode, fall.VkpDisplay), (issue.Code!.Coding[0].Code, issue.Code.Coding[0].Display));
+    }
+
     [Fact]
     public void Closed_alarms_export_as_a_bundle_of_detected_issue_encounter_and_composition_that_meet_the_vkp_profiles()
     {

@@ -172,6 +172,34 @@ public sealed class ReceptionTests
         Assert.Equal(("gw-flood", CentreAlarmType.AlarmFlood), Assert.Single(open, a => a.Origin == AlarmOrigin.Centre) is var t ? (t.GatewayId, t.Type) : default);
     }
 
+    /// <summary>
+    /// Issue 19 finding 15: a newline in a rejected alarm's <c>type</c> was logged as it came and forged a log line. The
+    /// values a rejection quotes, and topics, are logged with control characters escaped.
+    /// </summary>
+    [Fact]
+    public async Task A_newline_in_a_rejected_alarm_or_its_topic_cannot_forge_a_log_line()
+    {
+        await using var broker = await MosquittoBroker.StartAsync();
+        using var dir = new TempDir();
+        var log = new LogCapture();
+        await using var centre = await CentreHost.StartAsync(CentreHost.Settings(dir.File("centre.db"), broker.Port), log);
+        using var client = new MqttClientFactory().CreateMqttClient();
+        await client.ConnectAsync(new MqttClientOptionsBuilder().WithTcpServer(broker.Host, broker.Port).WithClientId("gw-forger").Build());
+
+        const string forged = "fall\ninfo: CareGateway.ResponseCentre.Service.Centre.CentreCore[0]\r\n      Alarm all clear";
+        var json = ProtocolJson.Serialize(CentreCoreTests.Message(Guid.CreateVersion7().ToString(), 1, gateway: "gw-forger") with { Type = forged });
+        await client.PublishAsync(new MqttApplicationMessageBuilder().WithTopic(Topics.Alarm("gw-forger"))
+            .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce).WithPayload(json).Build());
+        await client.PublishAsync(new MqttApplicationMessageBuilder().WithTopic("care/v1/gw\u2028forged/alarm")
+            .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce).WithPayload("{}").Build());
+
+        var rejected = await log.WaitForAsync(l => l.Contains("unknown alarm type", StringComparison.Ordinal), Bound);
+        var ignored = await log.WaitForAsync(l => l.Contains("not a gateway topic", StringComparison.Ordinal), Bound);
+        Assert.Contains("fall\\ninfo: CareGateway", rejected, StringComparison.Ordinal);
+        Assert.Contains("gw\\u2028forged", ignored, StringComparison.Ordinal); // Mosquitto refuses C0 controls in topics, not U+2028
+        Assert.All(log.Lines, l => Assert.DoesNotContain(l.Message, c => c is '\n' or '\r' or '\u2028'));
+    }
+
     [Fact]
     public async Task Two_instances_in_one_shared_subscription_group_store_each_alarm_once()
     {

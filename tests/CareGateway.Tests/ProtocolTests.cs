@@ -95,6 +95,16 @@ public class ProtocolTests
         Assert.True(ProtocolJson.IsAlarmId(Guid.CreateVersion7().ToString()));
     }
 
+    /// <summary>Issue 19 finding 15: the values a rejection quotes are escaped, so a newline cannot forge a log line.</summary>
+    [Fact]
+    public void A_rejection_quotes_the_bad_value_with_its_control_characters_escaped()
+    {
+        var json = Encoding.UTF8.GetString(ProtocolJson.Serialize(SampleAlarm() with { Type = "fall\r\nforged line\u001b[2J\u2028" }));
+        Assert.False(ProtocolJson.TryParseAlarm(Encoding.UTF8.GetBytes(json), out _, out var error));
+        Assert.Equal("type: unknown alarm type 'fall\\r\\nforged line\\u001b[2J\\u2028'", error);
+        Assert.Equal("a\\tb \\u0000 c", LogText.Escape(LogText.Escape("a\tb \0 c"))); // escaping twice changes nothing
+    }
+
     [Fact]
     public void An_oversized_message_is_rejected_unread()
     {

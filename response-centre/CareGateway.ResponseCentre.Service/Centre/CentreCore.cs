@@ -37,7 +37,16 @@ public sealed partial class CentreCore(ICentreStore store, IAckSender sender, Ce
     /// stored together in the next transaction, each answered <c>received</c> after that commit. The returned task
     /// completes once the alarm is stored and its acknowledgement handed to the broker (or left for a retry).
     /// </remarks>
-    public Task OnAlarmAsync(AlarmMessage alarm, CancellationToken ct) => EnqueueAlarmAsync(alarm, ct);
+    public Task OnAlarmAsync(AlarmMessage alarm, CancellationToken ct)
+    {
+        if (AlarmCatalog.Get(alarm.Type).VkpCode is var vkp && !string.Equals(vkp, alarm.VkpCode, StringComparison.Ordinal))
+        {
+            log.LogWarning("Alarm {AlarmId} from {GatewayId} says VKP code {Sent} for type {Type}; stored with the catalogue's {VkpCode}",
+                alarm.AlarmId, alarm.GatewayId, LogText.Escape(alarm.VkpCode), alarm.Type, vkp);
+        }
+
+        return EnqueueAlarmAsync(alarm, ct);
+    }
 
     /// <summary>One alarm on its own (the group commit's fallback when a batch fails): store it, then answer <c>received</c>.</summary>
     private async Task<bool> StoreOneAlarmAsync(AlarmMessage alarm, CancellationToken ct)

@@ -162,7 +162,7 @@ public sealed class MqttCentreLink : BackgroundService, IAckSender
         var topic = delivery.Topic;
         if (delivery.Oversized)
         {
-            _log.LogWarning("Rejected message on {Topic}: {Length} bytes, over the Maximum Packet Size of {Limit} (not read)", topic, delivery.PayloadLength, _settings.MaximumPacketSize);
+            _log.LogWarning("Rejected message on {Topic}: {Length} bytes, over the Maximum Packet Size of {Limit} (not read)", LogText.Escape(topic), delivery.PayloadLength, _settings.MaximumPacketSize);
             delivery.Acknowledge();
             return;
         }
@@ -183,7 +183,7 @@ public sealed class MqttCentreLink : BackgroundService, IAckSender
                 if (t.IsFaulted)
                 {
                     // Not stored, so not answered: the gateway sends the alarm again until it gets 'received'.
-                    _log.LogError(t.Exception, "Could not handle the message on {Topic}", topic);
+                    _log.LogError(t.Exception, "Could not handle the message on {Topic}", LogText.Escape(topic));
                 }
 
                 delivery.Acknowledge();
@@ -205,7 +205,7 @@ public sealed class MqttCentreLink : BackgroundService, IAckSender
     {
         if (!Topics.TryParse(topic, out var gatewayId, out var leaf))
         {
-            _log.LogWarning("Ignoring message on {Topic}: not a gateway topic", topic);
+            _log.LogWarning("Ignoring message on {Topic}: not a gateway topic", LogText.Escape(topic));
             return Task.CompletedTask;
         }
 
@@ -214,7 +214,7 @@ public sealed class MqttCentreLink : BackgroundService, IAckSender
             case Topics.AlarmLeaf when ProtocolJson.TryParseAlarm(payload, out var alarm, out _):
                 if (alarm.GatewayId != gatewayId)
                 {
-                    _log.LogWarning("Rejected alarm on {Topic}: it names gateway {Other}", topic, alarm.GatewayId);
+                    _log.LogWarning("Rejected alarm on {Topic}: it names gateway {Other}", topic, alarm.GatewayId); // both checked: no control characters
                     return Task.CompletedTask;
                 }
 
@@ -232,7 +232,8 @@ public sealed class MqttCentreLink : BackgroundService, IAckSender
                     Topics.HeartbeatLeaf => ProtocolJson.TryParseHeartbeat(payload, out _, out var why) ? "gateway id differs from the topic" : why,
                     _ => "unknown topic leaf",
                 };
-                _log.LogWarning("Rejected message on {Topic}: {Reason}", topic, reason);
+                // The reason may quote the payload's values: escaped, so that a newline in a field cannot forge a log line.
+                _log.LogWarning("Rejected message on {Topic}: {Reason}", topic, LogText.Escape(reason));
                 break;
         }
 

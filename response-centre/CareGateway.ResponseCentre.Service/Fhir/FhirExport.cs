@@ -97,7 +97,8 @@ public static class FhirExport
             Meta = new Meta { Profile = [DetectedIssueProfile] },
             Identifier = [new Identifier("urn:ietf:rfc:3986", Guid.TryParse(a.AlarmId, out _) ? "urn:uuid:" + a.AlarmId : Urn("alarm:" + a.AlarmId))],
             Status = ObservationStatus.Final,
-            Code = new CodeableConcept(AlarmCatalog.VkpAlertCodeSystem, a.VkpCode, info.VkpCode == a.VkpCode ? info.VkpDisplay : null, null),
+            // From the catalogue by type: a code a gateway once sent that contradicts the type never reaches the record.
+            Code = new CodeableConcept(AlarmCatalog.VkpAlertCodeSystem, info.VkpCode, info.VkpDisplay, null),
             Severity = a.Triage switch
             {
                 Triage.Red or Triage.Orange => DetectedIssue.DetectedIssueSeverity.High,

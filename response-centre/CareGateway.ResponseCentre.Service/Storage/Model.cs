@@ -112,7 +112,9 @@ public sealed record StoredAlarm
         Seq = m.Seq,
         Type = m.Type,
         Priority = m.Priority,
-        VkpCode = m.VkpCode,
+
+        // The VKP code follows from the type (the catalogue), never from what the gateway wrote (issue 19 finding 13).
+        VkpCode = AlarmCatalog.Get(m.Type).VkpCode,
         Triage = m.Triage,
         State = m.State,
         SensorId = m.SensorId,

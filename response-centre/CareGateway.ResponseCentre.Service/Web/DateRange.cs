@@ -67,16 +67,6 @@ public readonly record struct DateRange(DateTimeOffset From, DateTimeOffset To)
         return true;
     }
 
-    /// <summary>A value quoted back in an error: at most 40 characters, control characters shown as '?'.</summary>
-    internal static string Shorten(string value)
-    {
-        var s = value.Length > 40 ? value[..40] + "…" : value;
-        return string.Create(s.Length, s, (span, src) =>
-        {
-            for (var i = 0; i < src.Length; i++)
-            {
-                span[i] = char.IsControl(src[i]) ? '?' : src[i];
-            }
-        });
-    }
+    /// <summary>A value quoted back in an error: at most 40 characters, control characters escaped (<see cref="CareGateway.Protocol.LogText"/>).</summary>
+    internal static string Shorten(string value) => CareGateway.Protocol.LogText.Escape(value.Length > 40 ? value[..40] + "…" : value);
 }

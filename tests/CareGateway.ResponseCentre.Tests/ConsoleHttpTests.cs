@@ -135,6 +135,55 @@ public sealed partial class ConsoleHttpTests : IAsyncLifetime, IDisposable
     }
 
     [Fact]
+    public void The_login_throttle_keeps_at_most_its_capacity_however_many_names_are_tried_and_forgets_them_in_time()
+    {
+        var clock = new Microsoft.Extensions.Time.Testing.FakeTimeProvider();
+        var throttle = new Service.Web.LoginThrottle(clock);
+        for (var i = 0; i < Service.Web.LoginThrottle.Capacity + 500; i++)
+        {
+            throttle.Failed($"{i:D6}{new string('x', Service.Web.ConsoleEndpoints.MaxUserNameLength - 6)}");
+        }
+
+        Assert.Equal(Service.Web.LoginThrottle.Capacity, throttle.Count);
+        throttle.Failed("kari");
+        Assert.Equal(Service.Web.LoginThrottle.Capacity, throttle.Count); // the oldest went, the newest is kept
+        Assert.False(throttle.IsLocked("000000" + new string('x', Service.Web.ConsoleEndpoints.MaxUserNameLength - 6)));
+
+        clock.Advance(Service.Web.LoginThrottle.Window);
+        throttle.Failed("admin");
+        Assert.Equal(1, throttle.Count); // the expired entries made room
+    }
+
+    [Fact]
+    public async Task An_oversized_login_form_or_field_is_refused_before_it_is_read_or_remembered()
+    {
+        var throttle = (Service.Web.LoginThrottle)_centre.App.Services.GetService(typeof(Service.Web.LoginThrottle))!;
+        using var browser = new Browser(_centre.BaseUrl);
+        var token = await browser.TokenAsync("/login");
+
+        using (var huge = await browser.PostAsync("/login", ("csrf", token), ("username", new string('a', 1024 * 1024)), ("password", "x")))
+        {
+            Assert.Equal(HttpStatusCode.RequestEntityTooLarge, huge.StatusCode);
+        }
+
+        // Sent without a declared length (chunked): reading stops at the limit.
+        var chunked = new StringContent("csrf=" + Uri.EscapeDataString(token) + "&username=" + new string('b', 200_000) + "&password=x", System.Text.Encoding.ASCII, "application/x-www-form-urlencoded");
+        chunked.Headers.ContentLength = null;
+        using (var request = new HttpRequestMessage(HttpMethod.Post, "/login") { Content = chunked })
+        {
+            request.Headers.TransferEncodingChunked = true;
+            using var response = await browser.Http.SendAsync(request);
+            Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
+        }
+
+        var longName = new string('c', Service.Web.ConsoleEndpoints.MaxUserNameLength + 1);
+        Assert.Equal(HttpStatusCode.BadRequest, (await browser.LoginAsync(longName, "x")).StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, (await browser.LoginAsync("kari", new string('p', Service.Web.ConsoleEndpoints.MaxPasswordLength + 1))).StatusCode);
+        Assert.Equal(0, throttle.Count);
+        Assert.Equal(HttpStatusCode.Redirect, (await browser.LoginAsync("kari", Password)).StatusCode);
+    }
+
+    [Fact]
     public async Task Accepting_needs_the_csrf_token_and_then_moves_the_alarm()
     {
         using var browser = new Browser(_centre.BaseUrl);

@@ -30,10 +30,12 @@ public sealed class CentreHost : IAsyncDisposable
 
     public CentreEvents Events => App.Services.GetRequiredService<CentreEvents>();
 
-    public static async Task<CentreHost> StartAsync(IDictionary<string, string?> settings)
+    /// <param name="services">Registered before the service's own, so that a test can put in its clock (a FakeTimeProvider) or hasher.</param>
+    public static async Task<CentreHost> StartAsync(IDictionary<string, string?> settings, Action<IServiceCollection>? services = null)
     {
         var app = CentreApp.Build([], builder =>
         {
+            services?.Invoke(builder.Services);
             builder.WebHost.UseUrls("http://127.0.0.1:0");
             builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
             {

@@ -92,8 +92,9 @@ public static class ConsoleEndpoints
                 return HtmlResult(Pages.Login(Page(ctx, null), true, null), StatusCodes.Status400BadRequest);
             }
 
-            if (throttle.IsLocked(name))
+            if (throttle.TryBegin(name, ctx.Connection.RemoteIpAddress?.ToString() ?? "") is { } wait)
             {
+                ctx.Response.Headers.RetryAfter = Math.Ceiling(wait.TotalSeconds).ToString(CultureInfo.InvariantCulture);
                 return HtmlResult(Pages.Login(Page(ctx, null), true, form["returnUrl"]), StatusCodes.Status429TooManyRequests);
             }
 
@@ -101,7 +102,6 @@ public static class ConsoleEndpoints
             var ok = user is not null && hasher.VerifyHashedPassword(user, user.PasswordHash, form["password"].ToString()) != PasswordVerificationResult.Failed;
             if (!ok)
             {
-                throttle.Failed(name);
                 return HtmlResult(Pages.Login(Page(ctx, null), true, form["returnUrl"]), StatusCodes.Status401Unauthorized);
             }
 

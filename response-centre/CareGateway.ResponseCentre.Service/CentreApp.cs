@@ -1,6 +1,7 @@
 using CareGateway.ResponseCentre.Service.Centre;
 using CareGateway.ResponseCentre.Service.Storage;
 using CareGateway.ResponseCentre.Service.Web;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace CareGateway.ResponseCentre.Service;
 
@@ -13,7 +14,7 @@ public static class CentreApp
         configure?.Invoke(builder);
         var settings = builder.Configuration.GetSection("Centre").Get<CentreSettings>() ?? new CentreSettings();
         builder.Services.AddSingleton(settings);
-        builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.TryAddSingleton(TimeProvider.System); // tests put a fake clock first
         // Created by the container, so that it is disposed with it (the PostgreSQL data source holds connections).
         builder.Services.AddSingleton<ICentreStore>(_ => CreateStore(settings.Database));
         builder.Services.AddSingleton<CentreEvents>();

@@ -32,10 +32,12 @@ public sealed class CentreHost : IAsyncDisposable
     public CentreEvents Events => App.Services.GetRequiredService<CentreEvents>();
 
     /// <summary>Starts the service on <paramref name="url"/>; with <paramref name="log"/>, its log lines go there too.</summary>
-    public static async Task<CentreHost> StartAsync(IDictionary<string, string?> settings, LogCapture? log = null, string url = "http://127.0.0.1:0")
+    /// <param name="services">Registered before the service's own, so that a test can put in its clock (a FakeTimeProvider) or hasher.</param>
+    public static async Task<CentreHost> StartAsync(IDictionary<string, string?> settings, LogCapture? log = null, string url = "http://127.0.0.1:0", Action<IServiceCollection>? services = null)
     {
         var app = CentreApp.Build([], builder =>
         {
+            services?.Invoke(builder.Services);
             if (log is not null)
             {
                 builder.Logging.AddProvider(log);

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using System.Net;
 using System.Text.RegularExpressions;
 using CareGateway.ResponseCentre.Service.Storage;
@@ -102,36 +103,120 @@ public sealed partial class ConsoleHttpTests : IAsyncLifetime, IDisposable
     }
 
     [Fact]
-    public async Task After_five_wrong_passwords_even_the_right_one_is_refused_for_a_while()
+    public async Task Sixty_parallel_wrong_tries_let_only_the_free_ones_through_and_the_right_password_still_gets_in_after_a_short_wait()
     {
-        using var browser = new Browser(_centre.BaseUrl);
-        for (var i = 0; i < Service.Web.LoginThrottle.MaxFailures; i++)
-        {
-            Assert.Equal(HttpStatusCode.Unauthorized, (await browser.LoginAsync("kari", "guess " + i)).StatusCode);
-        }
+        var clock = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(new DateTimeOffset(2026, 11, 30, 8, 0, 0, TimeSpan.Zero));
+        await using var centre = await CentreHost.StartAsync(CentreHost.Settings(_dir.File("throttle.db"), brokerPort: null),
+            services: s => s.AddSingleton<TimeProvider>(clock));
+        await centre.AddUserAsync("kari", Roles.Operator, Password);
+        await centre.AddUserAsync("admin", Roles.Admin, Password);
+        using var attacker = new Browser(centre.BaseUrl);
+        var token = await attacker.TokenAsync("/login");
 
-        Assert.Equal(HttpStatusCode.TooManyRequests, (await browser.LoginAsync("kari", Password)).StatusCode);
-        Assert.Equal(HttpStatusCode.Redirect, (await browser.LoginAsync("admin", Password)).StatusCode); // other users are not affected
+        var answers = await Task.WhenAll(Enumerable.Range(0, 60).Select(async i =>
+        {
+            using var r = await attacker.PostAsync("/login", ("csrf", token), ("username", "kari"), ("password", "guess " + i));
+            return r.StatusCode;
+        }));
+        Assert.Equal(Service.Web.LoginThrottle.AccountFreeFailures, answers.Count(a => a == HttpStatusCode.Unauthorized));
+        Assert.Equal(60 - Service.Web.LoginThrottle.AccountFreeFailures, answers.Count(a => a == HttpStatusCode.TooManyRequests));
+
+        using var kari = new Browser(centre.BaseUrl);
+        var refused = await kari.LoginAsync("kari", Password);
+        Assert.Equal(HttpStatusCode.TooManyRequests, refused.StatusCode);
+        Assert.True(refused.Headers.RetryAfter!.Delta <= Service.Web.LoginThrottle.AccountMaxDelay);
+        Assert.Equal(HttpStatusCode.Redirect, (await kari.LoginAsync("admin", Password)).StatusCode); // other users are not held up
+
+        clock.Advance(refused.Headers.RetryAfter.Delta!.Value);
+        Assert.Equal(HttpStatusCode.Redirect, (await kari.LoginAsync("kari", Password)).StatusCode);
     }
 
     [Fact]
-    public void The_login_throttle_lets_a_user_in_again_once_the_window_has_passed()
+    public void Delays_grow_per_name_up_to_a_few_seconds_and_per_address_up_to_minutes_and_a_lock_never_lasts()
     {
         var clock = new Microsoft.Extensions.Time.Testing.FakeTimeProvider();
         var throttle = new Service.Web.LoginThrottle(clock);
-        for (var i = 0; i < Service.Web.LoginThrottle.MaxFailures - 1; i++)
+        for (var i = 0; i < Service.Web.LoginThrottle.AccountFreeFailures; i++)
         {
-            throttle.Failed("Kari");
+            Assert.Null(throttle.TryBegin("Kari", "10.0.0.1"));
         }
 
-        Assert.False(throttle.IsLocked("kari"));
-        throttle.Failed("kari");
-        Assert.True(throttle.IsLocked("KARI"));
-        clock.Advance(Service.Web.LoginThrottle.Window);
-        Assert.False(throttle.IsLocked("kari"));
-        throttle.Failed("kari");
+        Assert.Equal(TimeSpan.FromSeconds(1), throttle.TryBegin("kari", "10.0.0.2"));
+        clock.Advance(TimeSpan.FromSeconds(1));
+        Assert.Null(throttle.TryBegin("KARI", "10.0.0.1"));
+        Assert.Equal(TimeSpan.FromSeconds(2), throttle.TryBegin("kari", "10.0.0.2"));
+
+        // An attacker keeping at it for an hour holds her name back by at most the account cap.
+        for (var i = 0; i < 3600; i++)
+        {
+            clock.Advance(TimeSpan.FromSeconds(1));
+            var wait = throttle.TryBegin("kari", "10.1." + i);
+            Assert.True(wait is null || wait <= Service.Web.LoginThrottle.AccountMaxDelay);
+        }
+
         throttle.Succeeded("kari");
-        Assert.False(throttle.IsLocked("kari"));
+        clock.Advance(Service.Web.LoginThrottle.AddressMaxDelay);
+
+        // Spraying from one address: after the free failures each try waits longer, up to the address cap.
+        for (var i = 0; i < Service.Web.LoginThrottle.AddressFreeFailures; i++)
+        {
+            Assert.Null(throttle.TryBegin("user" + i, "192.0.2.9"));
+        }
+
+        Assert.Equal(TimeSpan.FromSeconds(1), throttle.TryBegin("someone", "192.0.2.9"));
+        Assert.Null(throttle.TryBegin("someone", "192.0.2.10"));
+        Assert.Equal(Service.Web.LoginThrottle.AddressMaxDelay, Service.Web.LoginThrottle.Delay(40, Service.Web.LoginThrottle.AddressFreeFailures, Service.Web.LoginThrottle.AddressMaxDelay));
+        clock.Advance(Service.Web.LoginThrottle.Window);
+        Assert.Null(throttle.TryBegin("someone", "192.0.2.9"));
+    }
+
+    [Fact]
+    public void The_login_throttle_keeps_at_most_its_capacity_however_many_names_are_tried_and_forgets_them_in_time()
+    {
+        var clock = new Microsoft.Extensions.Time.Testing.FakeTimeProvider();
+        var throttle = new Service.Web.LoginThrottle(clock);
+        for (var i = 0; i < Service.Web.LoginThrottle.Capacity + 500; i++)
+        {
+            throttle.TryBegin($"{i:D6}{new string('x', Service.Web.ConsoleEndpoints.MaxUserNameLength - 6)}", "a" + i);
+        }
+
+        Assert.Equal(Service.Web.LoginThrottle.Capacity, throttle.Count);
+        clock.Advance(TimeSpan.FromSeconds(1));
+        throttle.TryBegin("kari", "192.0.2.2");
+        Assert.Equal(Service.Web.LoginThrottle.Capacity, throttle.Count); // the oldest went, the newest are kept
+
+        clock.Advance(Service.Web.LoginThrottle.Window);
+        throttle.TryBegin("admin", "192.0.2.3");
+        Assert.Equal(2, throttle.Count); // the expired entries made room
+    }
+
+    [Fact]
+    public async Task An_oversized_login_form_or_field_is_refused_before_it_is_read_or_remembered()
+    {
+        var throttle = (Service.Web.LoginThrottle)_centre.App.Services.GetService(typeof(Service.Web.LoginThrottle))!;
+        using var browser = new Browser(_centre.BaseUrl);
+        var token = await browser.TokenAsync("/login");
+
+        using (var huge = await browser.PostAsync("/login", ("csrf", token), ("username", new string('a', 1024 * 1024)), ("password", "x")))
+        {
+            Assert.Equal(HttpStatusCode.RequestEntityTooLarge, huge.StatusCode);
+        }
+
+        // Sent without a declared length (chunked): reading stops at the limit.
+        var chunked = new StringContent("csrf=" + Uri.EscapeDataString(token) + "&username=" + new string('b', 200_000) + "&password=x", System.Text.Encoding.ASCII, "application/x-www-form-urlencoded");
+        chunked.Headers.ContentLength = null;
+        using (var request = new HttpRequestMessage(HttpMethod.Post, "/login") { Content = chunked })
+        {
+            request.Headers.TransferEncodingChunked = true;
+            using var response = await browser.Http.SendAsync(request);
+            Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
+        }
+
+        var longName = new string('c', Service.Web.ConsoleEndpoints.MaxUserNameLength + 1);
+        Assert.Equal(HttpStatusCode.BadRequest, (await browser.LoginAsync(longName, "x")).StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, (await browser.LoginAsync("kari", new string('p', Service.Web.ConsoleEndpoints.MaxPasswordLength + 1))).StatusCode);
+        Assert.Equal(0, throttle.Count);
+        Assert.Equal(HttpStatusCode.Redirect, (await browser.LoginAsync("kari", Password)).StatusCode);
     }
 
     [Fact]

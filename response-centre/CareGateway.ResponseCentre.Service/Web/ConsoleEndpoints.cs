@@ -28,6 +28,15 @@ public static class ConsoleEndpoints
     /// <summary>The longest operator note (the form's <c>maxlength</c>, checked again on the server).</summary>
     public const int MaxNoteLength = 2000;
 
+    /// <summary>Longest user name the login form takes; longer ones are refused before any lookup or throttle entry.</summary>
+    public const int MaxUserNameLength = 100;
+
+    /// <summary>Longest password the login form takes (long enough for any pass phrase, short enough to hash cheaply).</summary>
+    public const int MaxPasswordLength = 256;
+
+    /// <summary>Largest login request body: the token, the name, the password and the return address fit with room to spare.</summary>
+    public const int MaxLoginBodyBytes = 8 * 1024;
+
     public static void AddConsole(IServiceCollection services)
     {
         services.AddAuthentication(CookieAuthenticationDefaults.AuthenticationScheme).AddCookie(o =>
@@ -86,8 +95,14 @@ public static class ConsoleEndpoints
         {
             var form = await ctx.Request.ReadFormAsync();
             var name = form["username"].ToString();
-            if (throttle.IsLocked(name))
+            if (name.Length > MaxUserNameLength || form["password"].ToString().Length > MaxPasswordLength)
             {
+                return HtmlResult(Pages.Login(Page(ctx, null), true, null), StatusCodes.Status400BadRequest);
+            }
+
+            if (throttle.TryBegin(name, ctx.Connection.RemoteIpAddress?.ToString() ?? "") is { } wait)
+            {
+                ctx.Response.Headers.RetryAfter = Math.Ceiling(wait.TotalSeconds).ToString(CultureInfo.InvariantCulture);
                 return HtmlResult(Pages.Login(Page(ctx, null), true, form["returnUrl"]), StatusCodes.Status429TooManyRequests);
             }
 
@@ -95,7 +110,6 @@ public static class ConsoleEndpoints
             var ok = user is not null && hasher.VerifyHashedPassword(user, user.PasswordHash, form["password"].ToString()) != PasswordVerificationResult.Failed;
             if (!ok)
             {
-                throttle.Failed(name);
                 return HtmlResult(Pages.Login(Page(ctx, null), true, form["returnUrl"]), StatusCodes.Status401Unauthorized);
             }
 
@@ -107,7 +121,7 @@ public static class ConsoleEndpoints
             await ctx.SignInAsync(CookieAuthenticationDefaults.AuthenticationScheme, new ClaimsPrincipal(identity));
             var returnUrl = form["returnUrl"].ToString();
             return Results.LocalRedirect(returnUrl.StartsWith('/') && !returnUrl.StartsWith("//", StringComparison.Ordinal) ? returnUrl : "/");
-        }).AllowAnonymous().AddEndpointFilter(ValidateCsrf);
+        }).AllowAnonymous().AddEndpointFilter(LimitLoginBody).AddEndpointFilter(ValidateCsrf);
 
         var console = app.MapGroup("");
         console.MapPost("/logout", async (HttpContext ctx) =>
@@ -320,6 +334,42 @@ public static class ConsoleEndpoints
         {
             events.Unsubscribe(channel);
         }
+    }
+
+    /// <summary>
+    /// Refuses a login request over <see cref="MaxLoginBodyBytes"/> before anything reads it (the CSRF check reads
+    /// the form): by its declared length at once, and a body sent without one stops being read at the limit.
+    /// </summary>
+    private static async ValueTask<object?> LimitLoginBody(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
+    {
+        var ctx = context.HttpContext;
+        var tooLarge = Results.Text($"The login form is larger than {MaxLoginBodyBytes} bytes and was not read.", "text/plain; charset=utf-8", Encoding.UTF8, StatusCodes.Status413PayloadTooLarge);
+        if (ctx.Request.ContentLength > MaxLoginBodyBytes)
+        {
+            return tooLarge;
+        }
+
+        if (ctx.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
+        {
+            limit.MaxRequestBodySize = MaxLoginBodyBytes;
+        }
+
+        try
+        {
+            // Read (and buffer) the form here, under the limit, so that the CSRF check and the handler reuse it.
+            await ctx.Request.ReadFormAsync(new Microsoft.AspNetCore.Http.Features.FormOptions
+            {
+                ValueLengthLimit = MaxLoginBodyBytes,
+                KeyLengthLimit = 64,
+                ValueCountLimit = 16,
+            }, ctx.RequestAborted);
+        }
+        catch (Exception e) when (e is BadHttpRequestException or InvalidDataException)
+        {
+            return tooLarge;
+        }
+
+        return await next(context);
     }
 
     private static async ValueTask<object?> ValidateCsrf(EndpointFilterInvocationContext context, EndpointFilterDelegate next)

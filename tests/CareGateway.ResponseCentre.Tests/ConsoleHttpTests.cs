@@ -171,6 +171,40 @@ public sealed partial class ConsoleHttpTests : IAsyncLifetime, IDisposable
     }
 
     [Fact]
+    public async Task An_unknown_user_name_costs_the_same_password_hash_as_a_known_one()
+    {
+        var hasher = new CountingHasher();
+        await using var centre = await CentreHost.StartAsync(CentreHost.Settings(_dir.File("timing.db"), brokerPort: null),
+            s => s.AddSingleton<Microsoft.AspNetCore.Identity.IPasswordHasher<CentreUser>>(hasher));
+        await centre.AddUserAsync("kari", Roles.Operator, Password);
+        using var browser = new Browser(centre.BaseUrl);
+
+        Assert.Equal(HttpStatusCode.Unauthorized, (await browser.LoginAsync("kari", "wrong password")).StatusCode);
+        Assert.Equal(1, hasher.Verified);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await browser.LoginAsync("nobody", "wrong password")).StatusCode);
+        Assert.Equal(2, hasher.Verified);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await browser.LoginAsync("", "wrong password")).StatusCode);
+        Assert.Equal(3, hasher.Verified);
+    }
+
+    /// <summary>The real hasher, counting how often a password is checked.</summary>
+    private sealed class CountingHasher : Microsoft.AspNetCore.Identity.IPasswordHasher<CentreUser>
+    {
+        private readonly Microsoft.AspNetCore.Identity.PasswordHasher<CentreUser> _real = new();
+        private int _verified;
+
+        public int Verified => Volatile.Read(ref _verified);
+
+        public string HashPassword(CentreUser user, string password) => _real.HashPassword(user, password);
+
+        public Microsoft.AspNetCore.Identity.PasswordVerificationResult VerifyHashedPassword(CentreUser user, string hashedPassword, string providedPassword)
+        {
+            Interlocked.Increment(ref _verified);
+            return _real.VerifyHashedPassword(user, hashedPassword, providedPassword);
+        }
+    }
+
+    [Fact]
     public void The_login_throttle_keeps_at_most_its_capacity_however_many_names_are_tried_and_forgets_them_in_time()
     {
         var clock = new Microsoft.Extensions.Time.Testing.FakeTimeProvider();

@@ -10,6 +10,7 @@ using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Identity;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace CareGateway.ResponseCentre.Service.Web;
 
@@ -62,7 +63,7 @@ public static class ConsoleEndpoints
             o.Cookie.SameSite = SameSiteMode.Strict;
             o.Cookie.SecurePolicy = CookieSecurePolicy.SameAsRequest;
         });
-        services.AddSingleton<IPasswordHasher<CentreUser>, PasswordHasher<CentreUser>>();
+        services.TryAddSingleton<IPasswordHasher<CentreUser>, PasswordHasher<CentreUser>>();
         services.AddSingleton<LoginThrottle>();
     }
 
@@ -107,7 +108,10 @@ public static class ConsoleEndpoints
             }
 
             var user = name.Length == 0 ? null : await store.FindUserAsync(name, ctx.RequestAborted);
-            var ok = user is not null && hasher.VerifyHashedPassword(user, user.PasswordHash, form["password"].ToString()) != PasswordVerificationResult.Failed;
+            // An unknown name costs the same hash as a known one, so that names cannot be told apart by timing.
+            var checkedAgainst = user ?? UnknownUser;
+            var verified = hasher.VerifyHashedPassword(checkedAgainst, user?.PasswordHash ?? DummyHash(hasher), form["password"].ToString());
+            var ok = user is not null && verified != PasswordVerificationResult.Failed;
             if (!ok)
             {
                 return HtmlResult(Pages.Login(Page(ctx, null), true, form["returnUrl"]), StatusCodes.Status401Unauthorized);
@@ -394,6 +398,13 @@ public static class ConsoleEndpoints
 
     /// <summary>400 with the sentence as plain text: what was wrong, in words.</summary>
     private static IResult Refused(string sentence) => Results.Text(sentence, "text/plain; charset=utf-8", Encoding.UTF8, StatusCodes.Status400BadRequest);
+
+    private static readonly CentreUser UnknownUser = new() { UserName = "", OperatorId = "", PasswordHash = "", Role = Roles.Operator };
+    private static string? _dummyHash;
+
+    /// <summary>A hash of a random password, made once by the same hasher (so with the same work) as the real ones.</summary>
+    private static string DummyHash(IPasswordHasher<CentreUser> hasher) =>
+        _dummyHash ??= hasher.HashPassword(UnknownUser, Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(24)));
 
     private static IResult HtmlResult(string html, int status = StatusCodes.Status200OK) =>
         Results.Content(html, "text/html; charset=utf-8", Encoding.UTF8, status);

@@ -200,6 +200,35 @@ public sealed class ReceptionTests
         Assert.All(log.Lines, l => Assert.DoesNotContain(l.Message, c => c is '\n' or '\r' or '\u2028'));
     }
 
+    /// <summary>
+    /// Issue 19 (transport): the centre's broker link had TLS with the machine's trust store only, no client certificate
+    /// and no CA pinning. Now it pins the CA and presents its certificate, like the gateways, to a Mosquitto that
+    /// requires client certificates; a gateway's alarm arrives through it and is answered.
+    /// </summary>
+    [Fact]
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+    public async Task The_centre_connects_with_its_client_certificate_and_the_pinned_ca_to_a_broker_that_requires_one()
+    {
+        using var pki = await TestPki.CreateAsync();
+        var ca = await pki.CaAsync("ca");
+        await pki.IssueAsync("ca", "server", "localhost", server: true);
+        var (cert, key) = await pki.IssueAsync("ca", "centre", "centre", server: false);
+        var tlsPort = MosquittoBroker.FreePort();
+        await using var broker = await MosquittoBroker.StartAsync(pki.TlsListener(tlsPort, "ca", "server"));
+        using var dir = new TempDir();
+        var settings = CentreHost.Settings(dir.File("centre.db"), tlsPort);
+        settings["Centre:Mqtt:CaFile"] = ca;
+        settings["Centre:Mqtt:CertFile"] = cert;
+        settings["Centre:Mqtt:KeyFile"] = key;
+        settings["Centre:Mqtt:TlsServerName"] = "localhost";
+        await using var centre = await CentreHost.StartAsync(settings); // waits until connected over mutual TLS
+        await using var gateway = new Gateway("gw-tls-centre", broker.Port, dir.File("outbox.db")); // the broker's plain loopback listener
+
+        var id = await gateway.RaiseAsync(AlarmType.Fall);
+        await gateway.WaitForAckAsync(id, AckState.Received);
+        Assert.NotNull(await centre.Store.GetAlarmAsync(new AlarmKey(gateway.Id, id), default));
+    }
+
     [Fact]
     public async Task Two_instances_in_one_shared_subscription_group_store_each_alarm_once()
     {

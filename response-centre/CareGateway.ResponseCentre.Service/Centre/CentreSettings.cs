@@ -102,7 +102,26 @@ public sealed class MqttSettings
 
     public string? Password { get; set; }
 
+    /// <summary>TLS to the broker (also implied by <see cref="CaFile"/>, <see cref="CertFile"/> and <see cref="KeyFile"/>).</summary>
     public bool UseTls { get; set; }
+
+    /// <summary>
+    /// PEM file of the CA(s) that signed the broker's certificate: only these are trusted (CA pinning, as the gateways
+    /// do); without it the machine's trust store is used.
+    /// </summary>
+    public string? CaFile { get; set; }
+
+    /// <summary>The centre's client certificate (PEM) for mutual TLS, with <see cref="KeyFile"/>: its common name is the centre's MQTT identity.</summary>
+    public string? CertFile { get; set; }
+
+    /// <summary>The private key (PEM) of <see cref="CertFile"/>; readable by the service's user only.</summary>
+    public string? KeyFile { get; set; }
+
+    /// <summary>The name the broker's certificate must carry when it differs from <see cref="Host"/>.</summary>
+    public string? TlsServerName { get; set; }
+
+    /// <summary>Whether the link uses TLS: <see cref="UseTls"/>, or any of the TLS files set.</summary>
+    public bool Tls => UseTls || CaFile is not null || CertFile is not null || KeyFile is not null;
 
     /// <summary>
     /// MQTT 5 Maximum Packet Size announced to the broker: it never sends a bigger packet (it drops the message), so an

@@ -31,6 +31,11 @@ public sealed class MqttCentreLink : BackgroundService, IAckSender
         _time = time;
         _log = log;
         var s = _settings;
+        if ((s.CertFile is null) != (s.KeyFile is null))
+        {
+            throw new InvalidOperationException("Centre:Mqtt:CertFile and Centre:Mqtt:KeyFile go together: set both for a client certificate, or neither");
+        }
+
         _client = new MqttConnection(
             new MqttConnectionOptions
             {
@@ -39,7 +44,7 @@ public sealed class MqttCentreLink : BackgroundService, IAckSender
                 ClientId = s.ClientId ?? $"response-centre-{Environment.MachineName.ToLowerInvariant()}",
                 Username = s.Username,
                 Password = s.Password is { } password ? () => password : null,
-                Tls = s.UseTls ? new MqttTlsOptions() : null,
+                Tls = s.Tls ? new MqttTlsOptions { CaFile = s.CaFile, CertFile = s.CertFile, KeyFile = s.KeyFile, TargetHost = s.TlsServerName } : null,
                 KeepAlive = TimeSpan.FromSeconds(s.KeepAliveSeconds),
                 SessionExpiry = TimeSpan.FromDays(1),
                 ConnectTimeout = TimeSpan.FromSeconds(15),

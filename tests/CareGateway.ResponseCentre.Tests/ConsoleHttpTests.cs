@@ -175,7 +175,7 @@ public sealed partial class ConsoleHttpTests : IAsyncLifetime, IDisposable
     {
         var hasher = new CountingHasher();
         await using var centre = await CentreHost.StartAsync(CentreHost.Settings(_dir.File("timing.db"), brokerPort: null),
-            s => s.AddSingleton<Microsoft.AspNetCore.Identity.IPasswordHasher<CentreUser>>(hasher));
+            services: s => s.AddSingleton<Microsoft.AspNetCore.Identity.IPasswordHasher<CentreUser>>(hasher));
         await centre.AddUserAsync("kari", Roles.Operator, Password);
         using var browser = new Browser(centre.BaseUrl);
 

@@ -39,7 +39,7 @@ public static class CentreAlarmType
     /// </summary>
     public const string AlarmFlood = "alarm-flood";
 
-    public static IReadOnlyList<string> All { get; } = [GatewayOffline, HeartbeatMissing, SequenceGap];
+    public static IReadOnlyList<string> All { get; } = [GatewayOffline, HeartbeatMissing, SequenceGap, AlarmFlood];
 }
 
 /// <summary>Close outcomes an operator can record (for the quality figures).</summary>

@@ -110,6 +110,7 @@ public static class Texts
         ["type.gateway-offline"] = ("Gateway frakoblet", "Gateway offline"),
         ["type.heartbeat-missing"] = ("Hjerteslag mangler", "Heartbeats missing"),
         ["type.sequence-gap"] = ("Alarm mangler (sekvens)", "Alarm missing (sequence)"),
+        ["type.alarm-flood"] = ("Alarmflom fra én gateway", "Alarm flood from one gateway"),
         ["room.hallway"] = ("Gang", "Hallway"),
         ["room.bedroom"] = ("Soverom", "Bedroom"),
         ["room.bathroom"] = ("Bad", "Bathroom"),

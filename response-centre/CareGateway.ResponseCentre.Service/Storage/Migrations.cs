@@ -149,5 +149,13 @@ public static class Migrations
             "DROP INDEX ack_alarm",
             "CREATE INDEX ack_alarm ON ack (gateway_id, alarm_id)",
         ]),
+        (3, "users: a security stamp that ends sessions, a second factor", [
+            // Issue 19 findings 4 and 14: a session is valid only while its stamp matches the user's (a new stamp on
+            // logout, password change and role change ends every session of that user); a TOTP secret with the last
+            // time step used, so a code cannot be used twice.
+            "ALTER TABLE centre_user ADD COLUMN security_stamp TEXT NOT NULL DEFAULT ''",
+            "ALTER TABLE centre_user ADD COLUMN totp_secret TEXT",
+            "ALTER TABLE centre_user ADD COLUMN totp_last_step BIGINT NOT NULL DEFAULT 0",
+        ]),
     ];
 }

@@ -194,6 +194,18 @@ public sealed record CentreUser
 
     /// <summary><c>operator</c> or <c>admin</c>.</summary>
     public required string Role { get; init; }
+
+    /// <summary>Random; a session cookie carries the stamp it was issued with and is valid only while the two match.</summary>
+    public string SecurityStamp { get; init; } = "";
+
+    /// <summary>The TOTP secret (Base32) once a second factor is enrolled; null before.</summary>
+    public string? TotpSecret { get; init; }
+
+    /// <summary>The last TOTP time step accepted, so one code cannot log in twice.</summary>
+    public long TotpLastStep { get; init; }
+
+    /// <summary>A fresh random stamp.</summary>
+    public static string NewStamp() => Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16));
 }
 
 public static class Roles

@@ -272,8 +272,12 @@ public abstract partial class SqlCentreStore : ICentreStore
             """, r => new SensorProblem(r.GetString(0), r.GetString(1), NullableString(r, 2), r.GetString(3), FromMs(r.GetValue(4)), r.GetString(5)), ct);
 
     public async Task<CentreUser?> FindUserAsync(string userName, CancellationToken ct) =>
-        await QueryAsync("SELECT user_name, operator_id, password_hash, role FROM centre_user WHERE user_name = @name",
-            r => new CentreUser { UserName = r.GetString(0), OperatorId = r.GetString(1), PasswordHash = r.GetString(2), Role = r.GetString(3) },
+        await QueryAsync("SELECT user_name, operator_id, password_hash, role, security_stamp, totp_secret, totp_last_step FROM centre_user WHERE user_name = @name",
+            r => new CentreUser
+            {
+                UserName = r.GetString(0), OperatorId = r.GetString(1), PasswordHash = r.GetString(2), Role = r.GetString(3),
+                SecurityStamp = r.GetString(4), TotpSecret = NullableString(r, 5), TotpLastStep = Convert.ToInt64(r.GetValue(6), CultureInfo.InvariantCulture),
+            },
             ct, ("name", userName)) is { Count: > 0 } users ? users[0] : null;
 
     public async Task<int> CountUsersAsync(CancellationToken ct) =>
@@ -283,9 +287,11 @@ public abstract partial class SqlCentreStore : ICentreStore
     {
         await using var db = await OpenAsync(ct);
         await ExecAsync(db, null, """
-            INSERT INTO centre_user (user_name, operator_id, password_hash, role) VALUES (@name, @op, @hash, @role)
-            ON CONFLICT (user_name) DO UPDATE SET password_hash = @hash, role = @role
-            """, ct, ("name", user.UserName), ("op", user.OperatorId), ("hash", user.PasswordHash), ("role", user.Role));
+            INSERT INTO centre_user (user_name, operator_id, password_hash, role, security_stamp, totp_secret, totp_last_step)
+            VALUES (@name, @op, @hash, @role, @stamp, @totp, @step)
+            ON CONFLICT (user_name) DO UPDATE SET password_hash = @hash, role = @role, security_stamp = @stamp, totp_secret = @totp, totp_last_step = @step
+            """, ct, ("name", user.UserName), ("op", user.OperatorId), ("hash", user.PasswordHash), ("role", user.Role),
+            ("stamp", user.SecurityStamp), ("totp", user.TotpSecret), ("step", user.TotpLastStep));
     }
 
     /// <summary>One statement of SQL without parameters, for the tests (rows as an old version wrote them).</summary>

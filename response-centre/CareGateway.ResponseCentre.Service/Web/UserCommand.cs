@@ -66,6 +66,9 @@ public static class UserCommand
             OperatorId = existing?.OperatorId ?? $"operator-{Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(3))}",
             Role = role,
             PasswordHash = "",
+            SecurityStamp = CentreUser.NewStamp(),
+            TotpSecret = existing?.TotpSecret,
+            TotpLastStep = existing?.TotpLastStep ?? 0,
         };
         user = user with { PasswordHash = new PasswordHasher<CentreUser>().HashPassword(user, password) };
         await store.SaveUserAsync(user, ct);

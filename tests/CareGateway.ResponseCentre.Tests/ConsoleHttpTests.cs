@@ -36,6 +36,8 @@ public sealed partial class ConsoleHttpTests : IAsyncLifetime, IDisposable
 
         public HttpClient Http { get; }
 
+        public CookieContainer Cookies => _handler.CookieContainer;
+
         public async Task<string> TokenAsync(string path)
         {
             var html = await Http.GetStringAsync(path);

@@ -69,6 +69,14 @@ public sealed class WebSettings
 
     /// <summary><c>Strict-Transport-Security</c> max-age sent on every HTTPS answer.</summary>
     public int HstsSeconds { get; set; } = 365 * 24 * 3600;
+
+    /// <summary>
+    /// The longest a console session lasts from its login, however active (1 to 24 hours; default one 12-hour shift).
+    /// Within it a session also ends after 12 hours without a request.
+    /// </summary>
+    public double SessionMaxHours { get; set; } = 12;
+
+    public TimeSpan SessionMaxAge => TimeSpan.FromHours(Math.Clamp(SessionMaxHours, 1, 24));
 }
 
 /// <summary>The keys that sign the console's session cookies and form tokens (ASP.NET Core Data Protection).</summary>

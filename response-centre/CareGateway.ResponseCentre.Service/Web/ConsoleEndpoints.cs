@@ -50,7 +50,14 @@ public static class ConsoleEndpoints
             o.Cookie.SecurePolicy = CookieSecurePolicy.SameAsRequest;
             o.ExpireTimeSpan = TimeSpan.FromHours(12);
             o.SlidingExpiration = true;
+            o.Events.OnValidatePrincipal = Sessions.ValidateAsync;
         });
+        services.AddOptions<CookieAuthenticationOptions>(CookieAuthenticationDefaults.AuthenticationScheme)
+            .Configure<TimeProvider, CentreSettings>((o, time, settings) =>
+            {
+                o.TimeProvider = time;
+                o.ExpireTimeSpan = settings.Web.SessionMaxAge < o.ExpireTimeSpan ? settings.Web.SessionMaxAge : o.ExpireTimeSpan;
+            });
         services.AddAuthorization(o =>
         {
             o.FallbackPolicy = new AuthorizationPolicyBuilder().RequireAuthenticatedUser().Build();
@@ -63,6 +70,7 @@ public static class ConsoleEndpoints
             o.Cookie.SameSite = SameSiteMode.Strict;
             o.Cookie.SecurePolicy = CookieSecurePolicy.SameAsRequest;
         });
+        services.AddSingleton<IAntiforgeryAdditionalDataProvider, Sessions.FormTokenBinding>();
         services.TryAddSingleton<IPasswordHasher<CentreUser>, PasswordHasher<CentreUser>>();
         services.AddSingleton<LoginThrottle>();
     }
@@ -119,18 +127,16 @@ public static class ConsoleEndpoints
 
             throttle.Succeeded(name);
 
-            var identity = new ClaimsIdentity(
-                [new Claim(ClaimTypes.Name, user!.UserName), new Claim(ClaimTypes.NameIdentifier, user.OperatorId), new Claim(ClaimTypes.Role, user.Role)],
-                CookieAuthenticationDefaults.AuthenticationScheme);
-            await ctx.SignInAsync(CookieAuthenticationDefaults.AuthenticationScheme, new ClaimsPrincipal(identity));
+            await Sessions.SignInAsync(ctx, user!);
             var returnUrl = form["returnUrl"].ToString();
             return Results.LocalRedirect(returnUrl.StartsWith('/') && !returnUrl.StartsWith("//", StringComparison.Ordinal) ? returnUrl : "/");
         }).AllowAnonymous().AddEndpointFilter(LimitLoginBody).AddEndpointFilter(ValidateCsrf);
 
         var console = app.MapGroup("");
-        console.MapPost("/logout", async (HttpContext ctx) =>
+        console.MapPost("/logout", async (HttpContext ctx, ICentreStore store) =>
         {
-            await ctx.SignOutAsync(CookieAuthenticationDefaults.AuthenticationScheme);
+            // Logging out ends every session of this user (also a console left open on another desk).
+            await Sessions.SignOutEverywhereAsync(ctx, store);
             return Results.Redirect("/login");
         }).AddEndpointFilter(ValidateCsrf);
 
@@ -289,7 +295,7 @@ public static class ConsoleEndpoints
         });
     }
 
-    private static async Task ServerSentEventsAsync(HttpContext ctx, CentreEvents events, TimeProvider time, IHostApplicationLifetime lifetime)
+    private static async Task ServerSentEventsAsync(HttpContext ctx, CentreEvents events, TimeProvider time, IHostApplicationLifetime lifetime, ICentreStore store, CentreSettings settings)
     {
         // The stream ends when the operator leaves or the service stops (so that a shutdown does not wait for it).
         using var ended = CancellationTokenSource.CreateLinkedTokenSource(ctx.RequestAborted, lifetime.ApplicationStopping);
@@ -317,6 +323,15 @@ public static class ConsoleEndpoints
                         // A regular tick: the page re-reads the queue, which also shows changes made by other instances.
                         kind = "tick";
                     }
+                }
+
+                // A stream outlives the request that checked its session: on each tick it checks again, and ends
+                // when the session has (logout elsewhere, a new password or role, the session's age).
+                if (kind == "tick" && await Sessions.CurrentUserAsync(ctx.User, store, settings.Web.SessionMaxAge, time.GetUtcNow(), stop) is null)
+                {
+                    await ctx.Response.WriteAsync("event: ended\ndata: ended\n\n", stop);
+                    await ctx.Response.Body.FlushAsync(stop);
+                    return;
                 }
 
                 // Everything that arrived meanwhile goes out as one event: a flood of alarms costs each console

@@ -101,4 +101,6 @@
   source.onopen = function () { if (live) { live.textContent = '● ' + words.live; } refresh(); };
   source.onerror = function () { if (live) { live.textContent = words.lost; } };
   ['alarm', 'changed', 'gateway', 'tick'].forEach(function (kind) { source.addEventListener(kind, refresh); });
+  // The session has ended (logout elsewhere, a new password, its age): to the login page, not a silent reconnect.
+  source.addEventListener('ended', function () { source.close(); location.href = '/login'; });
 })();

@@ -84,17 +84,17 @@ public sealed class CentreCoreTests : IDisposable
     public async Task Accept_and_close_send_accepted_and_closed_once_and_keep_the_note_at_the_centre()
     {
         await _core.OnAlarmAsync(Message("a-2", 1), default);
-        Assert.Equal(OperatorResult.Done, await _core.AcceptAsync("a-2", Kari, default));
-        Assert.Equal(OperatorResult.AlreadyDone, await _core.AcceptAsync("a-2", Kari, default));
-        Assert.Equal(OperatorResult.Done, await _core.CloseAsync("a-2", Kari, "  Resident had fallen; home nurse sent  ", CloseOutcome.Handled, default));
-        Assert.Equal(OperatorResult.AlreadyDone, await _core.CloseAsync("a-2", Kari, null, null, default));
-        Assert.Equal(OperatorResult.NotFound, await _core.AcceptAsync("nope", Kari, default));
+        Assert.Equal(OperatorResult.Done, await _core.AcceptAsync(new AlarmKey("gw-0042", "a-2"), Kari, default));
+        Assert.Equal(OperatorResult.AlreadyDone, await _core.AcceptAsync(new AlarmKey("gw-0042", "a-2"), Kari, default));
+        Assert.Equal(OperatorResult.Done, await _core.CloseAsync(new AlarmKey("gw-0042", "a-2"), Kari, "  Resident had fallen; home nurse sent  ", CloseOutcome.Handled, default));
+        Assert.Equal(OperatorResult.AlreadyDone, await _core.CloseAsync(new AlarmKey("gw-0042", "a-2"), Kari, null, null, default));
+        Assert.Equal(OperatorResult.NotFound, await _core.AcceptAsync(new AlarmKey("gw-0042", "nope"), Kari, default));
 
         Assert.Equal([AckState.Received, AckState.Accepted, AckState.Closed], _sender.Sent.Select(a => a.State));
         Assert.All(_sender.Sent.Skip(1), a => Assert.Equal("operator-117", a.By));
         Assert.All(_sender.Sent, a => Assert.Null(a.Note));
         Assert.Equal("Resident had fallen; home nurse sent", (await _store.GetAlarmAsync(new AlarmKey("gw-0042", "a-2"), default))!.Note);
-        await Assert.ThrowsAsync<ArgumentException>(() => _core.CloseAsync("a-2", Kari, null, "maybe", default));
+        await Assert.ThrowsAsync<ArgumentException>(() => _core.CloseAsync(new AlarmKey("gw-0042", "a-2"), Kari, null, "maybe", default));
     }
 
     [Fact]
@@ -197,12 +197,12 @@ public sealed class CentreCoreTests : IDisposable
         Assert.Equal([("gw-a", 2), ("gw-b", 1)], open.Select(a => (a.GatewayId, a.Copies)).Order());
         Assert.Equal(["gw-a", "gw-a", "gw-b"], _sender.Sent.Select(a => a.GatewayId).Order());
 
-        // The console names the alarm by id alone: both rows are taken, each gateway answered for its own.
-        Assert.Equal(OperatorResult.Done, await _core.AcceptAsync(id, Kari, default));
-        Assert.Equal(["gw-a", "gw-b"], _sender.Sent.Where(a => a.State == AckState.Accepted).Select(a => a.GatewayId).Order());
+        // The operator acts on one home's alarm: only that gateway is answered, the other home's stays open.
+        Assert.Equal(OperatorResult.Done, await _core.AcceptAsync(new AlarmKey("gw-a", id), Kari, default));
+        Assert.Equal(["gw-a"], _sender.Sent.Where(a => a.State == AckState.Accepted).Select(a => a.GatewayId));
         Assert.Equal(OperatorResult.AlreadyDone, await _core.AcceptAsync(new AlarmKey("gw-a", id), Kari, default));
         Assert.Equal(OperatorResult.Done, await _core.CloseAsync(new AlarmKey("gw-a", id), Kari, null, null, default));
-        Assert.Equal(HandlingStatus.Accepted, (await _store.GetAlarmAsync(new AlarmKey("gw-b", id), default))!.Status);
+        Assert.Equal(HandlingStatus.Received, (await _store.GetAlarmAsync(new AlarmKey("gw-b", id), default))!.Status);
     }
 
     [Fact]
@@ -269,8 +269,8 @@ public sealed class CentreCoreTests : IDisposable
     {
         await _core.OnAlarmAsync(Message("b-1", 1, type: AlarmType.LowBattery), default);
         Assert.Equal(AlarmType.LowBattery, Assert.Single(await _store.SensorsNeedingAttentionAsync(default)).Problem);
-        await _core.AcceptAsync("b-1", Kari, default);
-        await _core.CloseAsync("b-1", Kari, "technician booked", CloseOutcome.Technical, default);
+        await _core.AcceptAsync(new AlarmKey("gw-0042", "b-1"), Kari, default);
+        await _core.CloseAsync(new AlarmKey("gw-0042", "b-1"), Kari, "technician booked", CloseOutcome.Technical, default);
         Assert.Empty(await _store.SensorsNeedingAttentionAsync(default));
     }
 

@@ -127,6 +127,8 @@ public sealed partial class ConsoleHttpTests : IAsyncLifetime, IDisposable
         var refused = await kari.LoginAsync("kari", Password);
         Assert.Equal(HttpStatusCode.TooManyRequests, refused.StatusCode);
         Assert.True(refused.Headers.RetryAfter!.Delta <= Service.Web.LoginThrottle.AccountMaxDelay);
+        Assert.Contains(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"Vent {refused.Headers.RetryAfter.Delta!.Value.TotalSeconds:0} sekunder"),
+            await refused.Content.ReadAsStringAsync(), StringComparison.Ordinal); // the page says how long, not only the header
         Assert.Equal(HttpStatusCode.Redirect, (await kari.LoginAsync("admin", Password)).StatusCode); // other users are not held up
 
         clock.Advance(refused.Headers.RetryAfter.Delta!.Value);
@@ -302,8 +304,8 @@ public sealed partial class ConsoleHttpTests : IAsyncLifetime, IDisposable
     {
         var kari = await _centre.Store.FindUserAsync("kari", default);
         await _centre.Store.AddAlarmAsync(StoreContractTests.Alarm("019ab3c4-5d60-7e21-9f3a-2b4c6d8e0f99", type: Protocol.AlarmType.Fall), default);
-        await _centre.Core.AcceptAsync("019ab3c4-5d60-7e21-9f3a-2b4c6d8e0f99", kari!, default);
-        await _centre.Core.CloseAsync("019ab3c4-5d60-7e21-9f3a-2b4c6d8e0f99", kari!, "Hjemmesykepleien dro innom", CloseOutcome.Handled, default);
+        await _centre.Core.AcceptAsync(StoreContractTests.Key("019ab3c4-5d60-7e21-9f3a-2b4c6d8e0f99"), kari!, default);
+        await _centre.Core.CloseAsync(StoreContractTests.Key("019ab3c4-5d60-7e21-9f3a-2b4c6d8e0f99"), kari!, "Hjemmesykepleien dro innom", CloseOutcome.Handled, default);
         await _centre.Store.SetGatewayLabelAsync("gw-0042", "Kunde 1", "Nord", default);
         using var browser = new Browser(_centre.BaseUrl);
         await browser.LoginAsync("kari", Password);

@@ -142,6 +142,18 @@ public sealed class FhirExportTests
     }
 
     [Fact]
+    public void Two_homes_that_sent_the_same_alarm_id_never_share_a_resource()
+    {
+        var mine = Closed("019ab3c4-5d60-7e21-9f3a-2b4c6d8e0f12", AlarmType.Fall, null);
+        var theirs = mine with { GatewayId = "gw-0666" };
+        var bundle = Assert.IsType<Bundle>(FhirExport.Build([mine, theirs], Homes, "centre-oslo", T0.AddHours(1)));
+        Assert.Equal(bundle.Entry.Count, bundle.Entry.Select(e => e.FullUrl).Distinct().Count());
+        var alone = FhirExport.ForAlarm(mine, null, "centre-oslo").Select(e => e.FullUrl);
+        Assert.Equal(alone, FhirExport.ForAlarm(mine, null, "centre-oslo").Select(e => e.FullUrl)); // stable between exports
+        Assert.Empty(alone.Intersect(FhirExport.ForAlarm(theirs, null, "centre-oslo").Select(e => e.FullUrl)));
+    }
+
+    [Fact]
     public void Closed_alarms_export_as_a_bundle_of_detected_issue_encounter_and_composition_that_meet_the_vkp_profiles()
     {
         var alarms = new[] { Closed("019ab3c4-5d60-7e21-9f3a-2b4c6d8e0f12", AlarmType.Wandering, "Ringte. Beboer var på vei hjem, <ok> & trygg."), Closed("019ab3c4-5d60-7e21-9f3a-2b4c6d8e0f13", AlarmType.Fall, null) };

@@ -24,7 +24,7 @@ public sealed class PostgresReceptionTests(PostgresServer server)
         var id = await gateway.RaiseAsync(AlarmType.Smoke, "kitchen");
         await gateway.WaitForAckAsync(id, AckState.Received);
         var kari = await centre.AddUserAsync("kari", Roles.Operator, "correct horse battery");
-        await centre.Core.AcceptAsync(id, kari, default);
+        await centre.Core.AcceptAsync(new AlarmKey(gateway.Id, id), kari, default);
         await gateway.WaitForAckAsync(id, AckState.Accepted);
 
         var stored = await centre.Store.GetAlarmAsync(new AlarmKey(gateway.Id, id), default);

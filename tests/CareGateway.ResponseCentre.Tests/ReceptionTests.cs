@@ -30,9 +30,9 @@ public sealed class ReceptionTests
         Assert.Equal(AckState.Received, gateway.Outbox.Find(id)!.Ack);
 
         var kari = await centre.AddUserAsync("kari", Roles.Operator, "correct horse battery");
-        await centre.Core.AcceptAsync(id, kari, default);
+        await centre.Core.AcceptAsync(new AlarmKey(gateway.Id, id), kari, default);
         await gateway.WaitForAckAsync(id, AckState.Accepted);
-        await centre.Core.CloseAsync(id, kari, "ok", CloseOutcome.Handled, default);
+        await centre.Core.CloseAsync(new AlarmKey(gateway.Id, id), kari, "ok", CloseOutcome.Handled, default);
         await gateway.WaitForAckAsync(id, AckState.Closed);
         Assert.Equal(AckState.Closed, gateway.Outbox.Find(id)!.Ack);
 

@@ -195,14 +195,6 @@ public sealed partial class CentreCore(ICentreStore store, IAckSender sender, Ce
         return sent;
     }
 
-    /// <summary>
-    /// An operator takes the alarm(s) with this id; each gateway gets <c>accepted</c> for its own. Ids are unique per
-    /// gateway only: when two gateways used the same id, the console cannot tell the rows apart, so both are taken
-    /// (neither home is left unanswered).
-    /// </summary>
-    public Task<OperatorResult> AcceptAsync(string alarmId, CentreUser user, CancellationToken ct) =>
-        ForEachWithIdAsync(alarmId, key => AcceptAsync(key, user, ct), ct);
-
     /// <summary>An operator takes one alarm; its gateway gets <c>accepted</c>.</summary>
     public async Task<OperatorResult> AcceptAsync(AlarmKey key, CentreUser user, CancellationToken ct)
     {
@@ -225,20 +217,6 @@ public sealed partial class CentreCore(ICentreStore store, IAckSender sender, Ce
         log.LogInformation("Alarm {AlarmId} of {GatewayId} accepted by {OperatorId}", key.AlarmId, key.GatewayId, user.OperatorId);
         events.Publish("changed");
         return OperatorResult.Done;
-    }
-
-    /// <summary>
-    /// An operator finishes the alarm(s) with this id (see <see cref="AcceptAsync(string, CentreUser, CancellationToken)"/>
-    /// for why possibly several) with a note and an outcome; each gateway gets <c>closed</c>.
-    /// </summary>
-    public Task<OperatorResult> CloseAsync(string alarmId, CentreUser user, string? note, string? outcome, CancellationToken ct)
-    {
-        if (!CloseOutcome.IsValid(outcome))
-        {
-            throw new ArgumentException($"outcome: '{outcome}' is not one of {string.Join(", ", CloseOutcome.All)}", nameof(outcome));
-        }
-
-        return ForEachWithIdAsync(alarmId, key => CloseAsync(key, user, note, outcome, ct), ct);
     }
 
     /// <summary>
@@ -279,26 +257,6 @@ public sealed partial class CentreCore(ICentreStore store, IAckSender sender, Ce
         return OperatorResult.Done;
     }
 
-    /// <summary>An operator's action on every alarm with this id: done if it did anything, else already done (or not found).</summary>
-    private async Task<OperatorResult> ForEachWithIdAsync(string alarmId, Func<AlarmKey, Task<OperatorResult>> act, CancellationToken ct)
-    {
-        var found = await store.FindAlarmsAsync(alarmId, ct);
-        if (found.Count == 0)
-        {
-            return OperatorResult.NotFound;
-        }
-
-        var result = OperatorResult.AlreadyDone;
-        foreach (var alarm in found)
-        {
-            if (await act(alarm.Key) == OperatorResult.Done)
-            {
-                result = OperatorResult.Done;
-            }
-        }
-
-        return result;
-    }
 
     private async Task RaiseTechnicalAsync(string gatewayId, string type, long cause, DateTimeOffset now, string reason, CancellationToken ct)
     {

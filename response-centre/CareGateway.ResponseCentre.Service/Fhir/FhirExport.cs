@@ -68,7 +68,7 @@ public static class FhirExport
         {
             Type = Bundle.BundleType.Collection,
             Timestamp = now,
-            Identifier = new Identifier("urn:ietf:rfc:3986", Urn("bundle:" + string.Join(",", alarms.Select(a => a.AlarmId)))),
+            Identifier = new Identifier("urn:ietf:rfc:3986", Urn("bundle:" + string.Join(",", alarms.Select(Key)))),
         };
         foreach (var (fullUrl, resource) in entries)
         {
@@ -84,8 +84,8 @@ public static class FhirExport
     public static IEnumerable<(string FullUrl, Resource Resource)> ForAlarm(StoredAlarm a, GatewayRecord? home, string centreId)
     {
         var info = AlarmCatalog.Get(a.Type);
-        var issueUrl = Urn("issue:" + a.AlarmId);
-        var encounterUrl = Urn("encounter:" + a.AlarmId);
+        var issueUrl = Urn("issue:" + Key(a));
+        var encounterUrl = Urn("encounter:" + Key(a));
         var patient = new ResourceReference
         {
             Identifier = new Identifier(HomeIdentifierSystem, a.GatewayId),
@@ -149,7 +149,7 @@ public static class FhirExport
             var composition = new Composition
             {
                 Meta = new Meta { Profile = [CompositionProfile] },
-                Identifier = new Identifier("urn:ietf:rfc:3986", Urn("composition:" + a.AlarmId)),
+                Identifier = new Identifier("urn:ietf:rfc:3986", Urn("composition:" + Key(a))),
                 Status = CompositionStatus.Final,
                 Type = new CodeableConcept("http://loinc.org", "34109-9", "Note", null),
                 Category = [new CodeableConcept(CompositionCategorySystem, "1", "Trygghet og mestring", null)],
@@ -173,11 +173,17 @@ public static class FhirExport
                     },
                 ],
             };
-            yield return (Urn("composition:" + a.AlarmId), composition);
+            yield return (Urn("composition:" + Key(a)), composition);
         }
     }
 
     /// <summary>A stable <c>urn:uuid</c> from a name (so a re-export gives the same ids and the hub can de-duplicate).</summary>
+    /// <summary>
+    /// What names an alarm's resources: its gateway and its id, as the centre keys alarms (issue 19 finding 1), so two
+    /// homes that sent the same id never share a resource in the record.
+    /// </summary>
+    private static string Key(StoredAlarm a) => a.GatewayId + "/" + a.AlarmId;
+
     private static string Urn(string name)
     {
         var hash = SHA256.HashData(Encoding.UTF8.GetBytes("care-gateway:" + name));

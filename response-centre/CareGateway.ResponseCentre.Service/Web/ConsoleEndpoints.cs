@@ -112,7 +112,7 @@ public static class ConsoleEndpoints
             if (throttle.TryBegin(name, ctx.Connection.RemoteIpAddress?.ToString() ?? "") is { } wait)
             {
                 ctx.Response.Headers.RetryAfter = Math.Ceiling(wait.TotalSeconds).ToString(CultureInfo.InvariantCulture);
-                return HtmlResult(Pages.Login(Page(ctx, null), true, form["returnUrl"]), StatusCodes.Status429TooManyRequests);
+                return HtmlResult(Pages.Login(Page(ctx, null), true, form["returnUrl"], wait), StatusCodes.Status429TooManyRequests);
             }
 
             var user = name.Length == 0 ? null : await store.FindUserAsync(name, ctx.RequestAborted);

@@ -9,17 +9,27 @@ namespace CareGateway.ResponseCentre.Service.Web;
 /// <summary>The console's pages, rendered on the server.</summary>
 public static class Pages
 {
-    public static string Login(PageContext p, bool failed, string? returnUrl) => Layout(p, "", p.T("login"), $"""
+    /// <param name="wait">After too many tries: how long until the next try is let through (said on the page).</param>
+    public static string Login(PageContext p, bool failed, string? returnUrl, TimeSpan? wait = null) => Layout(p, "", p.T("login"), $"""
         <form method="post" action="/login" class="card login">
           {p.Csrf}
           <input type="hidden" name="returnUrl" value="{E(returnUrl)}">
-          {(failed ? $"<p class=\"error\" role=\"alert\">{E(p.T("login.failed"))}</p>" : "")}
+          {(wait is { } w ? $"<p class=\"error\" role=\"alert\">{E(string.Format(System.Globalization.CultureInfo.InvariantCulture, p.T("login.wait"), WaitText(p, w)))}</p>" : failed ? $"<p class=\"error\" role=\"alert\">{E(p.T("login.failed"))}</p>" : "")}
           <label>{E(p.T("username"))}<input name="username" autocomplete="username" required autofocus></label>
           <label>{E(p.T("password"))}<input name="password" type="password" autocomplete="current-password" required></label>
           <button type="submit" class="primary">{E(p.T("login"))}</button>
           <p class="langs"><a href="/login?lang=nb">Norsk</a> · <a href="/login?lang=en">English</a></p>
         </form>
         """);
+
+    /// <summary>"12 sekunder" / "3 minutter": whole seconds up to two minutes, then whole minutes (rounded up).</summary>
+    private static string WaitText(PageContext p, TimeSpan wait)
+    {
+        var seconds = (int)Math.Ceiling(Math.Max(1, wait.TotalSeconds));
+        return seconds <= 120
+            ? string.Format(System.Globalization.CultureInfo.InvariantCulture, p.T("login.seconds"), seconds)
+            : string.Format(System.Globalization.CultureInfo.InvariantCulture, p.T("login.minutes"), (seconds + 59) / 60);
+    }
 
     public static string Queue(PageContext p, QueuePage page, IReadOnlyDictionary<string, GatewayRecord> gateways) => Layout(p, "queue", p.T("queue"), $"""
         <p class="live" id="live" aria-live="polite"></p>

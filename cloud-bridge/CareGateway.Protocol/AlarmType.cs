@@ -106,6 +106,16 @@ public static class AlarmCatalog
 
     private static readonly Dictionary<string, AlarmTypeInfo> ByType = All.ToDictionary(i => i.Type, StringComparer.Ordinal);
 
+    /// <summary>
+    /// The calls that are never swallowed while an alarm of theirs is open: a press, a fall, smoke and water. Another one
+    /// is a repeat of the open alarm and goes to the centre (a resident pressing again because nobody came is the most
+    /// urgent signal there is); any other type's repeat is the same condition still holding and adds nothing.
+    /// </summary>
+    public static IReadOnlyList<string> RepeatedTypes { get; } = [AlarmType.Panic, AlarmType.Fall, AlarmType.Smoke, AlarmType.Water];
+
+    /// <summary>Is another event of this type, while its alarm is open, a repeat the centre must hear of.</summary>
+    public static bool Repeats(string type) => RepeatedTypes.Contains(type, StringComparer.Ordinal);
+
     public static bool IsKnown(string type) => ByType.ContainsKey(type);
 
     public static AlarmTypeInfo Get(string type) =>

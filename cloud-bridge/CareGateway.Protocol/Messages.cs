@@ -81,6 +81,16 @@ public sealed record AlarmMessage
 
     /// <summary>Why the rule fired, in plain words, for the operator. Holds no personal data.</summary>
     public required string Reason { get; init; }
+
+    /// <summary>
+    /// How many times the call came again while this alarm was open (another press, fall, smoke or water event; see
+    /// <see cref="AlarmCatalog.Repeats"/>); absent before the first repeat. A copy with more repeats than the centre
+    /// has is not a duplicate: the centre alerts the operator again.
+    /// </summary>
+    public int? Repeats { get; init; }
+
+    /// <summary>When the latest repeat happened, UTC; present exactly when <see cref="Repeats"/> is.</summary>
+    public DateTimeOffset? RepeatedAt { get; init; }
 }
 
 /// <summary>Centre -> gateway on <c>care/v1/{gatewayId}/ack</c>. Schema: docs/schemas/ack.schema.json.</summary>
@@ -101,6 +111,12 @@ public sealed record AckMessage
 
     /// <summary>Optional operator note (no health details: it is kept on the gateway).</summary>
     public string? Note { get; init; }
+
+    /// <summary>
+    /// With <c>received</c>: the repeats of the alarm the centre has stored. The gateway sends the alarm again until the
+    /// centre has every repeat; absent means none.
+    /// </summary>
+    public int? Repeats { get; init; }
 }
 
 /// <summary>Gateway -> centre on <c>care/v1/{gatewayId}/status</c>, retained. Schema: docs/schemas/status.schema.json.</summary>

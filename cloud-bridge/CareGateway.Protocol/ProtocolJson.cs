@@ -75,6 +75,7 @@ public static class ProtocolJson
             ?? (string.IsNullOrWhiteSpace(message.AlarmId) ? "alarmId: must not be empty" : null)
             ?? (!Enum.IsDefined(message.State) ? "state: must be received, accepted or closed" : null)
             ?? (string.IsNullOrWhiteSpace(message.By) ? "by: must not be empty" : null)
+            ?? (message.Repeats is < 0 ? $"repeats: must be 0 or more, was {message.Repeats}" : null)
             ?? string.Empty;
         return error.Length == 0 || Fail(ref message);
     }
@@ -139,6 +140,18 @@ public static class ProtocolJson
         if (!Enum.IsDefined(m.Priority))
         {
             return "priority: must be critical, high, medium or low";
+        }
+
+        if (m.Repeats is { } repeats && (repeats < 1 || !AlarmCatalog.Repeats(m.Type)))
+        {
+            return repeats < 1
+                ? $"repeats: must be 1 or more when present, was {repeats}"
+                : $"repeats: a {LogText.Escape(m.Type)} alarm is not repeated (only {string.Join(", ", AlarmCatalog.RepeatedTypes)})";
+        }
+
+        if ((m.Repeats is null) != (m.RepeatedAt is null))
+        {
+            return "repeats and repeatedAt: either both or neither";
         }
 
         return m.Attempt < 1 ? $"attempt: must be 1 or more, was {m.Attempt}" : null;

@@ -8,8 +8,14 @@ using Microsoft.Extensions.Logging.Abstractions;
 namespace CareGateway.Uplink;
 
 /// <summary>An alarm in the outbox with its delivery state.</summary>
-public sealed record OutboxAlarm(NewAlarm Alarm, long Seq, int Attempts, DateTimeOffset? LastSentAt, AckState? Ack)
+/// <param name="Repeats">How many times the call came again while the alarm was open (0: never).</param>
+/// <param name="RepeatedAt">When the latest repeat happened.</param>
+/// <param name="RepeatsReceived">How many of those the centre has acknowledged receiving.</param>
+public sealed record OutboxAlarm(NewAlarm Alarm, long Seq, int Attempts, DateTimeOffset? LastSentAt, AckState? Ack, int Repeats = 0, DateTimeOffset? RepeatedAt = null, int RepeatsReceived = 0)
 {
+    /// <summary>The centre has all of it: the alarm and every repeat.</summary>
+    public bool FullyReceived => Ack is not null && RepeatsReceived >= Repeats;
+
     public AlarmMessage ToMessage(string gatewayId, DateTimeOffset sentAt, int attempt) => new()
     {
         AlarmId = Alarm.AlarmId,
@@ -26,6 +32,8 @@ public sealed record OutboxAlarm(NewAlarm Alarm, long Seq, int Attempts, DateTim
         SentAt = sentAt,
         Attempt = attempt,
         Reason = Alarm.Reason,
+        Repeats = Repeats > 0 ? Repeats : null,
+        RepeatedAt = Repeats > 0 ? RepeatedAt : null,
     };
 }
 
@@ -69,7 +77,10 @@ public enum AckOutcome
 /// </remarks>
 public sealed class SqliteOutbox : IAlarmOutbox, IDisposable
 {
-    private const int SchemaVersion = 1;
+    private const int SchemaVersion = 2;
+
+    /// <summary>Not yet all at the centre: the alarm itself, or a repeat of it, still waits for <c>received</c>.</summary>
+    private const string Unreceived = "(ack_state < 1 OR repeats > repeats_received)";
     private const int SqliteCorrupt = 11;
     private const int SqliteFull = 13;
     private const int SqliteNotADatabase = 26;
@@ -163,23 +174,55 @@ public sealed class SqliteOutbox : IAlarmOutbox, IDisposable
     /// Group commit: stores the alarms in one transaction, one fsync for all (the rule loop hands over every alarm of a
     /// burst of inputs at once), each unless one of its type and sensor is open, counting those earlier in the list.
     /// </summary>
-    public Task<IReadOnlyList<long?>> AddUnlessOpenAsync(IReadOnlyList<NewAlarm> alarms, CancellationToken cancellationToken)
+    public Task<IReadOnlyList<AddOutcome>> AddUnlessOpenAsync(IReadOnlyList<NewAlarm> alarms, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(alarms);
         cancellationToken.ThrowIfCancellationRequested();
-        return Write<IReadOnlyList<long?>>("store an alarm", full: true, sheddable: false, tx =>
+        return Write<IReadOnlyList<AddOutcome>>("store an alarm", full: true, sheddable: false, tx =>
         {
-            var result = new long?[alarms.Count];
+            var result = new AddOutcome[alarms.Count];
             for (var i = 0; i < alarms.Count; i++)
             {
-                if (alarms[i].State != AlarmState.Raised || !IsOpen(_db, alarms[i].Type, alarms[i].SensorId, tx))
+                var a = alarms[i];
+                if (a.State != AlarmState.Raised || !IsOpen(_db, a.Type, a.SensorId, tx))
                 {
-                    result[i] = Insert(alarms[i], tx);
+                    result[i] = AddOutcome.Added(Insert(a, tx));
+                }
+                else if (AlarmCatalog.Repeats(a.Type) && Repeat(a.Type, a.SensorId, a.RaisedAt, tx) is { } repeat)
+                {
+                    result[i] = AddOutcome.Repeated(repeat);
                 }
             }
 
             return result;
         });
+    }
+
+    /// <summary>
+    /// One more repeat of the open alarm of this type and sensor, fsynced like a new alarm (it is the resident calling
+    /// again), and due for sending at once; null when none is open.
+    /// </summary>
+    public Task<AlarmRepeat?> RepeatAsync(string type, string? sensorId, DateTimeOffset at, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        return Write("store a repeat", full: true, sheddable: false, tx => Repeat(type, sensorId, at, tx));
+    }
+
+    private AlarmRepeat? Repeat(string type, string? sensorId, DateTimeOffset at, SqliteTransaction tx)
+    {
+        using var cmd = _db.CreateCommand();
+        cmd.Transaction = tx;
+        // The newest open one, should there ever be two; last_sent_at cleared so that the forwarder sends it now.
+        cmd.CommandText = $"""
+            UPDATE alarm SET repeats = repeats + 1, repeated_at = $at, last_sent_at = NULL
+            WHERE seq = (SELECT max(seq) FROM alarm WHERE type = $type AND sensor_id IS $sensor AND state = 'raised' AND ack_state < {(int)AckState.Closed})
+            RETURNING alarm_id, repeats;
+            """;
+        cmd.Parameters.AddWithValue("$type", type);
+        cmd.Parameters.AddWithValue("$sensor", (object?)sensorId ?? DBNull.Value);
+        cmd.Parameters.AddWithValue("$at", Format(at));
+        using var reader = cmd.ExecuteReader();
+        return reader.Read() ? new AlarmRepeat(reader.GetString(0), reader.GetInt32(1)) : null;
     }
 
     private long Insert(NewAlarm alarm, SqliteTransaction tx)
@@ -212,7 +255,7 @@ public sealed class SqliteOutbox : IAlarmOutbox, IDisposable
     {
         lock (_gate)
         {
-            return Query($"WHERE ack_state < {(int)AckState.Received} ORDER BY priority, seq LIMIT {max}");
+            return Query($"WHERE {Unreceived} ORDER BY priority, seq LIMIT {max}");
         }
     }
 
@@ -226,7 +269,7 @@ public sealed class SqliteOutbox : IAlarmOutbox, IDisposable
         lock (_gate)
         {
             return Query(
-                $"WHERE ack_state < {(int)AckState.Received} AND (last_sent_at IS NULL OR last_sent_at <= $cutoff OR last_sent_at < $since) ORDER BY priority, seq LIMIT {max}",
+                $"WHERE {Unreceived} AND (last_sent_at IS NULL OR last_sent_at <= $cutoff OR last_sent_at < $since) ORDER BY priority, seq LIMIT {max}",
                 ("$cutoff", Format(resendCutoff)),
                 ("$since", Format(connectedSince)));
         }
@@ -239,7 +282,7 @@ public sealed class SqliteOutbox : IAlarmOutbox, IDisposable
         {
             lock (_gate)
             {
-                return ReadScalar($"SELECT min(last_sent_at) FROM alarm WHERE ack_state < {(int)AckState.Received} AND last_sent_at IS NOT NULL") is string s ? Parse(s) : null;
+                return ReadScalar($"SELECT min(last_sent_at) FROM alarm WHERE {Unreceived} AND last_sent_at IS NOT NULL") is string s ? Parse(s) : null;
             }
         }
     }
@@ -250,7 +293,8 @@ public sealed class SqliteOutbox : IAlarmOutbox, IDisposable
         lock (_gate)
         {
             using var cmd = _read.CreateCommand();
-            cmd.CommandText = $"SELECT count(*), min(raised_at) FROM alarm WHERE ack_state < {(int)AckState.Received} AND raised_at <= $cutoff;";
+            // A repeat is overdue from the time of the repeat, not of the alarm it repeats.
+            cmd.CommandText = $"SELECT count(*), min(coalesce(repeated_at, raised_at)) FROM alarm WHERE {Unreceived} AND coalesce(repeated_at, raised_at) <= $cutoff;";
             cmd.Parameters.AddWithValue("$cutoff", Format(now - receivedTimeout));
             int count;
             DateTimeOffset? oldest;
@@ -291,7 +335,7 @@ public sealed class SqliteOutbox : IAlarmOutbox, IDisposable
         {
             lock (_gate)
             {
-                return Convert.ToInt32(ReadScalar($"SELECT count(*) FROM alarm WHERE ack_state < {(int)AckState.Received}"), CultureInfo.InvariantCulture);
+                return Convert.ToInt32(ReadScalar($"SELECT count(*) FROM alarm WHERE {Unreceived}"), CultureInfo.InvariantCulture);
             }
         }
     }
@@ -400,7 +444,21 @@ public sealed class SqliteOutbox : IAlarmOutbox, IDisposable
             cmd.Parameters.AddWithValue("$at", Format(ack.At));
             cmd.Parameters.AddWithValue("$by", ack.By);
             cmd.Parameters.AddWithValue("$id", ack.AlarmId);
-            if (cmd.ExecuteNonQuery() == 1)
+            var moved = cmd.ExecuteNonQuery() == 1;
+
+            // The repeats the centre has: once it has them all, the alarm is not sent again.
+            var repeatsMoved = false;
+            if (ack.Repeats is > 0 and var repeats)
+            {
+                using var r = _db.CreateCommand();
+                r.Transaction = tx;
+                r.CommandText = "UPDATE alarm SET repeats_received = min($repeats, repeats) WHERE alarm_id = $id AND repeats_received < min($repeats, repeats);";
+                r.Parameters.AddWithValue("$repeats", repeats);
+                r.Parameters.AddWithValue("$id", ack.AlarmId);
+                repeatsMoved = r.ExecuteNonQuery() == 1;
+            }
+
+            if (moved || repeatsMoved)
             {
                 return AckOutcome.Applied;
             }
@@ -507,7 +565,7 @@ public sealed class SqliteOutbox : IAlarmOutbox, IDisposable
     {
         using var cmd = _db.CreateCommand();
         cmd.Transaction = tx;
-        cmd.CommandText = $"DELETE FROM alarm WHERE ack_state >= {(int)AckState.Received} AND received_at < $before;";
+        cmd.CommandText = $"DELETE FROM alarm WHERE ack_state >= {(int)AckState.Received} AND repeats <= repeats_received AND received_at < $before;";
         cmd.Parameters.AddWithValue("$before", Format(receivedBefore));
         return cmd.ExecuteNonQuery();
     }
@@ -698,7 +756,7 @@ public sealed class SqliteOutbox : IAlarmOutbox, IDisposable
     }
 
     private int PendingCountUnlocked() =>
-        Convert.ToInt32(Scalar($"SELECT count(*) FROM alarm WHERE ack_state < {(int)AckState.Received}"), CultureInfo.InvariantCulture);
+        Convert.ToInt32(Scalar($"SELECT count(*) FROM alarm WHERE {Unreceived}"), CultureInfo.InvariantCulture);
 
     private string? ReservePath => _policy.ReserveBytes > 0 ? DatabasePath + ".reserve" : null;
 
@@ -906,6 +964,20 @@ public sealed class SqliteOutbox : IAlarmOutbox, IDisposable
                 PRAGMA user_version = 1;
                 """, tx);
             tx.Commit();
+            version = 1;
+        }
+
+        if (version < 2)
+        {
+            // Repeats (issue 13): a press, fall, smoke or water event while its alarm is open.
+            using var tx = _db.BeginTransaction();
+            Execute("""
+                ALTER TABLE alarm ADD COLUMN repeats INTEGER NOT NULL DEFAULT 0;
+                ALTER TABLE alarm ADD COLUMN repeated_at TEXT;
+                ALTER TABLE alarm ADD COLUMN repeats_received INTEGER NOT NULL DEFAULT 0;
+                PRAGMA user_version = 2;
+                """, tx);
+            tx.Commit();
         }
     }
 
@@ -915,7 +987,7 @@ public sealed class SqliteOutbox : IAlarmOutbox, IDisposable
         using var cmd = _read.CreateCommand();
         cmd.CommandText = $"""
             SELECT alarm_id, type, priority, vkp_code, triage, state, sensor_id, room, raised_at, reason,
-                   seq, attempts, last_sent_at, ack_state
+                   seq, attempts, last_sent_at, ack_state, repeats, repeated_at, repeats_received
             FROM alarm {where};
             """;
         foreach (var (name, value) in parameters)
@@ -944,7 +1016,10 @@ public sealed class SqliteOutbox : IAlarmOutbox, IDisposable
                 reader.GetInt64(10),
                 reader.GetInt32(11),
                 reader.IsDBNull(12) ? null : Parse(reader.GetString(12)),
-                ack == 0 ? null : (AckState)ack));
+                ack == 0 ? null : (AckState)ack,
+                reader.GetInt32(14),
+                reader.IsDBNull(15) ? null : Parse(reader.GetString(15)),
+                reader.GetInt32(16)));
         }
 
         return result;

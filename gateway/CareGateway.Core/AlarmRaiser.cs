@@ -11,8 +11,11 @@ public sealed class AlarmRaiser(IAlarmOutbox outbox, Func<CareProfile> profile)
     /// <summary>Raised after an alarm is durable, with the alarm and its sequence number.</summary>
     public event Action<NewAlarm, long>? Stored;
 
-    /// <summary>Raised when an alarm was not stored because one of its type and sensor is still open.</summary>
+    /// <summary>Raised when an alarm was not stored because one of its type and sensor is still open (and it does not repeat).</summary>
     public event Action<AlarmRequest>? Suppressed;
+
+    /// <summary>Raised after a repeat of an open alarm is durable (another press, fall, smoke or water event).</summary>
+    public event Action<AlarmRequest, AlarmRepeat>? Repeated;
 
     /// <summary>
     /// Stores the alarm unless one of the same type for the same sensor is still open (raised and not yet closed by the
@@ -27,20 +30,25 @@ public sealed class AlarmRaiser(IAlarmOutbox outbox, Func<CareProfile> profile)
 
     /// <summary>
     /// Stores several alarms, in order and with one commit where the outbox can (group commit), each unless one of its
-    /// type and sensor is open, counting those earlier in the list. Returns the stored alarm, or null where suppressed.
+    /// type and sensor is open, counting those earlier in the list (then a press, fall, smoke or water event is a
+    /// repeat of the open alarm, see <see cref="Repeated"/>). Returns the stored alarm, or null where not stored.
     /// </summary>
     public async Task<IReadOnlyList<NewAlarm?>> RaiseUnlessOpenAsync(IReadOnlyList<AlarmRequest> requests, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(requests);
         var alarms = requests.Select(Create).ToArray();
-        var seqs = await outbox.AddUnlessOpenAsync(alarms, cancellationToken);
+        var outcomes = await outbox.AddUnlessOpenAsync(alarms, cancellationToken);
         var result = new NewAlarm?[alarms.Length];
         for (var i = 0; i < alarms.Length; i++)
         {
-            if (seqs[i] is { } seq)
+            if (outcomes[i].Seq is { } seq)
             {
                 result[i] = alarms[i];
                 Stored?.Invoke(alarms[i], seq);
+            }
+            else if (outcomes[i].Repeat is { } repeat)
+            {
+                Repeated?.Invoke(requests[i], repeat);
             }
             else
             {

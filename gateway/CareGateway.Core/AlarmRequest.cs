@@ -44,25 +44,49 @@ public interface IAlarmOutbox
     Task<bool> HasOpenAsync(string type, string? sensorId, CancellationToken cancellationToken) => Task.FromResult(false);
 
     /// <summary>
+    /// Counts one more repeat of the open alarm of this type and sensor, durably, and makes it due for sending again;
+    /// returns that alarm's id and its repeats now, or null when none is open. The default (a store that cannot) is null.
+    /// </summary>
+    Task<AlarmRepeat?> RepeatAsync(string type, string? sensorId, DateTimeOffset at, CancellationToken cancellationToken) => Task.FromResult<AlarmRepeat?>(null);
+
+    /// <summary>
     /// Stores several alarms, in order, each unless one of its type and sensor is open (see <see cref="HasOpenAsync"/>;
-    /// an alarm earlier in the same list counts); a cancelled alarm is a report and is always stored. Returns each
-    /// alarm's sequence number, or null where it was dropped. A store that can should make them all durable with one
+    /// an alarm earlier in the same list counts). Then a call that repeats (<see cref="AlarmCatalog.Repeats"/>: a press,
+    /// a fall, smoke, water) counts as a repeat of the open one (see <see cref="RepeatAsync"/>) and any other is dropped;
+    /// a cancelled alarm is a report and is always stored. A store that can should make them all durable with one
     /// commit (group commit): a burst of alarms then costs one fsync instead of one each.
     /// </summary>
-    async Task<IReadOnlyList<long?>> AddUnlessOpenAsync(IReadOnlyList<NewAlarm> alarms, CancellationToken cancellationToken)
+    async Task<IReadOnlyList<AddOutcome>> AddUnlessOpenAsync(IReadOnlyList<NewAlarm> alarms, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(alarms);
-        var result = new long?[alarms.Count];
+        var result = new AddOutcome[alarms.Count];
         for (var i = 0; i < alarms.Count; i++)
         {
-            if (alarms[i].State == AlarmState.Raised && await HasOpenAsync(alarms[i].Type, alarms[i].SensorId, cancellationToken))
+            var a = alarms[i];
+            if (a.State == AlarmState.Raised && await HasOpenAsync(a.Type, a.SensorId, cancellationToken))
             {
+                result[i] = AlarmCatalog.Repeats(a.Type) && await RepeatAsync(a.Type, a.SensorId, a.RaisedAt, cancellationToken) is { } repeat
+                    ? AddOutcome.Repeated(repeat)
+                    : AddOutcome.Dropped;
                 continue;
             }
 
-            result[i] = await AddAsync(alarms[i], cancellationToken);
+            result[i] = AddOutcome.Added(await AddAsync(a, cancellationToken));
         }
 
         return result;
     }
+}
+
+/// <summary>An open alarm that was repeated: its id and how many repeats it has now.</summary>
+public sealed record AlarmRepeat(string AlarmId, int Repeats);
+
+/// <summary>What storing one alarm did: a new alarm with its sequence number, a repeat of an open one, or nothing.</summary>
+public readonly record struct AddOutcome(long? Seq, AlarmRepeat? Repeat)
+{
+    public static AddOutcome Dropped => default;
+
+    public static AddOutcome Added(long seq) => new(seq, null);
+
+    public static AddOutcome Repeated(AlarmRepeat repeat) => new(null, repeat);
 }

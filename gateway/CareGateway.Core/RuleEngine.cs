@@ -181,9 +181,18 @@ public sealed class RuleEngine
             return;
         }
 
-        if (_s.Held.Any(h => h.Type == alarm.Type && h.SensorId == alarm.SensorId))
+        if (_s.Held.FirstOrDefault(h => h.Type == alarm.Type && h.SensorId == alarm.SensorId) is { } held)
         {
-            return; // already held: one open alarm per type and sensor
+            if (AlarmCatalog.Repeats(alarm.Type))
+            {
+                // The call came again while it was held: it goes now (a second press or fall is no time to wait).
+                _s.Held.Remove(held);
+                var request = held.ToRequest();
+                output.Add(request);
+                _signal?.Ended(request, cancelled: false);
+            }
+
+            return; // otherwise already held: one open alarm per type and sensor
         }
 
         var until = (_s.Now is { } now && now > alarm.At ? now : alarm.At) + hold;

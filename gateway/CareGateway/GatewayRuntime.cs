@@ -88,6 +88,7 @@ public sealed partial class GatewayRuntime : IAsyncDisposable
         IUplinkTransport transport = (IUplinkTransport?)MqttTransport ?? CreateIotHubTransport(config, time, logs);
         Uplink = new Forwarder(ForwarderOptionsOf(config), transport, Outbox, Raiser, time, uplinkLog, indicator);
         Raiser.Stored += (_, _) => Uplink.NotifyNewAlarm();
+        Raiser.Repeated += (_, _) => Uplink.NotifyNewAlarm(); // a repeat is due for sending at once, like a new alarm
         (Executor, Commands, CommandJournal) = CreateCommands(config, time, logs);
         Health = new SensorHealthMonitor(config.Sensors, time, Rules.Post);
         // Retained sensor status needs the centre's broker; over IoT Hub it is not published (yet).

@@ -67,6 +67,34 @@ public sealed class CentreCoreTests : IDisposable
         new() { GatewayId = "gw-0042", At = T0, UptimeSeconds = 60, PendingAlarms = pending, LastSeq = lastSeq, IntervalSeconds = 60 };
 
     [Fact]
+    public async Task A_copy_with_more_repeats_is_recorded_moves_up_its_priority_and_opens_a_closed_alarm_again()
+    {
+        await _core.OnAlarmAsync(Message("w-1", 1, type: AlarmType.Water) with { SensorId = "water-1" }, default);
+        await _core.OnAlarmAsync(Message("w-2", 2, type: AlarmType.Water) with { SensorId = "water-2", RaisedAt = T0.AddMinutes(1) }, default);
+        Assert.Equal(["w-1", "w-2"], (await _store.OpenAlarmsAsync(default)).Select(a => a.AlarmId)); // the longest waiting first
+
+        var repeat = Message("w-2", 2, attempt: 2, type: AlarmType.Water) with { SensorId = "water-2", RaisedAt = T0.AddMinutes(1), Repeats = 1, RepeatedAt = T0.AddMinutes(5) };
+        await _core.OnAlarmAsync(repeat, default);
+        var stored = (await _store.GetAlarmAsync(new AlarmKey("gw-0042", "w-2"), default))!;
+        Assert.Equal((1, T0.AddMinutes(5)), (stored.Repeats, stored.RepeatedAt));
+        Assert.Equal(["w-2", "w-1"], (await _store.OpenAlarmsAsync(default)).Select(a => a.AlarmId)); // the repeated one first
+        Assert.Equal(1, _sender.Sent.Last().Repeats); // 'received' says the centre has the repeat
+
+        // A late copy from before the repeat changes nothing and is answered with what it brought.
+        await _core.OnAlarmAsync(Message("w-2", 2, attempt: 1, type: AlarmType.Water) with { SensorId = "water-2", RaisedAt = T0.AddMinutes(1) }, default);
+        Assert.Equal(1, (await _store.GetAlarmAsync(new AlarmKey("gw-0042", "w-2"), default))!.Repeats);
+        Assert.Null(_sender.Sent.Last().Repeats);
+
+        // Closed at the centre while the resident pressed again: the repeat opens it again for an operator.
+        await _core.AcceptAsync(new AlarmKey("gw-0042", "w-2"), Kari, default);
+        await _core.CloseAsync(new AlarmKey("gw-0042", "w-2"), Kari, null, null, default);
+        await _core.OnAlarmAsync(repeat with { Repeats = 2, RepeatedAt = T0.AddMinutes(9), Attempt = 3 }, default);
+        stored = (await _store.GetAlarmAsync(new AlarmKey("gw-0042", "w-2"), default))!;
+        Assert.Equal((2, HandlingStatus.Received, (DateTimeOffset?)null), (stored.Repeats, stored.Status, stored.ClosedAt));
+        Assert.Contains(await _store.OpenAlarmsAsync(default), a => a.AlarmId == "w-2");
+    }
+
+    [Fact]
     public async Task A_duplicate_alarm_is_stored_once_and_every_copy_is_answered_received()
     {
         _clock.Advance(TimeSpan.FromSeconds(2));

@@ -60,10 +60,20 @@ public sealed class Gateway : IAsyncDisposable
         return id;
     }
 
-    /// <summary>Completes when an acknowledgement for the alarm in that state (or a later one) has arrived.</summary>
-    public Task WaitForAckAsync(string alarmId, AckState state)
+    /// <summary>The same call once more, the way the rules hand it over: while its alarm is open it is a repeat of it.</summary>
+    public async Task<AddOutcome> RepeatAsync(string type, string room = "hallway")
     {
-        bool Match(AckMessage a) => a.AlarmId == alarmId && a.State >= state;
+        var info = AlarmCatalog.Get(type);
+        IAlarmOutbox outbox = Outbox;
+        var outcome = (await outbox.AddUnlessOpenAsync([new NewAlarm(Guid.CreateVersion7().ToString(), type, info.Priority, info.VkpCode, info.Triage, AlarmState.Raised, "sensor-1", room, DateTimeOffset.UtcNow, $"Test: {type} in the {room}")], default))[0];
+        Uplink.NotifyNewAlarm();
+        return outcome;
+    }
+
+    /// <summary>Completes when an acknowledgement for the alarm in that state (or a later one) has arrived, with at least these repeats.</summary>
+    public Task WaitForAckAsync(string alarmId, AckState state, int repeats = 0)
+    {
+        bool Match(AckMessage a) => a.AlarmId == alarmId && a.State >= state && (a.Repeats ?? 0) >= repeats;
         lock (Acks)
         {
             if (Acks.Any(Match))

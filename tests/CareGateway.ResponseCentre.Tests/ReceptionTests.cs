@@ -1,4 +1,5 @@
 using System.Buffers;
+using CareGateway.Core;
 using CareGateway.IntegrationTests;
 using CareGateway.Protocol;
 using CareGateway.ResponseCentre.Service.Centre;
@@ -13,6 +14,58 @@ namespace CareGateway.ResponseCentre.Tests;
 public sealed class ReceptionTests
 {
     private static readonly TimeSpan Bound = TimeSpan.FromSeconds(30);
+
+    [Fact]
+    public async Task A_second_press_while_the_alarm_is_open_reaches_the_centre_as_a_repeat_and_alerts_the_operator_again()
+    {
+        await using var broker = await MosquittoBroker.StartAsync();
+        using var dir = new TempDir();
+        await using var centre = await CentreHost.StartAsync(CentreHost.Settings(dir.File("centre.db"), broker.Port));
+        await using var gateway = new Gateway("gw-rep-1", broker.Port, dir.File("outbox.db"));
+        var key = new AlarmKey(gateway.Id, await gateway.RaiseAsync(AlarmType.Panic, "bedroom"));
+        await gateway.WaitForAckAsync(key.AlarmId, AckState.Received);
+        var kari = await centre.AddUserAsync("kari", Roles.Operator, "correct horse battery");
+        await centre.Core.AcceptAsync(key, kari, default);
+        await gateway.WaitForAckAsync(key.AlarmId, AckState.Accepted);
+        var events = centre.Events.Subscribe();
+
+        // Nobody has come: the resident presses again, twice. Each is a repeat of the open alarm, not a new one.
+        Assert.Equal(new AlarmRepeat(key.AlarmId, 1), (await gateway.RepeatAsync(AlarmType.Panic, "bedroom")).Repeat);
+        await gateway.WaitForAckAsync(key.AlarmId, AckState.Received, repeats: 1).WaitAsync(Bound);
+        Assert.Equal(new AlarmRepeat(key.AlarmId, 2), (await gateway.RepeatAsync(AlarmType.Panic, "bedroom")).Repeat);
+        await gateway.WaitForAckAsync(key.AlarmId, AckState.Received, repeats: 2).WaitAsync(Bound);
+
+        var stored = (await centre.Store.GetAlarmAsync(key, default))!;
+        Assert.Equal((2, HandlingStatus.Accepted), (stored.Repeats, stored.Status)); // still with its operator, who is alerted again
+        Assert.NotNull(stored.RepeatedAt);
+        Assert.Single(await centre.Store.OpenAlarmsAsync(default)); // one alarm, not three
+        Assert.True(await ReadUntilAsync(events, "alarm"), "the consoles were not alerted again");
+        var row = gateway.Outbox.Find(key.AlarmId)!;
+        Assert.Equal((2, 2, true), (row.Repeats, row.RepeatsReceived, row.FullyReceived));
+        Assert.Equal(0, gateway.Outbox.PendingCount);
+
+        // Closed at the centre before the gateway heard of it, then pressed again: the alarm opens again.
+        await centre.Core.CloseAsync(key, kari, null, CloseOutcome.Handled, default);
+        await gateway.WaitForAckAsync(key.AlarmId, AckState.Closed);
+        Assert.NotNull((await gateway.RepeatAsync(AlarmType.Panic, "bedroom")).Seq); // after the close: a new alarm
+    }
+
+    private static async Task<bool> ReadUntilAsync(System.Threading.Channels.Channel<string> events, string kind)
+    {
+        using var timeout = new CancellationTokenSource(Bound);
+        try
+        {
+            while (await events.Reader.ReadAsync(timeout.Token) != kind)
+            {
+            }
+
+            return true;
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
+        }
+    }
 
     [Fact]
     public async Task An_alarm_from_a_gateway_is_stored_and_the_gateway_outbox_records_received_then_accepted_and_closed()

@@ -101,17 +101,21 @@ public class PreAlarmTests
     }
 
     [Fact]
-    public void A_repeat_of_a_held_alarm_does_not_hold_a_second_one()
+    public void A_second_fall_while_the_first_is_held_sends_it_at_once_and_holds_no_second_one()
     {
         var profile = new CareProfile { PreAlarm = new PreAlarmRule { Enabled = true, FallGuardSeconds = 20, CancellableTypes = [AlarmType.Fall] } };
-        var e = Home.Engine(profile);
+        var signal = new RecordingSignal();
+        var e = Home.Engine(profile, signal);
         var at = Home.At(6, 1, 10, 0);
-        e.OnEvent(Home.Ev(Home.Fall, true, at));
+        Assert.Empty(e.OnEvent(Home.Ev(Home.Fall, true, at)));
         e.OnEvent(Home.Ev(Home.Fall, false, at.AddSeconds(2)));
-        e.OnEvent(Home.Ev(Home.Fall, true, at.AddSeconds(4)));
 
-        Assert.Single(e.Held);
-        Assert.Single(e.RunUntil(at.AddMinutes(5)));
+        // The fall is detected again before the guard time is over: no time to wait for a cancel.
+        var sent = Assert.Single(e.OnEvent(Home.Ev(Home.Fall, true, at.AddSeconds(4))));
+        Assert.Equal((AlarmType.Fall, AlarmState.Raised, at), (sent.Type, sent.State, sent.At));
+        Assert.Empty(e.Held);
+        Assert.False(Assert.Single(signal.Ended).Cancelled);
+        Assert.Empty(e.RunUntil(at.AddMinutes(5)));
     }
 }
 

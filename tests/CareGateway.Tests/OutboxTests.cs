@@ -147,9 +147,11 @@ public class OutboxTests
             await outbox.AddAsync(open, CancellationToken.None);
             IAlarmOutbox store = outbox;
 
-            var seqs = await store.AddUnlessOpenAsync([firstPanic, secondPanic, fallAgain, cancelled], CancellationToken.None);
+            var outcomes = await store.AddUnlessOpenAsync([firstPanic, secondPanic, fallAgain, cancelled], CancellationToken.None);
 
-            Assert.Equal([2L, null, null, 3L], seqs);
+            // The second press and the second fall are repeats of the open alarms, not new ones and not nothing.
+            Assert.Equal([2L, null, null, 3L], outcomes.Select(o => o.Seq));
+            Assert.Equal([null, new AlarmRepeat(firstPanic.AlarmId, 1), new AlarmRepeat(open.AlarmId, 1), null], outcomes.Select(o => o.Repeat));
             Assert.Equal(Full(), outbox.CurrentSynchronous);
         }
 
@@ -194,6 +196,71 @@ public class OutboxTests
         outbox.ApplyAck(new AckMessage { AlarmId = a.AlarmId, GatewayId = "gw-1", State = AckState.Accepted, By = "op-1", At = T0 });
 
         Assert.Empty(outbox.Pending());
+    }
+
+    [Fact]
+    public async Task A_repeat_of_an_open_alarm_is_durable_due_at_once_and_sent_until_the_centre_has_every_repeat()
+    {
+        using var dir = new TempDir();
+        var panic = Alarm(AlarmType.Panic, 1);
+        IAlarmOutbox store;
+        using (var outbox = new SqliteOutbox(dir.File("outbox.db")))
+        {
+            store = outbox;
+            await outbox.AddAsync(panic, CancellationToken.None);
+            await outbox.MarkSentAsync([panic.AlarmId], T0.AddMinutes(1), CancellationToken.None);
+            outbox.ApplyAck(new AckMessage { AlarmId = panic.AlarmId, GatewayId = "gw-1", State = AckState.Accepted, By = "op-1", At = T0.AddMinutes(2) });
+            Assert.Empty(outbox.Due(T0, T0));
+
+            var repeat = await store.RepeatAsync(AlarmType.Panic, "s-1", T0.AddMinutes(20), CancellationToken.None);
+            Assert.Equal(new AlarmRepeat(panic.AlarmId, 1), repeat);
+            Assert.Null(await store.RepeatAsync(AlarmType.Panic, "another-button", T0.AddMinutes(20), CancellationToken.None));
+            Assert.Equal(2L, outbox.CurrentSynchronous); // fsynced like an alarm
+        }
+
+        // Kill -9 here loses nothing: the repeat is on disk and due at once, on any connection.
+        using var reopened = new SqliteOutbox(dir.File("outbox.db"));
+        var due = Assert.Single(reopened.Due(T0, T0));
+        var message = due.ToMessage("gw-1", T0.AddMinutes(20), due.Attempts + 1);
+        Assert.Equal((panic.AlarmId, 1, T0.AddMinutes(20), 2), (message.AlarmId, message.Repeats, message.RepeatedAt, message.Attempt));
+        Assert.Equal(1, reopened.PendingCount); // the heartbeat counts it as waiting
+        Assert.Equal(1, reopened.Overdue(T0.AddMinutes(21), TimeSpan.FromSeconds(30), TimeSpan.FromHours(1)).Unreceived); // overdue from the repeat's time
+        Assert.Equal(0, reopened.PruneDelivered(T0.AddDays(400))); // never pruned while a repeat waits
+
+        // A 'received' without the repeat (an answer to an older copy) does not end it; with it, it does.
+        reopened.ApplyAck(new AckMessage { AlarmId = panic.AlarmId, GatewayId = "gw-1", State = AckState.Received, By = "centre", At = T0.AddMinutes(21) });
+        Assert.Single(reopened.Due(T0.AddMinutes(30), T0));
+        Assert.Equal(AckOutcome.Applied, reopened.ApplyAck(new AckMessage { AlarmId = panic.AlarmId, GatewayId = "gw-1", State = AckState.Received, By = "centre", At = T0.AddMinutes(21), Repeats = 1 }));
+        Assert.Empty(reopened.Due(T0.AddMinutes(30), T0));
+        Assert.Equal(0, reopened.PendingCount);
+        Assert.True(reopened.Find(panic.AlarmId)!.FullyReceived);
+        Assert.Equal(AckState.Accepted, reopened.Find(panic.AlarmId)!.Ack); // still with its operator
+    }
+
+    [Fact]
+    public async Task An_outbox_of_the_first_schema_is_upgraded_in_place_and_keeps_its_alarms()
+    {
+        using var dir = new TempDir();
+        var path = dir.File("outbox.db");
+        var panic = Alarm(AlarmType.Panic, 1);
+        using (var outbox = new SqliteOutbox(path))
+        {
+            await outbox.AddAsync(panic, CancellationToken.None);
+        }
+
+        // Make it the first schema again, as a gateway of the earlier release left it.
+        using (var db = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={path};Pooling=False"))
+        {
+            db.Open();
+            using var cmd = db.CreateCommand();
+            cmd.CommandText = "ALTER TABLE alarm DROP COLUMN repeats; ALTER TABLE alarm DROP COLUMN repeated_at; ALTER TABLE alarm DROP COLUMN repeats_received; PRAGMA user_version = 1;";
+            cmd.ExecuteNonQuery();
+        }
+
+        using var upgraded = new SqliteOutbox(path);
+        Assert.Equal(panic, Assert.Single(upgraded.All()).Alarm);
+        IAlarmOutbox store = upgraded;
+        Assert.Equal(new AlarmRepeat(panic.AlarmId, 1), await store.RepeatAsync(AlarmType.Panic, "s-1", T0.AddMinutes(2), CancellationToken.None));
     }
 
     [Fact]

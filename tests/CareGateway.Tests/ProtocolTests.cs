@@ -46,6 +46,26 @@ public class ProtocolTests
         SchemaValidation.AssertValid("ack", Encoding.UTF8.GetString(ProtocolJson.Serialize(new AckMessage { AlarmId = alarm.AlarmId, GatewayId = "gw-1", State = AckState.Accepted, By = "operator-7", At = T0, Note = "ok" })));
         SchemaValidation.AssertValid("status", Encoding.UTF8.GetString(ProtocolJson.Serialize(new StatusMessage { GatewayId = "gw-1", State = GatewayState.Offline, Since = T0 })));
         SchemaValidation.AssertValid("heartbeat", Encoding.UTF8.GetString(ProtocolJson.Serialize(new HeartbeatMessage { GatewayId = "gw-1", At = T0, UptimeSeconds = 5, PendingAlarms = 0, LastSeq = 0, IntervalSeconds = 60 })));
+        var repeated = alarm with { Type = AlarmType.Panic, Priority = AlarmPriority.Critical, VkpCode = "4.13", Triage = Triage.Red, Repeats = 2, RepeatedAt = T0.AddMinutes(3) };
+        SchemaValidation.AssertValid("alarm", Encoding.UTF8.GetString(ProtocolJson.Serialize(repeated)));
+        SchemaValidation.AssertValid("ack", Encoding.UTF8.GetString(ProtocolJson.Serialize(new AckMessage { AlarmId = alarm.AlarmId, GatewayId = "gw-1", State = AckState.Received, By = "centre", At = T0, Repeats = 2 })));
+    }
+
+    [Fact]
+    public void A_repeat_round_trips_and_only_a_press_fall_smoke_or_water_alarm_may_carry_one()
+    {
+        var panic = SampleAlarm() with { Type = AlarmType.Panic, Priority = AlarmPriority.Critical, VkpCode = "4.13", Triage = Triage.Red, Repeats = 2, RepeatedAt = T0.AddMinutes(3) };
+        Assert.True(ProtocolJson.TryParseAlarm(ProtocolJson.Serialize(panic), out var back, out var error), error);
+        Assert.Equal((2, T0.AddMinutes(3)), (back.Repeats, back.RepeatedAt));
+        Assert.DoesNotContain("repeats", Encoding.UTF8.GetString(ProtocolJson.Serialize(SampleAlarm())), StringComparison.Ordinal); // absent until one happens
+
+        Assert.False(ProtocolJson.TryParseAlarm(ProtocolJson.Serialize(SampleAlarm() with { Repeats = 1, RepeatedAt = T0 }), out _, out error));
+        Assert.StartsWith("repeats: a bed-exit alarm is not repeated", error, StringComparison.Ordinal);
+        Assert.False(ProtocolJson.TryParseAlarm(ProtocolJson.Serialize(panic with { RepeatedAt = null }), out _, out error));
+        Assert.Equal("repeats and repeatedAt: either both or neither", error);
+        Assert.False(ProtocolJson.TryParseAlarm(ProtocolJson.Serialize(panic with { Repeats = 0 }), out _, out error));
+        Assert.StartsWith("repeats: must be 1 or more", error, StringComparison.Ordinal);
+        Assert.Equal([AlarmType.Fall, AlarmType.Panic, AlarmType.Smoke, AlarmType.Water], AlarmCatalog.All.Select(t => t.Type).Where(AlarmCatalog.Repeats).Order());
     }
 
     [Fact]

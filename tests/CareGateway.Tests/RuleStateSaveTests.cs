@@ -160,13 +160,13 @@ public class RuleStateSaveTests
             return _inner.AddAsync(alarm, cancellationToken);
         }
 
-        public async Task<IReadOnlyList<long?>> AddUnlessOpenAsync(IReadOnlyList<NewAlarm> alarms, CancellationToken cancellationToken)
+        public async Task<IReadOnlyList<AddOutcome>> AddUnlessOpenAsync(IReadOnlyList<NewAlarm> alarms, CancellationToken cancellationToken)
         {
             Commits.Add(alarms.Count);
-            var result = new long?[alarms.Count];
+            var result = new AddOutcome[alarms.Count];
             for (var i = 0; i < alarms.Count; i++)
             {
-                result[i] = await _inner.AddAsync(alarms[i], cancellationToken);
+                result[i] = AddOutcome.Added(await _inner.AddAsync(alarms[i], cancellationToken));
             }
 
             return result;

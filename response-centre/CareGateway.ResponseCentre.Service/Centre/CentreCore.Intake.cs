@@ -158,7 +158,7 @@ public sealed partial class CentreCore : IAsyncDisposable, IDisposable
             // Stored: from here on nothing may store them again (that would only count copies and answer twice).
             try
             {
-                await AnswerBatchAsync(alarms, incoming, commit.Fresh, now, reader);
+                await AnswerBatchAsync(alarms, incoming, commit, now, reader);
             }
 #pragma warning disable CA1031 // the alarms are stored; their unsent acknowledgements are published again by the health loop
             catch (Exception ex)
@@ -212,7 +212,8 @@ public sealed partial class CentreCore : IAsyncDisposable, IDisposable
         foreach (var item in alarms)
         {
             var alarm = item.Alarm!;
-            var ack = new AckRecord { AckId = Guid.CreateVersion7().ToString(), AlarmId = alarm.AlarmId, GatewayId = alarm.GatewayId, State = AckState.Received, By = settings.CentreId, At = now };
+            // 'received' says how many repeats this copy brought: the gateway sends again until the centre has them all.
+            var ack = new AckRecord { AckId = Guid.CreateVersion7().ToString(), AlarmId = alarm.AlarmId, GatewayId = alarm.GatewayId, State = AckState.Received, By = settings.CentreId, At = now, Repeats = alarm.Repeats ?? 0 };
             var problem = alarm.SensorId is { } sensor && SensorProblemTypes.Contains(alarm.Type)
                 ? new SensorProblem(alarm.GatewayId, sensor, alarm.Room, alarm.Type, alarm.RaisedAt, alarm.AlarmId)
                 : null;
@@ -251,8 +252,9 @@ public sealed partial class CentreCore : IAsyncDisposable, IDisposable
         return (incoming, commit);
     }
 
-    private async Task AnswerBatchAsync(List<Pending> alarms, List<IncomingAlarm> incoming, IReadOnlyList<bool> fresh, DateTimeOffset now, ChannelReader<Pending> reader)
+    private async Task AnswerBatchAsync(List<Pending> alarms, List<IncomingAlarm> incoming, IntakeCommit commit, DateTimeOffset now, ChannelReader<Pending> reader)
     {
+        var fresh = commit.Fresh;
         if (alarms.Count == 0)
         {
             return;
@@ -280,8 +282,9 @@ public sealed partial class CentreCore : IAsyncDisposable, IDisposable
                 log.LogWarning("The 'received' acknowledgement for {AlarmId} waits for the broker", alarm.AlarmId);
             }
 
-            anyFresh |= fresh[i];
-            await AfterStoredAsync(alarm, fresh[i], now);
+            var repeated = commit.Repeated.Count > i && commit.Repeated[i];
+            anyFresh |= fresh[i] || repeated;
+            await AfterStoredAsync(alarm, fresh[i], now, repeated);
         }
 
         events.Publish(anyFresh ? "alarm" : "changed");
@@ -346,8 +349,16 @@ public sealed partial class CentreCore : IAsyncDisposable, IDisposable
     }
 
     /// <summary>What follows storing one alarm: the automatic close of a test alarm, and the log line.</summary>
-    private async Task AfterStoredAsync(AlarmMessage alarm, bool fresh, DateTimeOffset now)
+    private async Task AfterStoredAsync(AlarmMessage alarm, bool fresh, DateTimeOffset now, bool repeated = false)
     {
+        if (repeated)
+        {
+            // Logged as a warning: the resident called again and the operator is alerted again.
+            log.LogWarning("Alarm {AlarmId} ({Type}) from {GatewayId} repeated: {Repeats} times, the latest at {RepeatedAt:u}",
+                alarm.AlarmId, alarm.Type, alarm.GatewayId, alarm.Repeats, alarm.RepeatedAt);
+            return;
+        }
+
         if (fresh && alarm.Type == AlarmType.Test)
         {
             try

@@ -53,15 +53,17 @@ public sealed partial class CentreCore(ICentreStore store, IAckSender sender, Ce
     {
         var now = time.GetUtcNow();
         await store.EnsureGatewayAsync(alarm.GatewayId, Math.Max(0, alarm.Seq - 1), ct);
-        var fresh = await store.AddAlarmAsync(StoredAlarm.FromMessage(alarm, now), ct);
+        var stored = StoredAlarm.FromMessage(alarm, now);
+        var fresh = await store.AddAlarmAsync(stored, ct);
         if (fresh && alarm.SensorId is { } sensor && SensorProblemTypes.Contains(alarm.Type))
         {
             await store.RecordSensorProblemAsync(new SensorProblem(alarm.GatewayId, sensor, alarm.Room, alarm.Type, alarm.RaisedAt, alarm.AlarmId), ct);
         }
 
-        await SendAckAsync(alarm.GatewayId, alarm.AlarmId, AckState.Received, settings.CentreId, ct);
-        await AfterStoredAsync(alarm, fresh, now);
-        events.Publish(fresh ? "alarm" : "changed");
+        var repeated = !fresh && stored.Repeats > 0 && await store.RecordRepeatAsync(stored, ct);
+        await SendAckAsync(alarm.GatewayId, alarm.AlarmId, AckState.Received, settings.CentreId, ct, stored.Repeats);
+        await AfterStoredAsync(alarm, fresh, now, repeated);
+        events.Publish(fresh || repeated ? "alarm" : "changed");
         return fresh;
     }
 
@@ -283,9 +285,9 @@ public sealed partial class CentreCore(ICentreStore store, IAckSender sender, Ce
         }
     }
 
-    private async Task SendAckAsync(string gatewayId, string alarmId, AckState state, string by, CancellationToken ct)
+    private async Task SendAckAsync(string gatewayId, string alarmId, AckState state, string by, CancellationToken ct, int repeats = 0)
     {
-        var record = new AckRecord { AckId = Guid.CreateVersion7().ToString(), AlarmId = alarmId, GatewayId = gatewayId, State = state, By = by, At = time.GetUtcNow() };
+        var record = new AckRecord { AckId = Guid.CreateVersion7().ToString(), AlarmId = alarmId, GatewayId = gatewayId, State = state, By = by, At = time.GetUtcNow(), Repeats = repeats };
         await store.AddAckAsync(record, ct);
         if (await sender.TrySendAsync(ToMessage(record), ct))
         {
@@ -298,7 +300,7 @@ public sealed partial class CentreCore(ICentreStore store, IAckSender sender, Ce
     }
 
     private static AckMessage ToMessage(AckRecord a) =>
-        new() { AlarmId = a.AlarmId, GatewayId = a.GatewayId, State = a.State, By = a.By, At = a.At };
+        new() { AlarmId = a.AlarmId, GatewayId = a.GatewayId, State = a.State, By = a.By, At = a.At, Repeats = a.Repeats > 0 ? a.Repeats : null };
 
     private static long Ms(DateTimeOffset t) => t.ToUnixTimeMilliseconds();
 }

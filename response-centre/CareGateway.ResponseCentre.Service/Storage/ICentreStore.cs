@@ -18,6 +18,12 @@ public interface ICentreStore
     Task<bool> AddAlarmAsync(StoredAlarm alarm, CancellationToken ct);
 
     /// <summary>
+    /// A copy of a stored alarm that brings more repeats than stored: records them (and opens a closed alarm again);
+    /// true when it did, so the operator is alerted again.
+    /// </summary>
+    Task<bool> RecordRepeatAsync(StoredAlarm alarm, CancellationToken ct);
+
+    /// <summary>
     /// The intake's group commit (<see cref="Centre.CentreCore"/>, CentreCore.Intake.cs), in ONE transaction: for each
     /// alarm in order, makes sure its gateway exists, stores it once by gateway and id (a copy counts up <c>copies</c>), records a
     /// sensor problem for a new one that carries it, and writes its <c>received</c> acknowledgement (unsent); records

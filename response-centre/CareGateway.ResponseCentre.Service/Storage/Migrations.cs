@@ -157,5 +157,12 @@ public static class Migrations
             "ALTER TABLE centre_user ADD COLUMN totp_secret TEXT",
             "ALTER TABLE centre_user ADD COLUMN totp_last_step BIGINT NOT NULL DEFAULT 0",
         ]),
+        (4, "repeats: the resident's call came again while its alarm was open", [
+            // Issue 13: a press, fall, smoke or water event while its alarm is open reaches the centre as a repeat (a
+            // count and the time of the latest); the 'received' answer says how many repeats the centre has.
+            "ALTER TABLE alarm ADD COLUMN repeats INTEGER NOT NULL DEFAULT 0",
+            "ALTER TABLE alarm ADD COLUMN repeated_at BIGINT",
+            "ALTER TABLE ack ADD COLUMN repeats INTEGER NOT NULL DEFAULT 0",
+        ]),
     ];
 }

@@ -89,6 +89,12 @@ public sealed record StoredAlarm
     /// <summary>How many copies arrived (1 + re-sends and redeliveries).</summary>
     public int Copies { get; init; } = 1;
 
+    /// <summary>How many times the resident's call came again while the alarm was open (another press, fall, smoke, water).</summary>
+    public int Repeats { get; init; }
+
+    /// <summary>When the latest repeat happened (the gateway's time).</summary>
+    public DateTimeOffset? RepeatedAt { get; init; }
+
     public HandlingStatus Status { get; init; } = HandlingStatus.Received;
     public DateTimeOffset? AcceptedAt { get; init; }
     public string? AcceptedBy { get; init; }
@@ -122,6 +128,8 @@ public sealed record StoredAlarm
         Reason = m.Reason,
         RaisedAt = m.RaisedAt,
         ReceivedAt = receivedAt,
+        Repeats = m.Repeats ?? 0,
+        RepeatedAt = m.RepeatedAt,
     };
 }
 
@@ -143,6 +151,9 @@ public sealed record AckRecord
 
     /// <summary>When the broker took it; null while it still has to go out (the broker was unreachable).</summary>
     public DateTimeOffset? SentAt { get; init; }
+
+    /// <summary>With <c>received</c>: the repeats of the alarm the centre had stored when it answered.</summary>
+    public int Repeats { get; init; }
 }
 
 /// <summary>What the centre knows about one gateway (one home).</summary>

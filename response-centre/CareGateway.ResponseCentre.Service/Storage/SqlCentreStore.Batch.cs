@@ -16,6 +16,9 @@ public sealed record HeartbeatArrival(HeartbeatMessage Heartbeat, DateTimeOffset
 /// <summary>What a group commit found: per alarm whether it was new, per heartbeat the gateway as it was before.</summary>
 public sealed record IntakeCommit(IReadOnlyList<bool> Fresh, IReadOnlyList<GatewayRecord?> HeartbeatsBefore)
 {
+    /// <summary>Per alarm: a copy that brought a repeat the centre did not have (the operator is alerted again).</summary>
+    public IReadOnlyList<bool> Repeated { get; init; } = [];
+
     /// <summary>A heartbeat from a gateway that was new, silent or of unknown state makes it available again (a gateway event).</summary>
     public static bool ComesBack(GatewayRecord? before) => before is null || before.Silent || before.State is null;
 }
@@ -33,8 +36,21 @@ public abstract partial class SqlCentreStore
     private const string InsertAlarmSql = $"""
         INSERT INTO alarm ({AlarmColumns}) VALUES (@alarm_id, @gateway_id, @origin, @seq, @type, @priority, @vkp_code,
           @triage, @state, @sensor_id, @room, @reason, @raised_at, @received_at, @copies, @status, @accepted_at,
-          @accepted_by, @closed_at, @closed_by, @note, @outcome, @cause)
+          @accepted_by, @closed_at, @closed_by, @note, @outcome, @cause, @repeats, @repeated_at)
         ON CONFLICT DO NOTHING
+        """;
+
+    /// <summary>
+    /// A copy with more repeats than stored: the resident called again. A closed alarm opens again (the press came
+    /// before the gateway heard of the closing, and must not go unanswered); an accepted one stays with its operator.
+    /// In SET every expression sees the row as it was.
+    /// </summary>
+    private const string RepeatSql = """
+        UPDATE alarm SET repeats = @repeats, repeated_at = @repeated_at,
+          status = CASE WHEN status = 3 THEN 1 ELSE status END,
+          closed_at = CASE WHEN status = 3 THEN NULL ELSE closed_at END,
+          closed_by = CASE WHEN status = 3 THEN NULL ELSE closed_by END
+        WHERE gateway_id = @gw AND alarm_id = @id AND repeats < @repeats AND state = 'raised'
         """;
 
     /// <summary>A copy counts up its own gateway's alarm only.</summary>
@@ -46,7 +62,7 @@ public abstract partial class SqlCentreStore
         """;
 
     private const string InsertAckSql = """
-        INSERT INTO ack (ack_id, alarm_id, gateway_id, state, by_id, at, sent_at) VALUES (@id, @alarm, @gw, @state, @by, @at, @sent)
+        INSERT INTO ack (ack_id, alarm_id, gateway_id, state, by_id, at, sent_at, repeats) VALUES (@id, @alarm, @gw, @state, @by, @at, @sent, @repeats)
         ON CONFLICT (ack_id) DO NOTHING
         """;
 
@@ -77,14 +93,21 @@ public abstract partial class SqlCentreStore
 
         var affected = await statements.ExecuteAsync(first, ct);
         var fresh = new bool[alarms.Count];
+        var repeatAt = new int[alarms.Count];
         var second = new List<Statement>(alarms.Count + acksSent.Count);
         for (var i = 0; i < alarms.Count; i++)
         {
             var item = alarms[i];
             fresh[i] = affected[insertAt[i]] == 1;
+            repeatAt[i] = -1;
             if (!fresh[i])
             {
                 second.Add(new(CountCopySql, [("gw", item.Alarm.GatewayId), ("id", item.Alarm.AlarmId)]));
+                if (item.Alarm.Repeats > 0)
+                {
+                    repeatAt[i] = second.Count;
+                    second.Add(new(RepeatSql, RepeatArgs(item.Alarm)));
+                }
             }
             else if (item.Problem is { } p)
             {
@@ -92,7 +115,7 @@ public abstract partial class SqlCentreStore
             }
 
             var ack = item.Received;
-            second.Add(new(InsertAckSql, [("id", ack.AckId), ("alarm", ack.AlarmId), ("gw", ack.GatewayId), ("state", (int)ack.State), ("by", ack.By), ("at", Ms(ack.At)), ("sent", Ms(ack.SentAt))]));
+            second.Add(new(InsertAckSql, [("id", ack.AckId), ("alarm", ack.AlarmId), ("gw", ack.GatewayId), ("state", (int)ack.State), ("by", ack.By), ("at", Ms(ack.At)), ("sent", Ms(ack.SentAt)), ("repeats", ack.Repeats)]));
         }
 
         foreach (var id in acksSent)
@@ -100,7 +123,12 @@ public abstract partial class SqlCentreStore
             second.Add(new(MarkAckSentSql, [("at", Ms(sentAt)), ("id", id)]));
         }
 
-        await statements.ExecuteAsync(second, ct);
+        var secondAffected = await statements.ExecuteAsync(second, ct);
+        var repeated = new bool[alarms.Count];
+        for (var i = 0; i < alarms.Count; i++)
+        {
+            repeated[i] = repeatAt[i] >= 0 && secondAffected[repeatAt[i]] == 1;
+        }
 
         // Heartbeats: the gateways as they were, read in one query, then every update in one go (one round trip each
         // on PostgreSQL). A gateway twice in one batch goes in a later round, so that it sees its first heartbeat.
@@ -134,7 +162,7 @@ public abstract partial class SqlCentreStore
         }
 
         await tx.CommitAsync(ct);
-        return new IntakeCommit(fresh, before);
+        return new IntakeCommit(fresh, before) { Repeated = repeated };
     }
 
     public async Task MarkAcksSentAsync(IReadOnlyList<string> ackIds, DateTimeOffset at, CancellationToken ct)
@@ -159,8 +187,12 @@ public abstract partial class SqlCentreStore
         ("sensor_id", a.SensorId), ("room", a.Room), ("reason", a.Reason), ("raised_at", Ms(a.RaisedAt)),
         ("received_at", Ms(a.ReceivedAt)), ("copies", a.Copies), ("status", (int)a.Status), ("accepted_at", Ms(a.AcceptedAt)),
         ("accepted_by", a.AcceptedBy), ("closed_at", Ms(a.ClosedAt)), ("closed_by", a.ClosedBy), ("note", a.Note), ("outcome", a.Outcome),
-        ("cause", a.Cause),
+        ("cause", a.Cause), ("repeats", a.Repeats), ("repeated_at", Ms(a.RepeatedAt)),
     ];
+
+    /// <summary>The parameters of <see cref="RepeatSql"/>.</summary>
+    private static (string Name, object? Value)[] RepeatArgs(StoredAlarm a) =>
+        [("gw", a.GatewayId), ("id", a.AlarmId), ("repeats", a.Repeats), ("repeated_at", Ms(a.RepeatedAt))];
 
     /// <summary>The write of one heartbeat: the first contact inserts the gateway, later ones update it.</summary>
     private static Statement HeartbeatStatement(HeartbeatMessage hb, DateTimeOffset at, bool isNew) => isNew

@@ -12,7 +12,9 @@ public abstract partial class SqlCentreStore : ICentreStore
 {
     private const string AlarmColumns =
         "alarm_id, gateway_id, origin, seq, type, priority, vkp_code, triage, state, sensor_id, room, reason, raised_at, " +
-        "received_at, copies, status, accepted_at, accepted_by, closed_at, closed_by, note, outcome, cause";
+        "received_at, copies, status, accepted_at, accepted_by, closed_at, closed_by, note, outcome, cause, repeats, repeated_at";
+
+    private const string AckColumns = "ack_id, alarm_id, gateway_id, state, by_id, at, sent_at, repeats";
 
     private const string GatewayColumns =
         "gateway_id, label, home_group, state, state_since, software_version, last_heartbeat_at, interval_seconds, " +
@@ -82,6 +84,12 @@ public abstract partial class SqlCentreStore : ICentreStore
         return false;
     }
 
+    public async Task<bool> RecordRepeatAsync(StoredAlarm alarm, CancellationToken ct)
+    {
+        await using var db = await OpenAsync(ct);
+        return alarm.Repeats > 0 && await ExecAsync(db, null, RepeatSql, ct, RepeatArgs(alarm)) == 1;
+    }
+
     public async Task<StoredAlarm?> GetAlarmAsync(AlarmKey key, CancellationToken ct) =>
         First(await QueryAsync($"SELECT {AlarmColumns} FROM alarm WHERE gateway_id = @gw AND alarm_id = @id", ReadAlarm, ct, ("gw", key.GatewayId), ("id", key.AlarmId)));
 
@@ -89,6 +97,9 @@ public abstract partial class SqlCentreStore : ICentreStore
         QueryAsync($"SELECT {AlarmColumns} FROM alarm WHERE alarm_id = @id ORDER BY received_at, gateway_id", ReadAlarm, ct, ("id", alarmId));
 
     private const string OpenWhere = "status < 3 AND state = 'raised'";
+
+    /// <summary>The queue's order: by priority; within one, an alarm the resident repeated first; then the longest waiting.</summary>
+    private const string QueueOrder = "priority, CASE WHEN repeats > 0 THEN 0 ELSE 1 END, raised_at";
 
     public async Task<IReadOnlyDictionary<string, int>> OpenAlarmCountsAsync(CancellationToken ct) =>
         (await QueryAsync($"SELECT gateway_id, count(*) FROM alarm WHERE {OpenOwnAlarm} GROUP BY gateway_id",
@@ -103,12 +114,12 @@ public abstract partial class SqlCentreStore : ICentreStore
     private const string OpenOwnAlarm = "origin = 1 AND status < 3 AND state = 'raised' AND type <> 'test'";
 
     public Task<IReadOnlyList<StoredAlarm>> OpenAlarmsAsync(CancellationToken ct) =>
-        QueryAsync($"SELECT {AlarmColumns} FROM alarm WHERE {OpenWhere} ORDER BY priority, raised_at", ReadAlarm, ct);
+        QueryAsync($"SELECT {AlarmColumns} FROM alarm WHERE {OpenWhere} ORDER BY {QueueOrder}", ReadAlarm, ct);
 
     public async Task<OpenAlarmsPage> OpenAlarmsPageAsync(int skip, int take, CancellationToken ct)
     {
         var rows = await QueryAsync(
-            $"SELECT {AlarmColumns} FROM alarm WHERE {OpenWhere} ORDER BY priority, raised_at, gateway_id, alarm_id LIMIT @take OFFSET @skip",
+            $"SELECT {AlarmColumns} FROM alarm WHERE {OpenWhere} ORDER BY {QueueOrder}, gateway_id, alarm_id LIMIT @take OFFSET @skip",
             ReadAlarm, ct, ("take", take), ("skip", skip));
         var total = await QueryAsync($"SELECT count(*) FROM alarm WHERE {OpenWhere}", r => Convert.ToInt32(r.GetValue(0), CultureInfo.InvariantCulture), ct);
         return new OpenAlarmsPage(rows, total[0]);
@@ -141,10 +152,10 @@ public abstract partial class SqlCentreStore : ICentreStore
     {
         await using var db = await OpenAsync(ct);
         await ExecAsync(db, null, """
-            INSERT INTO ack (ack_id, alarm_id, gateway_id, state, by_id, at, sent_at) VALUES (@id, @alarm, @gw, @state, @by, @at, @sent)
+            INSERT INTO ack (ack_id, alarm_id, gateway_id, state, by_id, at, sent_at, repeats) VALUES (@id, @alarm, @gw, @state, @by, @at, @sent, @repeats)
             ON CONFLICT (ack_id) DO NOTHING
             """, ct, ("id", ack.AckId), ("alarm", ack.AlarmId), ("gw", ack.GatewayId), ("state", (int)ack.State), ("by", ack.By),
-            ("at", Ms(ack.At)), ("sent", Ms(ack.SentAt)));
+            ("at", Ms(ack.At)), ("sent", Ms(ack.SentAt)), ("repeats", ack.Repeats));
     }
 
     public async Task MarkAckSentAsync(string ackId, DateTimeOffset at, CancellationToken ct)
@@ -154,11 +165,11 @@ public abstract partial class SqlCentreStore : ICentreStore
     }
 
     public Task<IReadOnlyList<AckRecord>> AcksAsync(AlarmKey key, CancellationToken ct) =>
-        QueryAsync("SELECT ack_id, alarm_id, gateway_id, state, by_id, at, sent_at FROM ack WHERE gateway_id = @gw AND alarm_id = @id ORDER BY at, state", ReadAck, ct,
+        QueryAsync($"SELECT {AckColumns} FROM ack WHERE gateway_id = @gw AND alarm_id = @id ORDER BY at, state", ReadAck, ct,
             ("gw", key.GatewayId), ("id", key.AlarmId));
 
     public Task<IReadOnlyList<AckRecord>> UnsentAcksAsync(int limit, CancellationToken ct) =>
-        QueryAsync("SELECT ack_id, alarm_id, gateway_id, state, by_id, at, sent_at FROM ack WHERE sent_at IS NULL ORDER BY at, state LIMIT @limit", ReadAck, ct, ("limit", limit));
+        QueryAsync($"SELECT {AckColumns} FROM ack WHERE sent_at IS NULL ORDER BY at, state LIMIT @limit", ReadAck, ct, ("limit", limit));
 
     public async Task<GatewayState?> RecordStatusAsync(StatusMessage status, DateTimeOffset at, CancellationToken ct)
     {
@@ -342,6 +353,8 @@ public abstract partial class SqlCentreStore : ICentreStore
         Note = NullableString(r, 20),
         Outcome = NullableString(r, 21),
         Cause = NullableString(r, 22),
+        Repeats = Convert.ToInt32(r.GetValue(23), CultureInfo.InvariantCulture),
+        RepeatedAt = NullableMs(r, 24),
     };
 
     private static AckRecord ReadAck(DbDataReader r) => new()
@@ -353,6 +366,7 @@ public abstract partial class SqlCentreStore : ICentreStore
         By = r.GetString(4),
         At = FromMs(r.GetValue(5)),
         SentAt = NullableMs(r, 6),
+        Repeats = Convert.ToInt32(r.GetValue(7), CultureInfo.InvariantCulture),
     };
 
     private static GatewayRecord ReadGateway(DbDataReader r) => new()

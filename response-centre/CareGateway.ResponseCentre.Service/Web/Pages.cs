@@ -22,6 +22,11 @@ public static class Pages
         </form>
         """);
 
+    /// <summary>A repeated alarm says so in its type cell: how many times and when the latest came.</summary>
+    private static string RepeatText(PageContext p, StoredAlarm a) => a.Repeats > 0
+        ? $"<br><strong class=\"repeat\">{E(string.Format(CultureInfo.InvariantCulture, p.T("repeated"), a.Repeats, p.Local(a.RepeatedAt, "HH:mm:ss")))}</strong>"
+        : "";
+
     /// <summary>"12 sekunder" / "3 minutter": whole seconds up to two minutes, then whole minutes (rounded up).</summary>
     private static string WaitText(PageContext p, TimeSpan wait)
     {
@@ -62,11 +67,11 @@ public static class Pages
                   """;
             var raisedMs = a.RaisedAt.ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture);
             sb.Append(CultureInfo.InvariantCulture, $"""
-                <tr data-alarm-id="{E(a.AlarmId)}" data-gateway="{E(a.GatewayId)}" class="row-{a.Priority.ToString().ToLowerInvariant()} {(a.Origin == AlarmOrigin.Centre ? "technical" : "")}">
+                <tr data-alarm-id="{E(a.AlarmId)}" data-gateway="{E(a.GatewayId)}" data-key="{E(a.GatewayId + "/" + a.AlarmId + "#" + a.Repeats.ToString(CultureInfo.InvariantCulture))}" class="row-{a.Priority.ToString().ToLowerInvariant()} {(a.Origin == AlarmOrigin.Centre ? "technical" : "")} {(a.Repeats > 0 ? "repeated" : "")}">
                   <td>{PriorityBadge(p, a.Priority)}</td>
                   <td><strong>{E(label ?? a.GatewayId)}</strong>{(label is null ? "" : $"<br><small>{E(a.GatewayId)}</small>")}</td>
                   <td>{E(Texts.Value(p.Lang, "room", a.Room))}</td>
-                  <td>{E(Texts.Value(p.Lang, "type", a.Type))}</td>
+                  <td>{E(Texts.Value(p.Lang, "type", a.Type))}{RepeatText(p, a)}</td>
                   <td class="waited" data-raised="{raisedMs}" title="{E(p.Local(a.RaisedAt))}">{E(Duration(p.Now - a.RaisedAt))}</td>
                   <td>{E(StatusText(p, a))}{(a.AcceptedBy is null ? "" : $"<br><small>{E(a.AcceptedBy)}</small>")}</td>
                   <td class="reason">{E(a.Reason)}</td>

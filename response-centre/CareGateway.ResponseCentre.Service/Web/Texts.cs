@@ -19,6 +19,7 @@ public static class Texts
         ["username"] = ("Brukernavn", "User name"),
         ["password"] = ("Passord", "Password"),
         ["login.failed"] = ("Feil brukernavn eller passord.", "Wrong user name or password."),
+        ["repeated"] = ("Gjentatt {0} ganger, sist {1}", "Repeated {0} times, latest {1}"),
         ["login.wait"] = ("For mange forsøk. Vent {0} og prøv igjen.", "Too many tries. Wait {0} and try again."),
         ["login.seconds"] = ("{0} sekunder", "{0} seconds"),
         ["login.minutes"] = ("{0} minutter", "{0} minutes"),

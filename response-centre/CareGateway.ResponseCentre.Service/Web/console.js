@@ -13,9 +13,10 @@
   var firstSeen = {};
   var pending = false;
 
+  // A row's key is its gateway, its id and its repeats: a repeat (the resident called again) counts as new.
   function ids() {
     var set = {};
-    if (queue) { queue.querySelectorAll('tr[data-alarm-id]').forEach(function (tr) { set[tr.getAttribute('data-alarm-id')] = true; }); }
+    if (queue) { queue.querySelectorAll('tr[data-key]').forEach(function (tr) { set[tr.getAttribute('data-key')] = true; }); }
     return set;
   }
 
@@ -79,7 +80,7 @@
       // A new row stays marked for a few seconds, across the re-reads that other events cause.
       Object.keys(firstSeen).forEach(function (id) {
         if (t - firstSeen[id] > 8000 || !now[id]) { delete firstSeen[id]; return; }
-        var row = queue.querySelector('tr[data-alarm-id="' + CSS.escape(id) + '"]');
+        var row = queue.querySelector('tr[data-key="' + CSS.escape(id) + '"]');
         if (row) { row.classList.add('new'); }
       });
       known = now;

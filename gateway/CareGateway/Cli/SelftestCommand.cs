@@ -6,6 +6,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using CareGateway.Core;
 using CareGateway.Protocol;
+using CareGateway.Sensors;
 using CareGateway.Uplink;
 using MQTTnet;
 using Spectre.Console;
@@ -18,6 +19,9 @@ public sealed record SelftestCheck(string Name, string Result, string Detail, Ti
     public const string Ok = "ok";
     public const string Failed = "failed";
     public const string Unknown = "unknown";
+
+    /// <summary>Passed, but something needs a look (a panic button that reads pressed at rest): not counted as failed.</summary>
+    public const string Warning = "warning";
 
     /// <summary>The check's name as a person reads it, with its timeout: "centre answered (up to 90 s)".</summary>
     public string Title => Timeout is { } t ? $"{Name} (up to {HumanTime.Duration(t)})" : Name;
@@ -150,7 +154,7 @@ public static class SelftestCommand
 
             foreach (var sensor in config.Sensors)
             {
-                Add($"sensor {sensor.Id}", SensorResult(reports.Sensors.GetValueOrDefault(sensor.Id), context.Time.GetUtcNow(), zone, out var detail), detail);
+                Add($"sensor {sensor.Id}", SensorResult(sensor, reports.Sensors.GetValueOrDefault(sensor.Id), context.Time.GetUtcNow(), zone, out var detail), detail);
             }
 
             if (!online)
@@ -167,7 +171,12 @@ public static class SelftestCommand
         return Report(context, checks);
     }
 
-    private static string SensorResult(JsonElement status, DateTimeOffset now, TimeZoneInfo zone, out string detail)
+    /// <summary>
+    /// One sensor's check from its retained report: failed when unreported, offline, never seen or its battery is low;
+    /// a warning when it reads active at rest where that is not normal (a button pressed, a detector triggered: during a
+    /// selftest that is mostly a reversed wiring, and a real press would not be seen); else ok.
+    /// </summary>
+    internal static string SensorResult(SensorDefinition sensor, JsonElement status, DateTimeOffset now, TimeZoneInfo zone, out string detail)
     {
         if (status.ValueKind != JsonValueKind.Object)
         {
@@ -200,8 +209,17 @@ public static class SelftestCommand
             parts.Add("BATTERY LOW: replace it");
         }
 
+        var activeAtRest = status.TryGetProperty("state", out var st) && st.ValueKind == JsonValueKind.String && st.GetString() == "active"
+            && sensor.Kind is SensorKind.Panic or SensorKind.CancelButton or SensorKind.Smoke or SensorKind.Water or SensorKind.Fall or SensorKind.PowerFail;
+        if (activeAtRest)
+        {
+            parts.Add(sensor.Kind is SensorKind.Panic or SensorKind.CancelButton
+                ? "READS PRESSED AT REST: if nobody holds it, the wiring is reversed and a real press would not be seen; check --wiring and --pull (docs/sensors.md)"
+                : "READS ACTIVE AT REST: a real alarm, or the wiring is reversed; check --wiring and --pull (docs/sensors.md)");
+        }
+
         detail = string.Join(", ", parts);
-        return isOnline && !batteryLow && lastSeen is not null ? SelftestCheck.Ok : SelftestCheck.Failed;
+        return !isOnline || batteryLow || lastSeen is null ? SelftestCheck.Failed : activeAtRest ? SelftestCheck.Warning : SelftestCheck.Ok;
     }
 
     /// <summary>
@@ -261,6 +279,7 @@ public static class SelftestCommand
     {
         SelftestCheck.Ok => "[green]ok[/]",
         SelftestCheck.Failed => "[red]FAILED[/]",
+        SelftestCheck.Warning => "[yellow]WARNING[/]",
         _ => "[yellow]unknown[/]",
     };
 
@@ -273,11 +292,13 @@ public static class SelftestCommand
     private static int Report(CliContext context, List<SelftestCheck> checks)
     {
         var failed = checks.Count(c => c.Result == SelftestCheck.Failed);
+        var warnings = checks.Count(c => c.Result == SelftestCheck.Warning);
         if (context.Json)
         {
             context.WriteJson(new JsonObject
             {
                 ["ok"] = failed == 0,
+                ["warnings"] = warnings,
                 ["checks"] = new JsonArray([.. checks.Select(c => (JsonNode)new JsonObject { ["name"] = c.Name, ["result"] = c.Result, ["detail"] = c.Detail, ["timeoutSeconds"] = c.Timeout is { } t ? (long)t.TotalSeconds : null })]),
             });
         }
@@ -290,7 +311,9 @@ public static class SelftestCommand
             }
 
             context.Console.Write(table);
-            context.Console.MarkupLine(failed == 0 ? "[green]Selftest passed.[/]" : $"[red]Selftest failed: {failed} check(s).[/] Fix them as each line says; docs/installation.md has more.");
+            context.Console.MarkupLine(failed > 0
+                ? $"[red]Selftest failed: {failed} check(s).[/]{(warnings > 0 ? $" [yellow]{warnings} warning(s).[/]" : string.Empty)} Fix them as each line says; docs/installation.md has more."
+                : warnings > 0 ? $"[green]Selftest passed[/] [yellow]with {warnings} warning(s)[/]: read each WARNING line; docs/installation.md has more." : "[green]Selftest passed.[/]");
         }
 
         return failed == 0 ? ExitCodes.Ok : ExitCodes.CheckFailed;

@@ -369,7 +369,7 @@ public sealed class Forwarder : ICommandChannel, IAsyncDisposable
         {
             if (message.Attempt > 1)
             {
-                _log.LogWarning("Alarm {AlarmId} ({Type}, seq {Seq}) re-sent, attempt {Attempt}, waiting {Age} on the gateway: no 'received' from the centre yet", message.AlarmId, message.Type, message.Seq, message.Attempt, now - message.RaisedAt);
+                _log.LogWarning("Alarm {AlarmId} ({Type}, seq {Seq}) re-sent, attempt {Attempt}, waiting {Age} on the gateway: no 'received' from the centre yet", message.AlarmId, message.Type, message.Seq, message.Attempt, HumanTime.Duration(now - message.RaisedAt));
             }
 
             AlarmSent?.Invoke(message);
@@ -713,7 +713,7 @@ public sealed class Forwarder : ICommandChannel, IAsyncDisposable
             _lastTest = (now, roundTrip);
         }
 
-        _log.LogInformation("End-to-end test alarm {AlarmId} answered by the centre: round trip {RoundTrip} ms", alarmId, (long)roundTrip.TotalMilliseconds);
+        _log.LogInformation("End-to-end test alarm {AlarmId} answered by the centre: round trip {RoundTrip}", alarmId, HumanTime.Duration(roundTrip));
         TestAlarmAnswered?.Invoke(alarmId, roundTrip);
     }
 

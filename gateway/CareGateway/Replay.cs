@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
@@ -184,7 +183,7 @@ public static class Replay
         ArgumentNullException.ThrowIfNull(output);
         ArgumentNullException.ThrowIfNull(profile);
         var zone = profile.ResolveTimeZone();
-        string Local(DateTimeOffset t) => TimeZoneInfo.ConvertTime(t, zone).ToString("yyyy-MM-dd HH:mm:ss zzz", CultureInfo.InvariantCulture);
+        string Local(DateTimeOffset t) => HumanTime.Local(t, zone);
         var span = inputs.Count > 0 ? $"from {Local(inputs[0].At)} to {Local(inputs[^1].At)}" : "(empty recording)";
         output.WriteLine($"Replay of {inputs.Count} recorded inputs {span}; local time is {profile.TimeZone}.");
         // In order of when the condition was met (a held pre-alarm is sent later, but belongs at its time).

@@ -191,7 +191,7 @@ internal static class RunCommand
                 return Task.CompletedTask;
             }
 
-            log.LogInformation("systemd watchdog on: keep-alive every {Interval}", interval);
+            log.LogInformation("systemd watchdog on: keep-alive every {Interval}", Core.HumanTime.Duration(interval.Value));
             var watchdog = new SystemdWatchdog(
                 interval.Value,
                 _ => runtime.Rules.AliveAsync(), // the rule loop answers: it is not stuck (waiting for disk space is not stuck)

@@ -99,6 +99,14 @@ public sealed record GpioInputOptions
 public static class GpioWiring
 {
     /// <summary>
+    /// The contact a wired sensor of <paramref name="kind"/> has when nothing else is said (<c>sensors add</c> without
+    /// <c>--wiring</c> or <c>--active-low</c>, docs/sensors.md): a door's loop is closed while the door is shut, so it
+    /// opens when active (normally-closed); a button, a mat and a detector's relay close when active (normally-open).
+    /// With a pull-up a normally-open panic button then reads low when pressed and high at rest.
+    /// </summary>
+    public static ContactWiring DefaultWiring(SensorKind kind) => kind == SensorKind.Door ? ContactWiring.NormallyClosed : ContactWiring.NormallyOpen;
+
+    /// <summary>
     /// The line level that means active. A contact connects the line to the rail opposite its pull (pull-up: to ground),
     /// so a closed contact reads low with a pull-up and high with a pull-down. Normally-open: closed when active.
     /// Normally-closed: open when active. Without <see cref="GpioInputOptions.Wiring"/> the configured active level holds.

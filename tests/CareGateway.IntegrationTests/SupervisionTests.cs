@@ -158,4 +158,41 @@ public class SupervisionTests(ITestOutputHelper output)
         await centre.Centre.AcknowledgeAsync("gw-sup-accept", id, AckState.Accepted, "operator-7", null, deadline.Token);
         await notAcceptedOff.WaitForAsync(1, Bound, "the warning ends once an operator accepts");
     }
+
+    /// <summary>An alarm no centre receives is re-sent, and the log says how long it has waited as a person reads it ("2 s", not "00:00:02.0012345").</summary>
+    [Fact]
+    public async Task A_re_sent_alarm_is_logged_with_its_wait_in_words()
+    {
+        await using var broker = await MosquittoBroker.StartAsync();
+        using var dir = new TempDir();
+        var log = new SignallingLogger("re-sent");
+        await using var gateway = new UplinkUnderTest(dir.Path, UplinkUnderTest.FastOptions("gw-sup-resend", broker.Host, broker.Port), log);
+
+        await gateway.RaiseAsync(1);
+        var line = await log.Matched.Task.WaitAsync(Bound);
+
+        Assert.Matches(@"waiting \d+ (ms|s) on the gateway", line);
+        Assert.DoesNotMatch(@"\d\d:\d\d:\d\d", line);
+    }
+
+    /// <summary>Completes <see cref="Matched"/> with the first log line that contains a text.</summary>
+    private sealed class SignallingLogger(string text) : Microsoft.Extensions.Logging.ILogger
+    {
+        public TaskCompletionSource<string> Matched { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public IDisposable? BeginScope<TState>(TState state)
+            where TState : notnull => null;
+
+        public bool IsEnabled(Microsoft.Extensions.Logging.LogLevel logLevel) => true;
+
+        public void Log<TState>(Microsoft.Extensions.Logging.LogLevel logLevel, Microsoft.Extensions.Logging.EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            ArgumentNullException.ThrowIfNull(formatter);
+            var line = formatter(state, exception);
+            if (line.Contains(text, StringComparison.Ordinal))
+            {
+                Matched.TrySetResult(line);
+            }
+        }
+    }
 }

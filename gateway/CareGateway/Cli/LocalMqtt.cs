@@ -36,7 +36,7 @@ public sealed class LocalMqtt : IAsyncDisposable
 
     public ChannelReader<MqttMessage> Messages => _messages.Reader;
 
-    public static async Task<LocalMqtt> ConnectAsync(string host, int port, string clientId, string? username, string? password, CancellationToken cancellationToken, MqttTlsOptions? tls = null)
+    public static async Task<LocalMqtt> ConnectAsync(string host, int port, string clientId, string? username, string? password, CancellationToken cancellationToken, MqttTlsOptions? tls = null, TimeSpan? connectTimeout = null)
     {
         var connection = new MqttConnection(
             new MqttConnectionOptions
@@ -48,6 +48,7 @@ public sealed class LocalMqtt : IAsyncDisposable
                 Username = username,
                 Password = password is null ? null : () => password,
                 Tls = tls,
+                ConnectTimeout = connectTimeout ?? TimeSpan.FromSeconds(10),
             },
             NullLogger.Instance);
         var mqtt = new LocalMqtt(connection);

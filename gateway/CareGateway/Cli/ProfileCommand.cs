@@ -57,6 +57,22 @@ public static class ProfileCommand
         return (config.CareProfile, "configuration file", warning);
     }
 
+    /// <summary>
+    /// The zone a person's times are shown in: the profile in use's <c>timeZone</c> (Europe/Oslo by default), UTC when
+    /// that zone is not on this machine (validation names it; a report still prints).
+    /// </summary>
+    public static TimeZoneInfo Zone(GatewayConfig config)
+    {
+        try
+        {
+            return TimeZoneInfo.FindSystemTimeZoneById(Current(config).Profile.TimeZone);
+        }
+        catch (Exception ex) when (ex is TimeZoneNotFoundException or InvalidTimeZoneException or ArgumentException)
+        {
+            return TimeZoneInfo.Utc;
+        }
+    }
+
     public static Task<int> ShowAsync(string configPath, CliContext context)
     {
         ArgumentNullException.ThrowIfNull(context);

@@ -26,7 +26,8 @@ public sealed record SensorAddOptions
 
     public ContactWiring? Wiring { get; init; }
 
-    public ActiveLevel ActiveLevel { get; init; } = ActiveLevel.High;
+    /// <summary>Without <see cref="Wiring"/>: the level that means active; neither given: the kind's contact with the pull (<see cref="GpioWiring.DefaultWiring"/>).</summary>
+    public ActiveLevel? ActiveLevel { get; init; }
 
     public bool OuterDoor { get; init; }
 
@@ -55,7 +56,7 @@ public static class SensorsCommand
         var pin = new Option<int?>("--pin") { Description = "A wired sensor: the header pin (1-40) of its signal wire; checked against the board." };
         var pull = new Option<PullMode>("--pull") { Description = "The pin's pull resistor: up, down or none.", DefaultValueFactory = _ => PullMode.Up };
         var wiring = new Option<string?>("--wiring") { Description = "A contact: normally-open or normally-closed (with --pull, sets the active level)." };
-        var activeLow = new Option<bool>("--active-low") { Description = "Without --wiring: the sensor is active when the pin is low." };
+        var activeLow = new Option<bool>("--active-low") { Description = "Without --wiring: the sensor is active when the pin is low. Neither given: a door is normally-closed, any other kind normally-open, with --pull." };
         var outer = new Option<bool>("--outer-door") { Description = "This door is the home's outer door (for the night wandering rule)." };
         var supervision = new Option<int?>("--supervision-minutes") { Description = "Report the sensor offline after this long unheard." };
         var zigbee = new Option<bool>("--zigbee") { Description = "A Zigbee sensor: open zigbee2mqtt's join window, wait for it, rename it to the id." };
@@ -79,7 +80,7 @@ public static class SensorsCommand
                     "normally-closed" => ContactWiring.NormallyClosed,
                     var w => throw new CliException($"'{w}' is not a wiring.", "Give --wiring normally-open or --wiring normally-closed."),
                 },
-                ActiveLevel = parse.GetValue(activeLow) ? ActiveLevel.Low : ActiveLevel.High,
+                ActiveLevel = parse.GetValue(activeLow) ? ActiveLevel.Low : null,
                 OuterDoor = parse.GetValue(outer),
                 SupervisionMinutes = parse.GetValue(supervision),
                 Zigbee = parse.GetValue(zigbee),
@@ -155,7 +156,7 @@ public static class SensorsCommand
             Room = options.Room,
             OuterDoor = options.OuterDoor,
             SupervisionMinutes = options.SupervisionMinutes,
-            Gpio = options.HeaderPin is { } p ? new GpioInputOptions { HeaderPin = p, Pull = options.Pull, Wiring = options.Wiring, ActiveLevel = options.ActiveLevel } : null,
+            Gpio = options.HeaderPin is { } p ? Wired(kind, p, options) : null,
             Zigbee = options.Zigbee ? new ZigbeeSensorOptions { Device = options.Id } : null,
         };
         config.Sensors = [.. config.Sensors, sensor];
@@ -202,6 +203,12 @@ public static class SensorsCommand
         else
         {
             context.Console.MarkupLine($"[green]Added[/] {Markup.Escape(sensor.Id)} ({SensorKinds.Name(kind)}, {Markup.Escape(sensor.Room)}) on {Markup.Escape(SourceOf(sensor))}{(paired?.Model is { Length: > 0 } m ? $" [grey]({Markup.Escape(m)}, {Markup.Escape(paired.IeeeAddress)})[/]" : string.Empty)}.");
+            if (sensor.Gpio is { } wired)
+            {
+                var chosen = options.Wiring is null && options.ActiveLevel is null && options.Pull != PullMode.None;
+                context.Console.MarkupLine(Markup.Escape(Reading(sensor.Kind, wired) + (chosen ? " Another contact: give --wiring normally-open or normally-closed (a pull cord opens when pulled)." : string.Empty)));
+            }
+
             context.Console.MarkupLine($"[yellow]Next:[/] 'care-gateway sensors test {Markup.Escape(sensor.Id)}'; the running service picks the change up by itself.");
         }
 
@@ -339,6 +346,26 @@ public static class SensorsCommand
                 gpio?.Dispose();
             }
         }
+    }
+
+    /// <summary>
+    /// The wired input <c>sensors add</c> writes: the given wiring or active level; neither given on a pulled pin, the
+    /// kind's contact (<see cref="GpioWiring.DefaultWiring"/>), so a panic button on a pull-up reads idle as idle.
+    /// </summary>
+    internal static GpioInputOptions Wired(SensorKind kind, int headerPin, SensorAddOptions options) =>
+        options.Wiring is null && options.ActiveLevel is null && options.Pull != PullMode.None
+            ? new GpioInputOptions { HeaderPin = headerPin, Pull = options.Pull, Wiring = GpioWiring.DefaultWiring(kind) }
+            : new GpioInputOptions { HeaderPin = headerPin, Pull = options.Pull, Wiring = options.Wiring, ActiveLevel = options.ActiveLevel ?? ActiveLevel.High };
+
+    /// <summary>How the pin reads, for the technician: "normally-open contact with the pull-up: active when the pin reads low, idle high".</summary>
+    internal static string Reading(SensorKind kind, GpioInputOptions gpio)
+    {
+        var active = gpio.EffectiveActiveLevel() == ActiveLevel.Low ? "low" : "high";
+        var idle = active == "low" ? "high" : "low";
+        var how = gpio.Wiring is { } w && gpio.Pull != PullMode.None
+            ? $"{(w == ContactWiring.NormallyOpen ? "normally-open" : "normally-closed")} contact with the pull-{(gpio.Pull == PullMode.Up ? "up" : "down")}"
+            : $"sensor with active level {active}";
+        return $"Reads as a {how}: {(kind is SensorKind.Panic or SensorKind.CancelButton ? "pressed" : "active")} when the pin is {active}, at rest {idle}.";
     }
 
     internal static JsonObject Describe(SensorDefinition s) => new()

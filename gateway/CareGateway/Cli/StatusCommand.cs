@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using CareGateway.Core;
 using CareGateway.Uplink;
 using Spectre.Console;
 
@@ -48,13 +49,28 @@ public static class StatusCommand
         }
 
         // The connection and the sensors: what the service published, retained, at the centre's broker.
+        var zone = ProfileCommand.Zone(config);
         string connection;
+        string connectionText;
+        JsonObject centre;
         var sensors = new Dictionary<string, JsonElement>(StringComparer.Ordinal);
         try
         {
             await using var mqtt = await LocalMqtt.ConnectAsync(config.Broker.Host, config.Broker.Port, $"{config.GatewayId}-status", config.Broker.Username, SensorsCommand.ReadPassword(config.Broker.PasswordFile), cancellationToken, SelftestCommand.Tls(config.Broker.Tls));
             var reports = await GatewayReports.ReadAsync(mqtt, config.GatewayId, wait, context.Time, cancellationToken);
-            connection = reports.Status is null ? "unknown: the gateway never reported a status" : Describe(reports.Status.Payload);
+            if (reports.Status is null)
+            {
+                connection = connectionText = "unknown: the gateway never reported a status";
+                centre = new JsonObject { ["state"] = "unknown" };
+            }
+            else
+            {
+                var (state, since) = Describe(reports.Status.Payload);
+                connection = since is { } at ? $"{state} since {Iso(at)}" : state;
+                connectionText = since is { } t ? $"{state} since {HumanTime.Local(t, zone)} ({HumanTime.Duration(now - t)})" : state;
+                centre = new JsonObject { ["state"] = state, ["since"] = since is { } s1 ? Iso(s1) : null, ["sinceSeconds"] = since is { } s2 ? (long)(now - s2).TotalSeconds : null };
+            }
+
             foreach (var (id, report) in reports.Sensors)
             {
                 sensors[id] = report;
@@ -62,7 +78,8 @@ public static class StatusCommand
         }
         catch (CliException ex)
         {
-            connection = $"cannot reach the centre's broker from here: {ex.Message}";
+            connection = connectionText = $"cannot reach the centre's broker from here: {ex.Message}";
+            centre = new JsonObject { ["state"] = "unreachable" };
         }
 
         var rows = config.Sensors.Select(s =>
@@ -79,7 +96,8 @@ public static class StatusCommand
                 ["state"] = Str("state") ?? "no report",
                 ["online"] = Bool("online"),
                 ["offlineReason"] = Str("offlineReason"),
-                ["lastSeen"] = Str("lastSeen"),
+                ["lastSeen"] = Time(Str("lastSeen")) is { } seen ? Iso(seen) : Str("lastSeen"),
+                ["lastSeenSecondsAgo"] = Time(Str("lastSeen")) is { } ago ? (long)(now - ago).TotalSeconds : null,
                 ["batteryPercent"] = Num("batteryPercent"),
                 ["batteryLow"] = Bool("batteryLow"),
                 ["linkQuality"] = Num("linkQuality"),
@@ -93,14 +111,15 @@ public static class StatusCommand
                 ["ok"] = true,
                 ["gatewayId"] = config.GatewayId,
                 ["connection"] = connection,
+                ["centre"] = centre,
                 ["outbox"] = outbox,
                 ["sensors"] = new JsonArray([.. rows]),
             });
             return ExitCodes.Ok;
         }
 
-        context.Console.MarkupLine($"Gateway [bold]{Markup.Escape(config.GatewayId)}[/], centre connection: {Markup.Escape(connection)}");
-        context.Console.MarkupLine(string.Create(CultureInfo.InvariantCulture, $"Outbox: {outbox["pending"]} pending{(outbox["oldestPendingSeconds"] is { } age ? $", oldest {age} s old" : string.Empty)}, last seq {outbox["lastSeq"]}"));
+        context.Console.MarkupLine($"Gateway [bold]{Markup.Escape(config.GatewayId)}[/], centre connection: {Markup.Escape(connectionText)}");
+        context.Console.MarkupLine(string.Create(CultureInfo.InvariantCulture, $"Outbox: {outbox["pending"]} pending{(outbox["oldestPendingSeconds"] is { } age ? $", oldest {HumanTime.Duration(TimeSpan.FromSeconds((long)age))} old" : string.Empty)}, last seq {outbox["lastSeq"]}"));
         var table = new Table().AddColumn("Sensor").AddColumn("Room").AddColumn("State").AddColumn("Online").AddColumn("Battery").AddColumn("Link").AddColumn("Last seen");
         foreach (var r in rows)
         {
@@ -111,26 +130,33 @@ public static class StatusCommand
                 r["online"] is null ? "?" : (bool)r["online"]! ? "[green]yes[/]" : $"[red]no ({Markup.Escape((string?)r["offlineReason"] ?? "?")})[/]",
                 r["batteryPercent"] is null ? "-" : $"{(r["batteryLow"] is { } low && (bool)low ? "[red]" : "[green]")}{r["batteryPercent"]} %[/]",
                 r["linkQuality"]?.ToString() ?? "-",
-                Markup.Escape((string?)r["lastSeen"] ?? "-"));
+                Markup.Escape(Time((string?)r["lastSeen"]) is { } seen ? $"{HumanTime.Local(seen, zone)} ({HumanTime.Duration(now - seen)} ago)" : (string?)r["lastSeen"] ?? "-"));
         }
 
         context.Console.Write(table);
         return ExitCodes.Ok;
     }
 
-    private static string Describe(byte[] payload)
+    /// <summary>The status's state and, when it says, since when (unreadable status: state "unreadable status").</summary>
+    private static (string State, DateTimeOffset? Since) Describe(byte[] payload)
     {
         try
         {
             using var doc = JsonDocument.Parse(payload);
             var root = doc.RootElement;
-            var state = root.TryGetProperty("state", out var s) ? s.GetString() : "?";
-            var since = root.TryGetProperty("since", out var t) ? t.GetString() : "?";
-            return $"{state} since {since}";
+            var state = root.TryGetProperty("state", out var s) && s.ValueKind == JsonValueKind.String ? s.GetString() ?? "?" : "?";
+            var since = root.TryGetProperty("since", out var t) && t.ValueKind == JsonValueKind.String ? Time(t.GetString()) : null;
+            return (state, since);
         }
         catch (JsonException)
         {
-            return "unreadable status";
+            return ("unreadable status", null);
         }
     }
+
+    private static DateTimeOffset? Time(string? iso) =>
+        iso is not null && DateTimeOffset.TryParse(iso, CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind, out var at) ? at : null;
+
+    /// <summary>ISO 8601 in UTC, as scripts read it (<c>--json</c>).</summary>
+    private static string Iso(DateTimeOffset at) => at.UtcDateTime.ToString("O", CultureInfo.InvariantCulture);
 }

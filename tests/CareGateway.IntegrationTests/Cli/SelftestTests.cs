@@ -41,7 +41,7 @@ public class SelftestTests
         await running.WaitAsync(Bound).ContinueWith(_ => { }, TaskScheduler.Default);
         Assert.True(code == ExitCodes.Ok, output);
         var checks = CliTestKit.ParseJson(output).GetProperty("checks").EnumerateArray().ToDictionary(c => c.GetProperty("name").GetString()!, c => c.GetProperty("result").GetString());
-        Assert.Equal(["board", "disk reserve", "time sync", "broker", "gateway service", "sensor door-front", "test alarm"], checks.Keys);
+        Assert.Equal(["board", "disk reserve", "time sync", "broker reachable", "gateway service", "sensor door-front", "centre answered"], checks.Keys);
         Assert.All(checks.Values, r => Assert.Equal("ok", r));
         Assert.Equal("test", await received.Task.WaitAsync(Bound));
     }
@@ -72,8 +72,51 @@ public class SelftestTests
 
         Assert.Equal(ExitCodes.CheckFailed, code);
         var checks = CliTestKit.ParseJson(output).GetProperty("checks").EnumerateArray().ToDictionary(c => c.GetProperty("name").GetString()!, c => c.GetProperty("result").GetString());
-        Assert.Equal("failed", checks["broker"]);
+        Assert.Equal("failed", checks["broker reachable"]);
         Assert.Equal("failed", checks["time sync"]);
-        Assert.Equal("failed", checks["test alarm"]);
+        Assert.Equal("failed", checks["centre answered"]);
+    }
+
+    /// <summary>
+    /// The service runs and the broker answers, but no centre listens: the broker check passes and says nothing of the
+    /// centre, the centre check fails once its (short) timeout has passed, and each waiting check says so when it starts.
+    /// </summary>
+    [Fact]
+    public async Task With_the_broker_up_and_no_centre_broker_reachable_is_ok_and_centre_answered_fails_after_its_timeout()
+    {
+        await using var broker = await MosquittoBroker.StartAsync();
+        using var dir = new TempDir();
+        var configPath = Config(dir, broker);
+        using var gpio = new GpioController(new SimulatedBoard());
+        await using var runtime = new GatewayRuntime(ConfigLoader.Load(configPath), gpio, TimeProvider.System, NullLoggerFactory.Instance);
+        var statusPublished = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        runtime.SensorStatus!.Published += _ => statusPublished.TrySetResult();
+        using var stop = new CancellationTokenSource();
+        var running = runtime.RunAsync(stop.Token);
+        await statusPublished.Task.WaitAsync(Bound);
+
+        var options = new SelftestOptions { TimeSync = () => "yes", AckTimeout = TimeSpan.FromSeconds(2), ProgressEvery = TimeSpan.FromSeconds(1) };
+        var (code, output) = await CliTestKit.RunAsync(configPath, (c, p) => SelftestCommand.RunAsync(options, p, c, CancellationToken.None).WaitAsync(Bound));
+        var (jsonCode, json) = await CliTestKit.RunAsync(configPath, (c, p) => SelftestCommand.RunAsync(options, p, c, CancellationToken.None).WaitAsync(Bound), json: true);
+
+        await stop.CancelAsync();
+        await running.WaitAsync(Bound).ContinueWith(_ => { }, TaskScheduler.Default);
+        Assert.Equal(ExitCodes.CheckFailed, code);
+        Assert.Contains($"waiting for the centre's broker at 127.0.0.1:{broker.Port} to accept this gateway (up to 10 s)…", output, StringComparison.Ordinal);
+        Assert.Contains($"ok  broker reachable (up to 10 s): connected to 127.0.0.1:{broker.Port} without TLS", output, StringComparison.Ordinal);
+        Assert.Contains("waiting for the gateway service's status at the broker (up to 5 s)…", output, StringComparison.Ordinal);
+        Assert.Contains("ok  gateway service (up to 5 s): running and connected to the centre's broker since ", output, StringComparison.Ordinal);
+        Assert.Contains("waiting for the centre to answer (up to 2 s)…", output, StringComparison.Ordinal);
+        Assert.Contains("still waiting for the centre: 1 s of 2 s…", output, StringComparison.Ordinal);
+        Assert.Contains("FAILED  centre answered (up to 2 s): no answer: test alarm ", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("connected to the centre ", output, StringComparison.Ordinal);
+
+        Assert.Equal(ExitCodes.CheckFailed, jsonCode);
+        var checks = CliTestKit.ParseJson(json).GetProperty("checks").EnumerateArray().ToDictionary(c => c.GetProperty("name").GetString()!);
+        Assert.Equal("ok", checks["broker reachable"].GetProperty("result").GetString());
+        Assert.Equal(10, checks["broker reachable"].GetProperty("timeoutSeconds").GetInt32());
+        Assert.Equal("ok", checks["gateway service"].GetProperty("result").GetString());
+        Assert.Equal("failed", checks["centre answered"].GetProperty("result").GetString());
+        Assert.Equal(2, checks["centre answered"].GetProperty("timeoutSeconds").GetInt32());
     }
 }

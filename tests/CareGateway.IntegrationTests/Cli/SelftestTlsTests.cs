@@ -38,8 +38,8 @@ public class SelftestTlsTests
         var (_, output) = await CliTestKit.RunAsync(configPath, (c, p) => SelftestCommand.RunAsync(new SelftestOptions { TimeSync = () => "yes", StatusTimeout = TimeSpan.FromSeconds(1) }, p, c, CancellationToken.None).WaitAsync(Bound), json: true);
         var checks = CliTestKit.ParseJson(output).GetProperty("checks").EnumerateArray().ToDictionary(c => c.GetProperty("name").GetString()!, c => c);
 
-        Assert.True(checks["broker"].GetProperty("result").GetString() == "ok", output);
-        Assert.Contains("with TLS and this gateway's certificate", checks["broker"].GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.True(checks["broker reachable"].GetProperty("result").GetString() == "ok", output);
+        Assert.Contains("with TLS and this gateway's certificate", checks["broker reachable"].GetProperty("detail").GetString(), StringComparison.Ordinal);
 
         // A client certificate the broker's CA did not sign is refused.
         var (otherCert, otherKey) = CliTestKit.SelfSigned(dir, "gw-7-other");
@@ -48,6 +48,6 @@ public class SelftestTlsTests
         var (code, refused) = await CliTestKit.RunAsync(configPath, (c, p) => SelftestCommand.RunAsync(new SelftestOptions { TimeSync = () => "yes", StatusTimeout = TimeSpan.FromSeconds(1) }, p, c, CancellationToken.None).WaitAsync(Bound), json: true);
 
         Assert.Equal(ExitCodes.CheckFailed, code);
-        Assert.Equal("failed", CliTestKit.ParseJson(refused).GetProperty("checks").EnumerateArray().Single(c => c.GetProperty("name").GetString() == "broker").GetProperty("result").GetString());
+        Assert.Equal("failed", CliTestKit.ParseJson(refused).GetProperty("checks").EnumerateArray().Single(c => c.GetProperty("name").GetString() == "broker reachable").GetProperty("result").GetString());
     }
 }

@@ -7,7 +7,7 @@ namespace CareGateway.ResponseCentre.Service.Web;
 /// <summary><c>response-centre add-user NAME [--role operator|admin]</c>: the password is read from stdin, never from the command line.</summary>
 public static class UserCommand
 {
-    public const int MinPasswordLength = 10;
+    public const int MinPasswordLength = PasswordPolicy.MinLength;
 
     public static async Task<int> RunAsync(string[] args, TextReader stdin, TextWriter stdout, TextWriter stderr)
     {
@@ -27,9 +27,9 @@ public static class UserCommand
         }
 
         var password = (await stdin.ReadLineAsync())?.TrimEnd('\r') ?? "";
-        if (password.Length < MinPasswordLength)
+        if (PasswordPolicy.Problem(name, password) is { } problem)
         {
-            await stderr.WriteLineAsync($"add-user: the password (read from stdin) must have at least {MinPasswordLength} characters");
+            await stderr.WriteLineAsync($"add-user: {problem} (the password is read from stdin); nothing was saved");
             return 2;
         }
 

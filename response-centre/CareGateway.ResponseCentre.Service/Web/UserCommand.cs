@@ -57,7 +57,9 @@ public static class UserCommand
     }
 
     /// <summary>Adds a user (or sets a new password and role), keeping an existing operator id.</summary>
-    public static async Task<CentreUser> CreateUserAsync(ICentreStore store, string name, string role, string password, CancellationToken ct)
+    /// <param name="hasher">The service's hasher (<see cref="PasswordHashing.NewHasher"/> when null).</param>
+    public static async Task<CentreUser> CreateUserAsync(ICentreStore store, string name, string role, string password, CancellationToken ct,
+        IPasswordHasher<CentreUser>? hasher = null)
     {
         var existing = await store.FindUserAsync(name, ct);
         var user = new CentreUser
@@ -70,7 +72,7 @@ public static class UserCommand
             TotpSecret = existing?.TotpSecret,
             TotpLastStep = existing?.TotpLastStep ?? 0,
         };
-        user = user with { PasswordHash = new PasswordHasher<CentreUser>().HashPassword(user, password) };
+        user = user with { PasswordHash = (hasher ?? PasswordHashing.NewHasher()).HashPassword(user, password) };
         await store.SaveUserAsync(user, ct);
         return user;
     }

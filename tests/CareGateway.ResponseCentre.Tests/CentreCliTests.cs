@@ -54,7 +54,7 @@ public sealed class CentreCliTests : IDisposable
 
         Assert.Equal(0, code);
         Assert.Empty(serviceArgs);
-        foreach (var command in new[] { "run", "add-user", "--reset-password", "--help" })
+        foreach (var command in new[] { "run", "add-user", "--reset-password", "enrol-totp", "--remove", "--help" })
         {
             Assert.Contains(command, stdout.ToString(), StringComparison.Ordinal);
         }
@@ -129,6 +129,44 @@ public sealed class CentreCliTests : IDisposable
         Assert.Equal(2, code);
         Assert.Contains("'--reset' is not one of this command's options", errors, StringComparison.Ordinal);
         Assert.DoesNotContain("System.", errors, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Enrol_totp_prints_the_address_and_secret_once_stores_it_and_remove_clears_it()
+    {
+        var db = $"--Centre:Database:ConnectionString={_dir.File("totp.db")}";
+        Assert.Equal(0, await AddUserAsync(["kari", db], "correct horse battery"));
+        var store = SqliteCentreStore.ForFile(_dir.File("totp.db"));
+        var stamp = (await store.FindUserAsync("kari", default))!.SecurityStamp;
+
+        using (var stdout = new StringWriter())
+        using (var stderr = new StringWriter())
+        {
+            var (code, _) = await CentreHelp.DispatchAsync(["enrol-totp", "kari", db], new StringReader(""), stdout, stderr);
+            Assert.Equal(0, code);
+            var kari = (await store.FindUserAsync("kari", default))!;
+            Assert.NotNull(kari.TotpSecret);
+            Assert.Equal(32, kari.TotpSecret.Length); // 20 bytes in Base32
+            Assert.Equal(stamp, kari.SecurityStamp);
+            var printed = stdout.ToString();
+            Assert.Contains($"otpauth://totp/Care%20response%20centre:kari?secret={kari.TotpSecret}&issuer=Care%20response%20centre", printed, StringComparison.Ordinal);
+            Assert.Contains($"(Base32, for typing in): {kari.TotpSecret}", printed, StringComparison.Ordinal);
+        }
+
+        using (var stdout = new StringWriter())
+        {
+            Assert.Equal(0, await TotpCommand.RunAsync(["kari", "--remove", db], stdout, TextWriter.Null));
+            Assert.Null((await store.FindUserAsync("kari", default))!.TotpSecret);
+            Assert.DoesNotContain("otpauth", stdout.ToString(), StringComparison.Ordinal);
+        }
+
+        using (var stderr = new StringWriter())
+        {
+            Assert.Equal(2, await TotpCommand.RunAsync(["nobody", db], TextWriter.Null, stderr));
+            Assert.Contains("no user 'nobody'", stderr.ToString(), StringComparison.Ordinal);
+        }
+
+        Assert.Equal(2, await TotpCommand.RunAsync([], TextWriter.Null, TextWriter.Null));
     }
 
     private static async Task<int> AddUserAsync(string[] args, string password) => (await AddUserAsync(args, new StringReader(password + "\n"))).Code;

@@ -69,6 +69,12 @@ public sealed class WebSettings
 
     /// <summary><c>Strict-Transport-Security</c> max-age sent on every HTTPS answer.</summary>
     public int HstsSeconds { get; set; } = 365 * 24 * 3600;
+
+    /// <summary>
+    /// When true, a user without an enrolled second factor (<c>response-centre enrol-totp NAME</c>) cannot log in and
+    /// is told to have one enrolled. Users who have one always need their code, whatever this says.
+    /// </summary>
+    public bool RequireSecondFactor { get; set; }
 }
 
 /// <summary>The keys that sign the console's session cookies and form tokens (ASP.NET Core Data Protection).</summary>

@@ -14,6 +14,11 @@ public static class CentreHelp
               adds an operator; the password is read from stdin (at least 10 characters, not a common one)
           response-centre add-user NAME --reset-password [--role operator|admin]
               gives an existing user a new password (and the role, when given) and ends the user's sessions
+          response-centre enrol-totp NAME
+              gives the user a second factor: prints, once, the otpauth:// address for an authenticator app and
+              the secret; from then on the login asks for a one-time code after the password
+          response-centre enrol-totp NAME --remove
+              takes the second factor away again
           response-centre --help
               this text (also -h)
 
@@ -27,7 +32,7 @@ public static class CentreHelp
         args.Length > 0 && args[0] is "--help" or "-h" or "-?" or "help";
 
     /// <summary>
-    /// Carries out a command (help, <c>add-user</c>) and gives its exit code, or null with the service's arguments
+    /// Carries out a command (help, <c>add-user</c>, <c>enrol-totp</c>) and gives its exit code, or null with the service's arguments
     /// when the service is to run (no command, <c>run</c>, or only settings). A word that is no command exits 2.
     /// </summary>
     public static async Task<(int? ExitCode, string[] ServiceArgs)> DispatchAsync(string[] args, TextReader stdin, TextWriter stdout, TextWriter stderr)
@@ -49,11 +54,13 @@ public static class CentreHelp
                 return (null, args[1..]);
             case "add-user":
                 return (await UserCommand.RunAsync(args[1..], stdin, stdout, stderr), []);
+            case "enrol-totp":
+                return (await TotpCommand.RunAsync(args[1..], stdout, stderr), []);
             default:
                 // Settings may come as --Key=value, --Key value, /Key value or Key=value; anything else is a mistyped command.
                 if (!args[0].StartsWith('-') && !args[0].StartsWith('/') && !args[0].Contains('=', StringComparison.Ordinal))
                 {
-                    await stderr.WriteLineAsync($"response-centre: '{DateRange.Shorten(args[0])}' is not a command; the commands are run, add-user (see response-centre --help)");
+                    await stderr.WriteLineAsync($"response-centre: '{DateRange.Shorten(args[0])}' is not a command; the commands are run, add-user, enrol-totp (see response-centre --help)");
                     return (2, []);
                 }
 

@@ -2,6 +2,7 @@ using CareGateway.IntegrationTests;
 using CareGateway.Protocol;
 using CareGateway.ResponseCentre.Service.Storage;
 using CareGateway.Tests;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Playwright;
 
 namespace CareGateway.ResponseCentre.Tests;
@@ -104,5 +105,40 @@ public sealed class BrowserTests
                 await page.ScreenshotAsync(new PageScreenshotOptions { Path = more.Replace(".png", $"-{pageName}.png", StringComparison.Ordinal), FullPage = true });
             }
         }
+    }
+
+    [Fact]
+    public async Task An_operator_with_a_second_factor_logs_in_with_the_password_and_then_the_code_of_her_app()
+    {
+        using var dir = new TempDir();
+        await using var centre = await CentreHost.StartAsync(CentreHost.Settings(dir.File("centre.db"), brokerPort: null));
+        var kari = await centre.AddUserAsync("kari", Roles.Operator, Password);
+        var (_, _, secret) = await Service.Web.TotpCommand.EnrolAsync(centre.Store, kari, default);
+        var time = centre.App.Services.GetRequiredService<TimeProvider>();
+
+        using var playwright = await Playwright.CreateAsync();
+        await using var browser = await LaunchAsync(playwright);
+        var page = await browser.NewPageAsync();
+        page.SetDefaultTimeout(30_000);
+
+        await page.GotoAsync(centre.BaseUrl + "/history");
+        await page.FillAsync("input[name=username]", "kari");
+        await page.FillAsync("input[name=password]", Password);
+        await page.ClickAsync("button[type=submit]");
+
+        // The password was right: the code page, no session yet.
+        await page.WaitForSelectorAsync("input[name=code]");
+        Assert.EndsWith("/login", page.Url, StringComparison.Ordinal);
+        await page.FillAsync("input[name=code]", "000000" == Code() ? "111111" : "000000");
+        await page.ClickAsync("button[type=submit]");
+        await page.WaitForSelectorAsync("p.error:has-text('Feil kode')");
+
+        // The code the operator's app shows now, computed as the app does, from the secret and the centre's time.
+        await page.FillAsync("input[name=code]", Code());
+        await page.ClickAsync("button[type=submit]");
+        await page.WaitForSelectorAsync("h1:has-text('Historikk')"); // back on the page she asked for
+        Assert.EndsWith("/history", page.Url, StringComparison.Ordinal);
+
+        string Code() => new OtpNet.Totp(OtpNet.Base32Encoding.ToBytes(secret)).ComputeTotp(time.GetUtcNow().UtcDateTime);
     }
 }

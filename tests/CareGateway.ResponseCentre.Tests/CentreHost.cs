@@ -9,6 +9,7 @@ using CareGateway.ResponseCentre.Service.Storage;
 using CareGateway.ResponseCentre.Service.Web;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Identity;
 
 namespace CareGateway.ResponseCentre.Tests;
 
@@ -72,7 +73,7 @@ public sealed class CentreHost : IAsyncDisposable
     };
 
     public Task<CentreUser> AddUserAsync(string name, string role, string password) =>
-        UserCommand.CreateUserAsync(Store, name, role, password, default);
+        UserCommand.CreateUserAsync(Store, name, role, password, default, App.Services.GetRequiredService<IPasswordHasher<CentreUser>>());
 
     public async ValueTask DisposeAsync()
     {

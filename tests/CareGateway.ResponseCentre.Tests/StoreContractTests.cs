@@ -165,6 +165,26 @@ public abstract class StoreContractTests
     }
 
     [Fact]
+    public async Task A_totp_step_advances_only_forward_so_a_code_is_used_once()
+    {
+        var store = await NewStoreAsync();
+        await store.SaveUserAsync(new CentreUser { UserName = "kari", OperatorId = "operator-abc", PasswordHash = "h", Role = Roles.Operator, TotpSecret = "JBSWY3DPEHPK3PXP" }, default);
+        await store.SaveUserAsync(new CentreUser { UserName = "admin", OperatorId = "operator-def", PasswordHash = "h", Role = Roles.Admin }, default);
+
+        Assert.True(await store.TryAdvanceTotpStepAsync("kari", 59_000_000, default));
+        Assert.False(await store.TryAdvanceTotpStepAsync("kari", 59_000_000, default)); // the same code again
+        Assert.False(await store.TryAdvanceTotpStepAsync("kari", 58_999_999, default)); // an older one
+        Assert.True(await store.TryAdvanceTotpStepAsync("kari", 59_000_001, default));
+        Assert.Equal(59_000_001, (await store.FindUserAsync("kari", default))!.TotpLastStep);
+        Assert.False(await store.TryAdvanceTotpStepAsync("admin", 1, default)); // no second factor enrolled
+        Assert.False(await store.TryAdvanceTotpStepAsync("nobody", 1, default));
+
+        // Parallel tries with one step: exactly one wins.
+        var wins = await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => Task.Run(() => store.TryAdvanceTotpStepAsync("kari", 59_000_002, default))));
+        Assert.Equal(1, wins.Count(w => w));
+    }
+
+    [Fact]
     public async Task A_group_commit_stores_each_alarm_once_counts_copies_even_within_the_batch_and_writes_the_acknowledgements()
     {
         var store = await NewStoreAsync();

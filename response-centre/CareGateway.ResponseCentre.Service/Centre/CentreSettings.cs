@@ -77,6 +77,12 @@ public sealed class WebSettings
     public double SessionMaxHours { get; set; } = 12;
 
     public TimeSpan SessionMaxAge => TimeSpan.FromHours(Math.Clamp(SessionMaxHours, 1, 24));
+
+    /// <summary>
+    /// When true, a user without an enrolled second factor (<c>response-centre enrol-totp NAME</c>) cannot log in and
+    /// is told to have one enrolled. Users who have one always need their code, whatever this says.
+    /// </summary>
+    public bool RequireSecondFactor { get; set; }
 }
 
 /// <summary>The keys that sign the console's session cookies and form tokens (ASP.NET Core Data Protection).</summary>

@@ -111,4 +111,10 @@ public interface ICentreStore
 
     /// <summary>Adds a user or replaces its password and role.</summary>
     Task SaveUserAsync(CentreUser user, CancellationToken ct);
+
+    /// <summary>
+    /// Records that the user's TOTP code of time step <paramref name="timeStep"/> was used, in one atomic step: false when
+    /// that time step or a later one was used already (the code is a replay), so two requests with one code cannot both win.
+    /// </summary>
+    Task<bool> TryAdvanceTotpStepAsync(string userName, long timeStep, CancellationToken ct);
 }

@@ -305,6 +305,13 @@ public abstract partial class SqlCentreStore : ICentreStore
             ("stamp", user.SecurityStamp), ("totp", user.TotpSecret), ("step", user.TotpLastStep));
     }
 
+    public async Task<bool> TryAdvanceTotpStepAsync(string userName, long timeStep, CancellationToken ct)
+    {
+        await using var db = await OpenAsync(ct);
+        return await ExecAsync(db, null, "UPDATE centre_user SET totp_last_step = @step WHERE user_name = @name AND totp_secret IS NOT NULL AND totp_last_step < @step",
+            ct, ("name", userName), ("step", timeStep)) == 1;
+    }
+
     /// <summary>One statement of SQL without parameters, for the tests (rows as an old version wrote them).</summary>
     internal async Task ExecuteForTestsAsync(string sql, CancellationToken ct)
     {

@@ -71,7 +71,7 @@ public static class ConsoleEndpoints
             o.Cookie.SecurePolicy = CookieSecurePolicy.SameAsRequest;
         });
         services.AddSingleton<IAntiforgeryAdditionalDataProvider, Sessions.FormTokenBinding>();
-        services.TryAddSingleton<IPasswordHasher<CentreUser>, PasswordHasher<CentreUser>>();
+        services.TryAddSingleton(_ => PasswordHashing.NewHasher()); // tests may put a counting or cheaper one first
         services.AddSingleton<LoginThrottle>();
     }
 
@@ -112,7 +112,7 @@ public static class ConsoleEndpoints
             if (throttle.TryBegin(name, ctx.Connection.RemoteIpAddress?.ToString() ?? "") is { } wait)
             {
                 ctx.Response.Headers.RetryAfter = Math.Ceiling(wait.TotalSeconds).ToString(CultureInfo.InvariantCulture);
-                return HtmlResult(Pages.Login(Page(ctx, null), true, form["returnUrl"], wait), StatusCodes.Status429TooManyRequests);
+                return HtmlResult(Pages.Login(Page(ctx, null), true, form["returnUrl"], wait: wait), StatusCodes.Status429TooManyRequests);
             }
 
             var user = name.Length == 0 ? null : await store.FindUserAsync(name, ctx.RequestAborted);
@@ -125,12 +125,12 @@ public static class ConsoleEndpoints
                 return HtmlResult(Pages.Login(Page(ctx, null), true, form["returnUrl"]), StatusCodes.Status401Unauthorized);
             }
 
-            throttle.Succeeded(name);
-
-            await Sessions.SignInAsync(ctx, user!);
-            var returnUrl = form["returnUrl"].ToString();
-            return Results.LocalRedirect(returnUrl.StartsWith('/') && !returnUrl.StartsWith("//", StringComparison.Ordinal) ? returnUrl : "/");
+            await PasswordHashing.RehashIfNeededAsync(store, hasher, user!, verified, form["password"].ToString(), ctx.RequestAborted);
+            // A user with a second factor gets the code page here; the sign-in follows the code (POST /login/code).
+            return SecondFactor.AfterPassword(ctx, user!, form["returnUrl"].ToString()) ?? await SignInAsync(ctx, user!, form["returnUrl"].ToString());
         }).AllowAnonymous().AddEndpointFilter(LimitLoginBody).AddEndpointFilter(ValidateCsrf);
+
+        app.MapPost("/login/code", SecondFactor.CodeAsync).AllowAnonymous().AddEndpointFilter(LimitLoginBody).AddEndpointFilter(ValidateCsrf);
 
         var console = app.MapGroup("");
         console.MapPost("/logout", async (HttpContext ctx, ICentreStore store) =>
@@ -295,6 +295,17 @@ public static class ConsoleEndpoints
         });
     }
 
+    /// <summary>
+    /// The one way into a session, after the password (a user without a second factor) or after the code: clears the
+    /// name's failed tries, issues the cookie, and goes back to the page the user came from (a local one only).
+    /// </summary>
+    internal static async Task<IResult> SignInAsync(HttpContext ctx, CentreUser user, string returnUrl)
+    {
+        ctx.RequestServices.GetRequiredService<LoginThrottle>().Succeeded(user.UserName);
+        await Sessions.SignInAsync(ctx, user);
+        return Results.LocalRedirect(returnUrl.StartsWith('/') && !returnUrl.StartsWith("//", StringComparison.Ordinal) ? returnUrl : "/");
+    }
+
     private static async Task ServerSentEventsAsync(HttpContext ctx, CentreEvents events, TimeProvider time, IHostApplicationLifetime lifetime, ICentreStore store, CentreSettings settings)
     {
         // The stream ends when the operator leaves or the service stops (so that a shutdown does not wait for it).
@@ -421,13 +432,13 @@ public static class ConsoleEndpoints
     private static string DummyHash(IPasswordHasher<CentreUser> hasher) =>
         _dummyHash ??= hasher.HashPassword(UnknownUser, Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(24)));
 
-    private static IResult HtmlResult(string html, int status = StatusCodes.Status200OK) =>
+    internal static IResult HtmlResult(string html, int status = StatusCodes.Status200OK) =>
         Results.Content(html, "text/html; charset=utf-8", Encoding.UTF8, status);
 
     private static void SetLang(HttpContext ctx, string lang) =>
         ctx.Response.Cookies.Append(LangCookie, Texts.Normalize(lang), new CookieOptions { HttpOnly = true, Secure = ctx.Request.IsHttps, SameSite = SameSiteMode.Strict, MaxAge = TimeSpan.FromDays(365), IsEssential = true });
 
-    private static PageContext Page(HttpContext ctx, CentreUser? user, string? langOverride = null)
+    internal static PageContext Page(HttpContext ctx, CentreUser? user, string? langOverride = null)
     {
         var settings = ctx.RequestServices.GetRequiredService<CentreSettings>();
         var lang = Texts.Normalize(langOverride ?? ctx.Request.Cookies[LangCookie] ?? settings.DefaultLanguage);

@@ -9,12 +9,13 @@ namespace CareGateway.ResponseCentre.Service.Web;
 /// <summary>The console's pages, rendered on the server.</summary>
 public static class Pages
 {
+    /// <param name="notice">The key of a sentence shown instead of <c>login.failed</c> (an expired code page, a missing second factor).</param>
     /// <param name="wait">After too many tries: how long until the next try is let through (said on the page).</param>
-    public static string Login(PageContext p, bool failed, string? returnUrl, TimeSpan? wait = null) => Layout(p, "", p.T("login"), $"""
+    public static string Login(PageContext p, bool failed, string? returnUrl, string? notice = null, TimeSpan? wait = null) => Layout(p, "", p.T("login"), $"""
         <form method="post" action="/login" class="card login">
           {p.Csrf}
           <input type="hidden" name="returnUrl" value="{E(returnUrl)}">
-          {(wait is { } w ? $"<p class=\"error\" role=\"alert\">{E(string.Format(System.Globalization.CultureInfo.InvariantCulture, p.T("login.wait"), WaitText(p, w)))}</p>" : failed ? $"<p class=\"error\" role=\"alert\">{E(p.T("login.failed"))}</p>" : "")}
+          {(wait is { } w ? $"<p class=\"error\" role=\"alert\">{E(string.Format(System.Globalization.CultureInfo.InvariantCulture, p.T("login.wait"), WaitText(p, w)))}</p>" : failed || notice is not null ? $"<p class=\"error\" role=\"alert\">{E(p.T(notice ?? "login.failed"))}</p>" : "")}
           <label>{E(p.T("username"))}<input name="username" autocomplete="username" required autofocus></label>
           <label>{E(p.T("password"))}<input name="password" type="password" autocomplete="current-password" required></label>
           <button type="submit" class="primary">{E(p.T("login"))}</button>
@@ -35,6 +36,18 @@ public static class Pages
             ? string.Format(System.Globalization.CultureInfo.InvariantCulture, p.T("login.seconds"), seconds)
             : string.Format(System.Globalization.CultureInfo.InvariantCulture, p.T("login.minutes"), (seconds + 59) / 60);
     }
+
+    /// <summary>The second step of a login: the one-time code, with the ticket that names who gave the right password.</summary>
+    public static string LoginCode(PageContext p, string ticket, bool failed) => Layout(p, "", p.T("login"), $"""
+        <form method="post" action="/login/code" class="card login">
+          {p.Csrf}
+          <input type="hidden" name="ticket" value="{E(ticket)}">
+          {(failed ? $"<p class=\"error\" role=\"alert\">{E(p.T("login.code.failed"))}</p>" : "")}
+          <p>{E(p.T("login.code.help"))}</p>
+          <label>{E(p.T("login.code"))}<input name="code" inputmode="numeric" pattern="[0-9 ]{"{6,7}"}" maxlength="7" autocomplete="one-time-code" required autofocus></label>
+          <button type="submit" class="primary">{E(p.T("login.code.verify"))}</button>
+        </form>
+        """);
 
     public static string Queue(PageContext p, QueuePage page, IReadOnlyDictionary<string, GatewayRecord> gateways) => Layout(p, "queue", p.T("queue"), $"""
         <p class="live" id="live" aria-live="polite"></p>

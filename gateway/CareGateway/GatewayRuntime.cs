@@ -89,6 +89,9 @@ public sealed partial class GatewayRuntime : IAsyncDisposable
         Uplink = new Forwarder(ForwarderOptionsOf(config), transport, Outbox, Raiser, time, uplinkLog, indicator);
         Raiser.Stored += (_, _) => Uplink.NotifyNewAlarm();
         Raiser.Repeated += (_, _) => Uplink.NotifyNewAlarm(); // a repeat is due for sending at once, like a new alarm
+        Help = new HelpOnTheWay(Outputs, Outbox, time, logs.CreateLogger("help"));
+        Help.Restore();
+        Uplink.AckReceived += Help.OnAck;
         (Executor, Commands, CommandJournal) = CreateCommands(config, time, logs);
         Health = new SensorHealthMonitor(config.Sensors, time, Rules.Post);
         // Retained sensor status needs the centre's broker; over IoT Hub it is not published (yet).
@@ -151,6 +154,9 @@ public sealed partial class GatewayRuntime : IAsyncDisposable
 
     /// <summary>Store-and-forward to the centre, over the transport the configuration selects (the centre's broker, or Azure IoT Hub).</summary>
     public Forwarder Uplink { get; }
+
+    /// <summary>Shows the resident that help is on the way once an operator has accepted the alarm.</summary>
+    public HelpOnTheWay Help { get; }
 
     /// <summary>The care/v1 transport to the centre's broker; null when the configuration names an IoT Hub.</summary>
     public CareMqttTransport? MqttTransport { get; }

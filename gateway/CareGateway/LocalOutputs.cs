@@ -8,12 +8,13 @@ namespace CareGateway;
 /// warnings about the path to the centre. Each user holds an output on for a reason; an output is on while any reason
 /// holds it, so one user ending never silences another. LEDs are found by name in <c>board.leds</c>: the alarm LED is
 /// <c>alarm</c>, <c>pre-alarm</c> or <c>red</c>; the warning LED is <c>warning</c>, <c>fault</c>, <c>yellow</c> or
-/// <c>amber</c>.
+/// <c>amber</c>; the help LED ("help is on the way") is <c>help</c>, <c>ok</c> or <c>green</c>.
 /// </summary>
 public sealed class LocalOutputs
 {
     private static readonly string[] AlarmLedNames = ["alarm", "pre-alarm", "red"];
     private static readonly string[] WarningLedNames = ["warning", "fault", "yellow", "amber"];
+    private static readonly string[] HelpLedNames = ["help", "ok", "green"];
     private readonly Lock _gate = new();
     private readonly IAlarmIndicator _board;
     private readonly Dictionary<Output, HashSet<string>> _holders = new()
@@ -21,10 +22,12 @@ public sealed class LocalOutputs
         [Output.Buzzer] = [],
         [Output.AlarmLed] = [],
         [Output.WarningLed] = [],
+        [Output.HelpLed] = [],
     };
 
     private readonly string[] _alarmLeds;
     private readonly string[] _warningLeds;
+    private readonly string[] _helpLeds;
 
     public LocalOutputs(IAlarmIndicator board)
     {
@@ -32,13 +35,18 @@ public sealed class LocalOutputs
         _board = board;
         _alarmLeds = [.. board.Leds.Where(n => AlarmLedNames.Contains(n, StringComparer.OrdinalIgnoreCase))];
         _warningLeds = [.. board.Leds.Where(n => WarningLedNames.Contains(n, StringComparer.OrdinalIgnoreCase))];
+        _helpLeds = [.. board.Leds.Where(n => HelpLedNames.Contains(n, StringComparer.OrdinalIgnoreCase))];
     }
+
+    /// <summary>Whether the board has a help LED (without one, "help is on the way" is the chime alone).</summary>
+    public bool HasHelpLed => _helpLeds.Length > 0;
 
     public enum Output
     {
         Buzzer,
         AlarmLed,
         WarningLed,
+        HelpLed,
     }
 
     /// <summary>Holds (or releases) an output for a reason.</summary>
@@ -82,6 +90,13 @@ public sealed class LocalOutputs
                 break;
             case Output.AlarmLed:
                 foreach (var led in _alarmLeds)
+                {
+                    _board.SetLed(led, on);
+                }
+
+                break;
+            case Output.HelpLed:
+                foreach (var led in _helpLeds)
                 {
                     _board.SetLed(led, on);
                 }

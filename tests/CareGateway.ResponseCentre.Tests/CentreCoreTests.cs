@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Globalization;
 using CareGateway.Protocol;
 using CareGateway.ResponseCentre.Service.Centre;
+using CareGateway.ResponseCentre.Service.Figures;
 using CareGateway.ResponseCentre.Service.Storage;
 using CareGateway.Tests;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -65,6 +66,33 @@ public sealed class CentreCoreTests : IDisposable
 
     private static HeartbeatMessage Heartbeat(long lastSeq, int pending = 0) =>
         new() { GatewayId = "gw-0042", At = T0, UptimeSeconds = 60, PendingAlarms = pending, LastSeq = lastSeq, IntervalSeconds = 60 };
+
+    [Fact]
+    public async Task An_alarm_not_accepted_in_its_priority_time_is_escalated_once_and_the_figures_count_it()
+    {
+        await _core.OnAlarmAsync(Message("p-1", 1, type: AlarmType.Panic) with { SensorId = "panic-1" }, default); // critical: 60 s
+        await _core.OnAlarmAsync(Message("p-2", 2, type: AlarmType.Panic) with { SensorId = "panic-2" }, default);
+        await _core.OnAlarmAsync(Message("w-1", 3, type: AlarmType.Wandering), default); // high: 180 s
+        await _core.OnAlarmAsync(Message("b-1", 4, type: AlarmType.LowBattery) with { SensorId = "door-1" }, default); // technical: never
+        await _core.AcceptAsync(new AlarmKey("gw-0042", "p-2"), Kari, default);
+
+        _clock.Advance(TimeSpan.FromSeconds(59));
+        Assert.Empty(await _core.EscalateOverdueAsync(default));
+        _clock.Advance(TimeSpan.FromSeconds(1));
+        Assert.Equal(["p-1"], (await _core.EscalateOverdueAsync(default)).Select(a => a.AlarmId));
+        Assert.Empty(await _core.EscalateOverdueAsync(default)); // once
+        _clock.Advance(TimeSpan.FromSeconds(120));
+        Assert.Equal(["w-1"], (await _core.EscalateOverdueAsync(default)).Select(a => a.AlarmId));
+        _clock.Advance(TimeSpan.FromHours(3));
+        Assert.Empty(await _core.EscalateOverdueAsync(default)); // neither the accepted one nor the technical one
+
+        Assert.Equal(T0.AddSeconds(60), (await _store.GetAlarmAsync(new AlarmKey("gw-0042", "p-1"), default))!.EscalatedAt);
+        var figures = QualityFigures.Compute(await _store.AlarmsAsync(T0.AddDays(-1), T0.AddDays(1), 100, default), [], new Dictionary<string, GatewayRecord>(), T0.AddDays(-1), T0.AddDays(1), FigurePeriod.Day, null, TimeZoneInfo.Utc, T0.AddDays(2));
+        var all = figures.Rows.Where(r => r.Group == QualityFigures.AllGroups).ToList();
+        Assert.Equal((2, 1), (all.Sum(r => r.ByPriority["critical"].Alarms), all.Sum(r => r.ByPriority["critical"].MissedTimeToAccept)));
+        Assert.Equal((1, 1), (all.Sum(r => r.ByPriority["high"].Alarms), all.Sum(r => r.ByPriority["high"].MissedTimeToAccept)));
+        Assert.Contains("critical_missed_time_to_accept", QualityFigures.ToCsv(figures), StringComparison.Ordinal);
+    }
 
     [Fact]
     public async Task A_copy_with_more_repeats_is_recorded_moves_up_its_priority_and_opens_a_closed_alarm_again()

@@ -152,6 +152,23 @@ public sealed partial class ConsoleHttpTests
     }
 
     [Fact]
+    public async Task An_escalated_alarm_says_so_in_the_queue_and_a_supervisors_queue_has_the_banner()
+    {
+        await _centre.AddUserAsync("siri", Roles.Supervisor, Password);
+        await _centre.Store.AddAlarmAsync(StoreContractTests.Alarm("019ab3c4-5d60-7e21-9f3a-2b4c6d8e0f77", type: Protocol.AlarmType.Panic, priority: Protocol.AlarmPriority.Critical) with { EscalatedAt = DateTimeOffset.UtcNow }, default);
+
+        using var op = new Browser(_centre.BaseUrl);
+        await op.LoginAsync("kari", Password);
+        var rows = await op.Http.GetStringAsync("/queue/rows");
+        Assert.Contains("Ikke tatt imot i tide: eskalert", rows, StringComparison.Ordinal);
+        Assert.DoesNotContain("escalation-banner", rows, StringComparison.Ordinal);
+
+        using var supervisor = new Browser(_centre.BaseUrl);
+        await supervisor.LoginAsync("siri", Password);
+        Assert.Contains("1 alarm(er) venter over tiden og er eskalert til deg.", await supervisor.Http.GetStringAsync("/queue/rows"), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task A_form_token_from_an_earlier_session_is_refused()
     {
         using var browser = new Browser(_centre.BaseUrl);

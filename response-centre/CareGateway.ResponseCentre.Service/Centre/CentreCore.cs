@@ -197,6 +197,32 @@ public sealed partial class CentreCore(ICentreStore store, IAckSender sender, Ce
         return sent;
     }
 
+    private static readonly string[] CareTypes = [.. AlarmCatalog.All.Where(t => !t.Technical).Select(t => t.Type)];
+
+    /// <summary>
+    /// Escalation (issue 13): every care alarm still waiting for an operator past its priority's time to be accepted
+    /// (<see cref="EscalationSettings"/>) is marked escalated, once, and every console is alerted again; supervisors
+    /// and admins see it as theirs. Run on the health loop's tick.
+    /// </summary>
+    public async Task<IReadOnlyList<StoredAlarm>> EscalateOverdueAsync(CancellationToken ct)
+    {
+        var now = time.GetUtcNow();
+        var cutoffs = Enum.GetValues<AlarmPriority>().ToDictionary(p => p, p => now - settings.Escalation.TimeToAccept(p));
+        var escalated = await store.EscalateOverdueAsync(now, cutoffs, CareTypes, ct);
+        foreach (var a in escalated)
+        {
+            log.LogWarning("Alarm {AlarmId} ({Type}, {Priority}) of {GatewayId} not accepted within {Seconds} s: escalated to the supervisors",
+                a.AlarmId, a.Type, a.Priority, a.GatewayId, (int)settings.Escalation.TimeToAccept(a.Priority).TotalSeconds);
+        }
+
+        if (escalated.Count > 0)
+        {
+            events.Publish("alarm");
+        }
+
+        return escalated;
+    }
+
     /// <summary>An operator takes one alarm; its gateway gets <c>accepted</c>.</summary>
     public async Task<OperatorResult> AcceptAsync(AlarmKey key, CentreUser user, CancellationToken ct)
     {

@@ -1,3 +1,5 @@
+using CareGateway.Protocol;
+
 namespace CareGateway.ResponseCentre.Service.Centre;
 
 /// <summary>The service's configuration, section <c>Centre</c> (appsettings.json, environment <c>Centre__...</c>).</summary>
@@ -17,6 +19,9 @@ public sealed class CentreSettings
     /// <summary>Per-gateway limits at the intake, so one gateway's flood cannot delay other homes.</summary>
     public IntakeSettings Intake { get; set; } = new();
 
+    /// <summary>Each priority's time to be accepted; past it the alarm alerts again and goes to the second tier.</summary>
+    public EscalationSettings Escalation { get; set; } = new();
+
     /// <summary>A gateway is silent after this many heartbeat intervals without one.</summary>
     public double MissedHeartbeats { get; set; } = 3;
 
@@ -34,6 +39,26 @@ public sealed class CentreSettings
 /// Per-gateway limits at the intake (<c>Centre:Intake</c>). An alarm over them is not stored and not answered: it waits
 /// in the gateway's outbox, which sends it again, and the gateway gets one technical alarm <c>alarm-flood</c>.
 /// </summary>
+/// <summary>
+/// Time to be accepted, per priority, from when the centre stored the alarm. Past it a care alarm still waiting for
+/// an operator alerts every console again, is marked escalated in the queue and goes to the second tier (supervisors).
+/// </summary>
+public sealed class EscalationSettings
+{
+    public int CriticalSeconds { get; set; } = 60;
+    public int HighSeconds { get; set; } = 180;
+    public int MediumSeconds { get; set; } = 600;
+    public int LowSeconds { get; set; } = 1800;
+
+    public TimeSpan TimeToAccept(AlarmPriority priority) => TimeSpan.FromSeconds(Math.Max(10, priority switch
+    {
+        AlarmPriority.Critical => CriticalSeconds,
+        AlarmPriority.High => HighSeconds,
+        AlarmPriority.Medium => MediumSeconds,
+        _ => LowSeconds,
+    }));
+}
+
 public sealed class IntakeSettings
 {
     /// <summary>Alarms one gateway may send at once (a power cut can take many sensors offline together).</summary>

@@ -55,6 +55,7 @@ public sealed class HealthMonitor : BackgroundService
                 LogIntake();
                 await _core.CheckHeartbeatsAsync(stoppingToken);
                 await _core.RetryUnsentAcksAsync(stoppingToken);
+                await _core.EscalateOverdueAsync(stoppingToken);
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
             {

@@ -33,7 +33,8 @@ public static class FiguresPage
             rows.Append(CultureInfo.InvariantCulture, $"""
                 <tr><td>{E(p.Local(r.PeriodStart, "yyyy-MM-dd"))}</td><td>{E(r.Group == QualityFigures.AllGroups ? p.T("all.groups") : r.Group)}</td><td>{r.Alarms}</td>
                 <td>{Secs(r.TimeToReceive.MedianSeconds)}</td><td>{Secs(r.TimeToAccept.MedianSeconds)}</td><td>{Secs(r.TimeToClose.MedianSeconds)}</td>
-                <td>{Pct(r.ShareCancelledLocally)}</td><td>{Pct(r.ShareFalseAlarm)}</td><td>{Pct(r.GatewayAvailability)}</td></tr>
+                <td>{Pct(r.ShareCancelledLocally)}</td><td>{Pct(r.ShareFalseAlarm)}</td><td>{Pct(r.GatewayAvailability)}</td>
+                <td>{E(Missed(p, r))}</td></tr>
                 """);
         }
 
@@ -46,11 +47,15 @@ public static class FiguresPage
               <figure class="card"><figcaption>{E(p.T("time.to.accept"))}</figcaption>{BarChart(acceptByPeriod, v => Duration(TimeSpan.FromSeconds(v)))}</figure>
             </div>
             <table>
-              <thead><tr><th>{E(p.T("period"))}</th><th>{E(p.T("group"))}</th><th>{E(p.T("alarms"))}</th><th>{E(p.T("time.to.receive"))}</th><th>{E(p.T("time.to.accept"))}</th><th>{E(p.T("time.to.close"))}</th><th>{E(p.T("share.cancelled"))}</th><th>{E(p.T("share.false"))}</th><th>{E(p.T("availability"))}</th></tr></thead>
+              <thead><tr><th>{E(p.T("period"))}</th><th>{E(p.T("group"))}</th><th>{E(p.T("alarms"))}</th><th>{E(p.T("time.to.receive"))}</th><th>{E(p.T("time.to.accept"))}</th><th>{E(p.T("time.to.close"))}</th><th>{E(p.T("share.cancelled"))}</th><th>{E(p.T("share.false"))}</th><th>{E(p.T("availability"))}</th><th>{E(p.T("missed.time"))}</th></tr></thead>
               <tbody>{rows}</tbody>
             </table>
             """);
     }
+
+    /// <summary>"critical 1/4 · high 0/2": per priority with alarms, how many of them missed their time to be accepted.</summary>
+    private static string Missed(PageContext p, FigureRow r) => string.Join(" · ", r.ByPriority.Where(kv => kv.Value.Alarms > 0)
+        .Select(kv => string.Create(CultureInfo.InvariantCulture, $"{Texts.Value(p.Lang, "priority", kv.Key)} {kv.Value.MissedTimeToAccept}/{kv.Value.Alarms}")));
 
     public static string ExportPage(PageContext p, DateTimeOffset from, DateTimeOffset to) => Layout(p, "export", p.T("export"), $"""
         <p>{E(p.T("fhir.intro"))}</p>

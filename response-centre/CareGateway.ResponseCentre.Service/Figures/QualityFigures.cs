@@ -91,7 +91,16 @@ public sealed record FigureRow
 
     /// <summary>Time the group's gateways were online and sending heartbeats, over the time the centre knew their state (0..1).</summary>
     public required double? GatewayAvailability { get; init; }
+
+    /// <summary>
+    /// Per priority (critical, high, medium, low): care alarms raised in the period, and how many of them missed their
+    /// time to be accepted (escalated).
+    /// </summary>
+    public required IReadOnlyDictionary<string, PriorityFigure> ByPriority { get; init; }
 }
+
+/// <summary>Care alarms of one priority, and how many missed their time to be accepted.</summary>
+public sealed record PriorityFigure(int Alarms, int MissedTimeToAccept);
 
 public sealed record FigureReport(DateTimeOffset From, DateTimeOffset To, string Period, string? Group, DateTimeOffset ComputedAt, IReadOnlyList<FigureRow> Rows);
 
@@ -174,8 +183,14 @@ public static class QualityFigures
             ClosedAsFalseAlarm = falseAlarms,
             ShareFalseAlarm = closed.Count == 0 ? null : (double)falseAlarms / closed.Count,
             GatewayAvailability = Availability(events, gatewayIds, from, to < now ? to : now),
+            ByPriority = Enum.GetValues<AlarmPriority>().ToDictionary(
+                PriorityName,
+                p => new PriorityFigure(care.Count(a => a.State == AlarmState.Raised && a.Priority == p), care.Count(a => a.State == AlarmState.Raised && a.Priority == p && a.EscalatedAt is not null)),
+                StringComparer.Ordinal),
         };
     }
+
+    public static string PriorityName(AlarmPriority p) => p.ToString().ToLowerInvariant();
 
     /// <summary>Share of known time in [from, to) that the gateways were reachable; null when no state was known.</summary>
     public static double? Availability(IReadOnlyList<GatewayEvent> events, IEnumerable<string> gatewayIds, DateTimeOffset from, DateTimeOffset to)
@@ -249,6 +264,11 @@ public static class QualityFigures
         var types = report.Rows.SelectMany(r => r.ByType.Keys).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
         var sb = new StringBuilder();
         sb.Append("period_start,period_end,group,alarms,receive_count,receive_median_s,receive_p90_s,accept_count,accept_median_s,accept_p90_s,close_count,close_median_s,close_p90_s,cancelled_locally,share_cancelled_locally,closed_false_alarm,share_false_alarm,gateway_availability");
+        foreach (var p in Enum.GetValues<AlarmPriority>())
+        {
+            sb.Append(CultureInfo.InvariantCulture, $",{PriorityName(p)}_alarms,{PriorityName(p)}_missed_time_to_accept");
+        }
+
         foreach (var t in types)
         {
             sb.Append(',').Append(CsvCell("type_" + t));
@@ -264,6 +284,12 @@ public static class QualityFigures
             }
 
             sb.Append(CultureInfo.InvariantCulture, $"{r.CancelledLocally},{N(r.ShareCancelledLocally)},{r.ClosedAsFalseAlarm},{N(r.ShareFalseAlarm)},{N(r.GatewayAvailability)}");
+            foreach (var p in Enum.GetValues<AlarmPriority>())
+            {
+                var f = r.ByPriority.TryGetValue(PriorityName(p), out var v) ? v : new PriorityFigure(0, 0);
+                sb.Append(CultureInfo.InvariantCulture, $",{f.Alarms},{f.MissedTimeToAccept}");
+            }
+
             foreach (var t in types)
             {
                 sb.Append(',').Append(r.ByType.TryGetValue(t, out var n) ? n : 0);

@@ -24,6 +24,12 @@ public interface ICentreStore
     Task<bool> RecordRepeatAsync(StoredAlarm alarm, CancellationToken ct);
 
     /// <summary>
+    /// Marks escalated, at <paramref name="now"/>, every open care alarm (of <paramref name="careTypes"/>) not yet
+    /// accepted and received before its priority's cutoff, once; returns those it marked.
+    /// </summary>
+    Task<IReadOnlyList<StoredAlarm>> EscalateOverdueAsync(DateTimeOffset now, IReadOnlyDictionary<AlarmPriority, DateTimeOffset> receivedBefore, IReadOnlyList<string> careTypes, CancellationToken ct);
+
+    /// <summary>
     /// The intake's group commit (<see cref="Centre.CentreCore"/>, CentreCore.Intake.cs), in ONE transaction: for each
     /// alarm in order, makes sure its gateway exists, stores it once by gateway and id (a copy counts up <c>copies</c>), records a
     /// sensor problem for a new one that carries it, and writes its <c>received</c> acknowledgement (unsent); records

@@ -164,5 +164,10 @@ public static class Migrations
             "ALTER TABLE alarm ADD COLUMN repeated_at BIGINT",
             "ALTER TABLE ack ADD COLUMN repeats INTEGER NOT NULL DEFAULT 0",
         ]),
+        (5, "escalation: when an alarm passed its time to be accepted", [
+            // Issue 13: each priority has a time to be accepted; past it the alarm alerts again and goes to the second
+            // tier (supervisors), once, and the figures count it.
+            "ALTER TABLE alarm ADD COLUMN escalated_at BIGINT",
+        ]),
     ];
 }

@@ -95,6 +95,9 @@ public sealed record StoredAlarm
     /// <summary>When the latest repeat happened (the gateway's time).</summary>
     public DateTimeOffset? RepeatedAt { get; init; }
 
+    /// <summary>When the alarm passed its priority's time to be accepted and went to the second tier; null if it did not.</summary>
+    public DateTimeOffset? EscalatedAt { get; init; }
+
     public HandlingStatus Status { get; init; } = HandlingStatus.Received;
     public DateTimeOffset? AcceptedAt { get; init; }
     public string? AcceptedBy { get; init; }
@@ -224,7 +227,15 @@ public static class Roles
     public const string Operator = "operator";
     public const string Admin = "admin";
 
-    public static bool IsValid(string role) => role is Operator or Admin;
+    /// <summary>The second tier: alerted for every alarm not accepted in its time (an admin is one too).</summary>
+    public const string Supervisor = "supervisor";
+
+    public static IReadOnlyList<string> All { get; } = [Operator, Supervisor, Admin];
+
+    public static bool IsValid(string role) => role is Operator or Supervisor or Admin;
+
+    /// <summary>Whether this role is told of escalated alarms.</summary>
+    public static bool IsSecondTier(string? role) => role is Supervisor or Admin;
 }
 
 /// <summary>A page of the queue: its rows and the number of open alarms in all.</summary>

@@ -36,7 +36,7 @@ public abstract partial class SqlCentreStore
     private const string InsertAlarmSql = $"""
         INSERT INTO alarm ({AlarmColumns}) VALUES (@alarm_id, @gateway_id, @origin, @seq, @type, @priority, @vkp_code,
           @triage, @state, @sensor_id, @room, @reason, @raised_at, @received_at, @copies, @status, @accepted_at,
-          @accepted_by, @closed_at, @closed_by, @note, @outcome, @cause, @repeats, @repeated_at)
+          @accepted_by, @closed_at, @closed_by, @note, @outcome, @cause, @repeats, @repeated_at, @escalated_at)
         ON CONFLICT DO NOTHING
         """;
 
@@ -188,6 +188,7 @@ public abstract partial class SqlCentreStore
         ("received_at", Ms(a.ReceivedAt)), ("copies", a.Copies), ("status", (int)a.Status), ("accepted_at", Ms(a.AcceptedAt)),
         ("accepted_by", a.AcceptedBy), ("closed_at", Ms(a.ClosedAt)), ("closed_by", a.ClosedBy), ("note", a.Note), ("outcome", a.Outcome),
         ("cause", a.Cause), ("repeats", a.Repeats), ("repeated_at", Ms(a.RepeatedAt)),
+        ("escalated_at", Ms(a.EscalatedAt)),
     ];
 
     /// <summary>The parameters of <see cref="RepeatSql"/>.</summary>

@@ -12,7 +12,7 @@ public abstract partial class SqlCentreStore : ICentreStore
 {
     private const string AlarmColumns =
         "alarm_id, gateway_id, origin, seq, type, priority, vkp_code, triage, state, sensor_id, room, reason, raised_at, " +
-        "received_at, copies, status, accepted_at, accepted_by, closed_at, closed_by, note, outcome, cause, repeats, repeated_at";
+        "received_at, copies, status, accepted_at, accepted_by, closed_at, closed_by, note, outcome, cause, repeats, repeated_at, escalated_at";
 
     private const string AckColumns = "ack_id, alarm_id, gateway_id, state, by_id, at, sent_at, repeats";
 
@@ -82,6 +82,19 @@ public abstract partial class SqlCentreStore : ICentreStore
         }
 
         return false;
+    }
+
+    public async Task<IReadOnlyList<StoredAlarm>> EscalateOverdueAsync(DateTimeOffset now, IReadOnlyDictionary<AlarmPriority, DateTimeOffset> receivedBefore, IReadOnlyList<string> careTypes, CancellationToken ct)
+    {
+        // One statement: an alarm is escalated once, also with several instances (the second finds escalated_at set).
+        var byPriority = string.Join(" OR ", receivedBefore.Keys.Select(p => $"(priority = {(int)p} AND received_at <= @before{(int)p})"));
+        var types = string.Join(", ", careTypes.Select((_, i) => $"@type{i}"));
+        var args = receivedBefore.Select(kv => ($"before{(int)kv.Key}", (object?)Ms(kv.Value)))
+            .Concat(careTypes.Select((t, i) => ($"type{i}", (object?)t)))
+            .Append(("now", (object?)Ms(now))).ToArray();
+        return await QueryAsync(
+            $"UPDATE alarm SET escalated_at = @now WHERE status = 1 AND state = 'raised' AND origin = 1 AND escalated_at IS NULL AND type IN ({types}) AND ({byPriority}) RETURNING {AlarmColumns}",
+            ReadAlarm, ct, args);
     }
 
     public async Task<bool> RecordRepeatAsync(StoredAlarm alarm, CancellationToken ct)
@@ -362,6 +375,7 @@ public abstract partial class SqlCentreStore : ICentreStore
         Cause = NullableString(r, 22),
         Repeats = Convert.ToInt32(r.GetValue(23), CultureInfo.InvariantCulture),
         RepeatedAt = NullableMs(r, 24),
+        EscalatedAt = NullableMs(r, 25),
     };
 
     private static AckRecord ReadAck(DbDataReader r) => new()

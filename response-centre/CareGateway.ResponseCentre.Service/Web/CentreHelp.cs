@@ -10,9 +10,9 @@ public static class CentreHelp
         usage:
           response-centre [run] [--Centre:SETTING=VALUE ...]
               runs the service (console on http://127.0.0.1:5080 by default)
-          response-centre add-user NAME [--role operator|admin]
+          response-centre add-user NAME [--role operator|supervisor|admin]
               adds an operator; the password is read from stdin (at least 10 characters, not a common one)
-          response-centre add-user NAME --reset-password [--role operator|admin]
+          response-centre add-user NAME --reset-password [--role operator|supervisor|admin]
               gives an existing user a new password (and the role, when given) and ends the user's sessions
           response-centre enrol-totp NAME
               gives the user a second factor: prints, once, the otpauth:// address for an authenticator app and

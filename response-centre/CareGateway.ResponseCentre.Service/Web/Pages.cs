@@ -23,6 +23,9 @@ public static class Pages
         </form>
         """);
 
+    /// <summary>Past its time to be accepted and still waiting for an operator (once accepted it is no longer shown as escalated).</summary>
+    private static bool Escalated(StoredAlarm a) => a.EscalatedAt is not null && a.Status == HandlingStatus.Received;
+
     /// <summary>A repeated alarm says so in its type cell: how many times and when the latest came.</summary>
     private static string RepeatText(PageContext p, StoredAlarm a) => a.Repeats > 0
         ? $"<br><strong class=\"repeat\">{E(string.Format(CultureInfo.InvariantCulture, p.T("repeated"), a.Repeats, p.Local(a.RepeatedAt, "HH:mm:ss")))}</strong>"
@@ -66,6 +69,13 @@ public static class Pages
         }
 
         var sb = new StringBuilder();
+        var waitingPastTime = page.Rows.Count(Escalated);
+        if (waitingPastTime > 0 && Roles.IsSecondTier(p.User?.Role))
+        {
+            // The second tier: a supervisor's (and an admin's) queue says so above the rows.
+            sb.Append(CultureInfo.InvariantCulture, $"""<tr class="escalation-banner"><td colspan="8" role="alert">{E(string.Format(CultureInfo.InvariantCulture, p.T("escalation.banner"), waitingPastTime))}</td></tr>""");
+        }
+
         foreach (var a in page.Rows)
         {
             var label = gateways.TryGetValue(a.GatewayId, out var gw) ? gw.Label : null;
@@ -80,13 +90,13 @@ public static class Pages
                   """;
             var raisedMs = a.RaisedAt.ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture);
             sb.Append(CultureInfo.InvariantCulture, $"""
-                <tr data-alarm-id="{E(a.AlarmId)}" data-gateway="{E(a.GatewayId)}" data-key="{E(a.GatewayId + "/" + a.AlarmId + "#" + a.Repeats.ToString(CultureInfo.InvariantCulture))}" class="row-{a.Priority.ToString().ToLowerInvariant()} {(a.Origin == AlarmOrigin.Centre ? "technical" : "")} {(a.Repeats > 0 ? "repeated" : "")}">
+                <tr data-alarm-id="{E(a.AlarmId)}" data-gateway="{E(a.GatewayId)}" data-key="{E(a.GatewayId + "/" + a.AlarmId + "#" + a.Repeats.ToString(CultureInfo.InvariantCulture) + (Escalated(a) ? "#escalated" : ""))}" class="row-{a.Priority.ToString().ToLowerInvariant()} {(a.Origin == AlarmOrigin.Centre ? "technical" : "")} {(a.Repeats > 0 ? "repeated" : "")} {(Escalated(a) ? "escalated" : "")}">
                   <td>{PriorityBadge(p, a.Priority)}</td>
                   <td><strong>{E(label ?? a.GatewayId)}</strong>{(label is null ? "" : $"<br><small>{E(a.GatewayId)}</small>")}</td>
                   <td>{E(Texts.Value(p.Lang, "room", a.Room))}</td>
                   <td>{E(Texts.Value(p.Lang, "type", a.Type))}{RepeatText(p, a)}</td>
                   <td class="waited" data-raised="{raisedMs}" title="{E(p.Local(a.RaisedAt))}">{E(Duration(p.Now - a.RaisedAt))}</td>
-                  <td>{E(StatusText(p, a))}{(a.AcceptedBy is null ? "" : $"<br><small>{E(a.AcceptedBy)}</small>")}</td>
+                  <td>{E(StatusText(p, a))}{(a.AcceptedBy is null ? "" : $"<br><small>{E(a.AcceptedBy)}</small>")}{(Escalated(a) ? $"<br><strong class=\"escalated\">{E(string.Format(CultureInfo.InvariantCulture, p.T("escalated"), p.Local(a.EscalatedAt, "HH:mm:ss")))}</strong>" : "")}</td>
                   <td class="reason">{E(a.Reason)}</td>
                   <td>{action}</td>
                 </tr>

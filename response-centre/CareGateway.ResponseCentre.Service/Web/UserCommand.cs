@@ -5,7 +5,7 @@ using Microsoft.AspNetCore.Identity;
 namespace CareGateway.ResponseCentre.Service.Web;
 
 /// <summary>
-/// <c>response-centre add-user NAME [--role operator|admin] [--reset-password]</c>: the password is read from stdin,
+/// <c>response-centre add-user NAME [--role operator|supervisor|admin] [--reset-password]</c>: the password is read from stdin,
 /// never from the command line. An existing user is changed only with <c>--reset-password</c>, which replaces the
 /// password (and the role, when given) and sets a new security stamp, so that the user's sessions end.
 /// </summary>
@@ -15,7 +15,7 @@ public static class UserCommand
 
     public const string ResetPasswordFlag = "--reset-password";
 
-    public const string Usage = "usage: response-centre add-user NAME [--role operator|admin] [--reset-password]   (password on stdin)";
+    public const string Usage = "usage: response-centre add-user NAME [--role operator|supervisor|admin] [--reset-password]   (password on stdin)";
 
     public static async Task<int> RunAsync(string[] args, TextReader stdin, TextWriter stdout, TextWriter stderr)
     {
@@ -30,7 +30,7 @@ public static class UserCommand
         var role = options.Value("--role");
         if (!string.IsNullOrWhiteSpace(name) && role is not null && !Roles.IsValid(role))
         {
-            await stderr.WriteLineAsync($"add-user: there is no role '{role}'; the roles are {Roles.Operator} and {Roles.Admin}");
+            await stderr.WriteLineAsync($"add-user: there is no role '{role}'; the roles are {string.Join(", ", Roles.All)}");
             return 2;
         }
 

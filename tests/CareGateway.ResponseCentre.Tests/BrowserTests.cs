@@ -107,6 +107,57 @@ public sealed class BrowserTests
         }
     }
 
+    /// <summary>
+    /// Issue 13 in one chain: an alarm nobody accepts in its time alerts again and shows as escalated (the centre on a
+    /// fake clock, advanced by the test); the operator accepts it, and the home's simulated board lights the help LED.
+    /// </summary>
+    [Fact]
+    public async Task An_alarm_not_accepted_in_time_shows_as_escalated_and_accepting_it_lights_help_is_on_the_way_at_home()
+    {
+        await using var broker = await MosquittoBroker.StartAsync();
+        using var dir = new TempDir();
+        var clock = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var centre = await CentreHost.StartAsync(CentreHost.Settings(dir.File("centre.db"), broker.Port), services: s => s.AddSingleton<TimeProvider>(clock));
+        await centre.AddUserAsync("siri", Roles.Supervisor, Password);
+
+        // The home: the gateway's real uplink, and its board (simulated) with a green help LED.
+        const int GreenPin = 21;
+        var board = new CareGateway.Hardware.SimulatedBoard();
+        using var gpio = new System.Device.Gpio.GpioController(board);
+        using var indicator = new CareGateway.Hardware.GpioAlarmIndicator(gpio, null, [new CareGateway.Hardware.LedLine("green", new CareGateway.Hardware.GpioOutputLine(GreenPin, true))]);
+        await using var gateway = new Gateway("gw-web-2", broker.Port, dir.File("outbox.db"));
+        var help = new CareGateway.HelpOnTheWay(new CareGateway.LocalOutputs(indicator), gateway.Outbox, TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
+        var helpLit = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        board.OutputWritten += (pin, level) => { if (pin == GreenPin && level == System.Device.Gpio.PinValue.High) { helpLit.TrySetResult(); } };
+        gateway.Uplink.AckReceived += help.OnAck;
+
+        using var playwright = await Playwright.CreateAsync();
+        await using var browser = await LaunchAsync(playwright);
+        var page = await browser.NewPageAsync();
+        page.SetDefaultTimeout(30_000);
+        await page.GotoAsync(centre.BaseUrl + "/login");
+        await page.FillAsync("input[name=username]", "siri");
+        await page.FillAsync("input[name=password]", Password);
+        await page.ClickAsync("button[type=submit]");
+        await page.WaitForSelectorAsync("#live:has-text('Direkte')");
+
+        var id = await gateway.RaiseAsync(AlarmType.Panic, "bedroom");
+        await page.Locator($"tr[data-alarm-id='{id}']").WaitForAsync();
+        Assert.Equal(0, await page.Locator($"tr.escalated[data-alarm-id='{id}']").CountAsync());
+
+        // A minute passes at the centre with nobody accepting: the health loop's next tick escalates it.
+        clock.Advance(TimeSpan.FromSeconds(61));
+        await page.Locator($"tr.escalated.new[data-alarm-id='{id}']").WaitForAsync(); // marked, and flashed again
+        Assert.Contains("eskalert til deg", await page.Locator("tr.escalation-banner").InnerTextAsync(), StringComparison.Ordinal);
+        Assert.Contains("Ikke tatt imot i tide", await page.Locator($"tr[data-alarm-id='{id}']").InnerTextAsync(), StringComparison.Ordinal);
+
+        await page.Locator($"tr[data-alarm-id='{id}'] button.accept").ClickAsync();
+        await gateway.WaitForAckAsync(id, AckState.Accepted);
+        await helpLit.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal(System.Device.Gpio.PinValue.High, board.Level(GreenPin)); // help is on the way, shown at home
+        await page.Locator("tr.escalation-banner").WaitForAsync(new LocatorWaitForOptions { State = WaitForSelectorState.Detached });
+    }
+
     [Fact]
     public async Task An_operator_with_a_second_factor_logs_in_with_the_password_and_then_the_code_of_her_app()
     {

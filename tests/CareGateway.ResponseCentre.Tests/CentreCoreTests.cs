@@ -68,6 +68,30 @@ public sealed class CentreCoreTests : IDisposable
         new() { GatewayId = "gw-0042", At = T0, UptimeSeconds = 60, PendingAlarms = pending, LastSeq = lastSeq, IntervalSeconds = 60 };
 
     [Fact]
+    public async Task A_home_whose_test_alarm_is_overdue_raises_one_technical_alarm_per_missed_test()
+    {
+        await _core.OnHeartbeatAsync(Heartbeat(lastSeq: 0), default); // the centre knows the gateway from now on
+        Assert.Equal(0, await _core.CheckTestAlarmsAsync(default));
+        _clock.Advance(TimeSpan.FromHours(25));
+        Assert.Equal(0, await _core.CheckTestAlarmsAsync(default));
+        _clock.Advance(TimeSpan.FromHours(2)); // 27 h without a test alarm
+        Assert.Equal(1, await _core.CheckTestAlarmsAsync(default));
+        _clock.Advance(TimeSpan.FromMinutes(5));
+        Assert.Equal(0, await _core.CheckTestAlarmsAsync(default)); // once per missed test, not once a minute
+        var missing = Assert.Single(await _store.OpenAlarmsAsync(default), a => a.Type == CentreAlarmType.TestAlarmMissing);
+        Assert.Contains("first heard of the gateway", missing.Reason, StringComparison.Ordinal);
+
+        // The test arrives (it took 2 s); the next missed one is a new alarm, and the gateways page shows the latest.
+        var test = Message(Guid.CreateVersion7().ToString(), 1, type: AlarmType.Test) with { SensorId = null, Room = null, RaisedAt = _clock.GetUtcNow().AddSeconds(-2) };
+        await _core.OnAlarmAsync(test, default);
+        var seen = Assert.Single(await _store.TestAlarmsSeenAsync(default));
+        Assert.Equal((TimeSpan?)TimeSpan.FromSeconds(2), seen.Took);
+        _clock.Advance(TimeSpan.FromHours(27));
+        Assert.Equal(1, await _core.CheckTestAlarmsAsync(default));
+        Assert.Equal(2, (await _store.OpenAlarmsAsync(default)).Count(a => a.Type == CentreAlarmType.TestAlarmMissing));
+    }
+
+    [Fact]
     public async Task An_alarm_not_accepted_in_its_priority_time_is_escalated_once_and_the_figures_count_it()
     {
         await _core.OnAlarmAsync(Message("p-1", 1, type: AlarmType.Panic) with { SensorId = "panic-1" }, default); // critical: 60 s

@@ -197,6 +197,46 @@ public sealed partial class CentreCore(ICentreStore store, IAckSender sender, Ce
         return sent;
     }
 
+    private DateTimeOffset _testWatchAt = DateTimeOffset.MinValue;
+
+    /// <summary>
+    /// The test-alarm watch: a gateway online whose automatic test alarm is overdue (<see cref="CentreSettings.TestAlarmOverdueHours"/>,
+    /// counted from the latest one, or from when the centre first knew the gateway) gets one technical alarm per missed
+    /// test. Looked at once a minute at most (it reads every gateway's latest test).
+    /// </summary>
+    public async Task<int> CheckTestAlarmsAsync(CancellationToken ct)
+    {
+        var now = time.GetUtcNow();
+        if (settings.TestAlarmOverdueHours <= 0 || now - _testWatchAt < TimeSpan.FromMinutes(1))
+        {
+            return 0;
+        }
+
+        _testWatchAt = now;
+        var limit = TimeSpan.FromHours(settings.TestAlarmOverdueHours);
+        var gateways = (await store.GatewaysAsync(ct)).ToDictionary(g => g.GatewayId, StringComparer.Ordinal);
+        var raised = 0;
+        foreach (var seen in await store.TestAlarmsSeenAsync(ct))
+        {
+            // An offline or silent gateway has its own alarm already, and cannot send a test.
+            if (!gateways.TryGetValue(seen.GatewayId, out var gw) || gw.Silent || gw.State != GatewayState.Online
+                || (seen.LastReceivedAt ?? seen.KnownSince) is not { } since || now - since < limit)
+            {
+                continue;
+            }
+
+            var reason = seen.LastReceivedAt is { } last
+                ? $"No automatic test alarm since {last:u} (expected every day): the path from the home to the centre may be broken"
+                : $"No automatic test alarm since the centre first heard of the gateway at {since:u}: check that its test alarm is on";
+            if (await RaiseTechnicalAsync(seen.GatewayId, CentreAlarmType.TestAlarmMissing, Ms(since), now, reason, ct))
+            {
+                raised++;
+            }
+        }
+
+        return raised;
+    }
+
     private static readonly string[] CareTypes = [.. AlarmCatalog.All.Where(t => !t.Technical).Select(t => t.Type)];
 
     /// <summary>
@@ -286,7 +326,7 @@ public sealed partial class CentreCore(ICentreStore store, IAckSender sender, Ce
     }
 
 
-    private async Task RaiseTechnicalAsync(string gatewayId, string type, long cause, DateTimeOffset now, string reason, CancellationToken ct)
+    private async Task<bool> RaiseTechnicalAsync(string gatewayId, string type, long cause, DateTimeOffset now, string reason, CancellationToken ct)
     {
         var alarm = new StoredAlarm
         {
@@ -308,7 +348,10 @@ public sealed partial class CentreCore(ICentreStore store, IAckSender sender, Ce
         {
             log.LogWarning("Technical alarm {Type} for gateway {GatewayId}: {Reason}", type, gatewayId, reason);
             events.Publish("alarm");
+            return true;
         }
+
+        return false;
     }
 
     private async Task SendAckAsync(string gatewayId, string alarmId, AckState state, string by, CancellationToken ct, int repeats = 0)

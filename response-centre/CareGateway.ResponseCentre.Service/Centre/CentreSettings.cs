@@ -25,6 +25,12 @@ public sealed class CentreSettings
     /// <summary>A gateway is silent after this many heartbeat intervals without one.</summary>
     public double MissedHeartbeats { get; set; } = 3;
 
+    /// <summary>
+    /// A gateway whose automatic test alarm (every 24 h by default on the gateway) has not arrived for this long raises
+    /// one <c>test-alarm-missing</c> technical alarm; 0 turns the watch off.
+    /// </summary>
+    public double TestAlarmOverdueHours { get; set; } = 26;
+
     /// <summary>How often the centre looks for silent gateways and re-sends acknowledgements the broker did not take.</summary>
     public int HealthCheckSeconds { get; set; } = 5;
 

@@ -56,6 +56,7 @@ public sealed class HealthMonitor : BackgroundService
                 await _core.CheckHeartbeatsAsync(stoppingToken);
                 await _core.RetryUnsentAcksAsync(stoppingToken);
                 await _core.EscalateOverdueAsync(stoppingToken);
+                await _core.CheckTestAlarmsAsync(stoppingToken);
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
             {

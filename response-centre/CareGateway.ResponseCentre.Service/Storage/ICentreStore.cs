@@ -23,6 +23,9 @@ public interface ICentreStore
     /// </summary>
     Task<bool> RecordRepeatAsync(StoredAlarm alarm, CancellationToken ct);
 
+    /// <summary>Per known gateway: its latest test alarm and since when the centre has known it.</summary>
+    Task<IReadOnlyList<TestAlarmSeen>> TestAlarmsSeenAsync(CancellationToken ct);
+
     /// <summary>
     /// Marks escalated, at <paramref name="now"/>, every open care alarm (of <paramref name="careTypes"/>) not yet
     /// accepted and received before its priority's cutoff, once; returns those it marked.

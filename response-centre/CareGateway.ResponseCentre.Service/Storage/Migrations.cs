@@ -169,5 +169,8 @@ public static class Migrations
             // tier (supervisors), once, and the figures count it.
             "ALTER TABLE alarm ADD COLUMN escalated_at BIGINT",
         ]),
+        (6, "the test-alarm watch: each gateway's latest test alarm", [
+            "CREATE INDEX alarm_type_gateway_received ON alarm (type, gateway_id, received_at)",
+        ]),
     ];
 }

@@ -34,12 +34,13 @@ public static class CentreAlarmType
 
     /// <summary>
     /// The gateway sent more alarms than its intake limits allow (rate or open alarms); the rest wait in the gateway.
-    /// Not yet in <see cref="All"/>: its console word (<c>type.alarm-flood</c> in Web/Texts.cs) is added with the Web
-    /// work of issue 19; until then the console shows the type as it is, with its reason.
     /// </summary>
     public const string AlarmFlood = "alarm-flood";
 
-    public static IReadOnlyList<string> All { get; } = [GatewayOffline, HeartbeatMissing, SequenceGap, AlarmFlood];
+    /// <summary>The gateway's periodic test alarm is overdue (<c>Centre:TestAlarmOverdueHours</c>): the path from the home may be broken.</summary>
+    public const string TestAlarmMissing = "test-alarm-missing";
+
+    public static IReadOnlyList<string> All { get; } = [GatewayOffline, HeartbeatMissing, SequenceGap, AlarmFlood, TestAlarmMissing];
 }
 
 /// <summary>Close outcomes an operator can record (for the quality figures).</summary>
@@ -192,6 +193,13 @@ public sealed record GatewayRecord
 
 /// <summary>A change in a gateway's reachability, for availability figures.</summary>
 public sealed record GatewayEvent(string GatewayId, DateTimeOffset At, bool Available);
+
+/// <summary>A gateway's latest test alarm (raised on the gateway, stored here), and since when the centre has known the gateway.</summary>
+public sealed record TestAlarmSeen(string GatewayId, DateTimeOffset? LastRaisedAt, DateTimeOffset? LastReceivedAt, DateTimeOffset? KnownSince)
+{
+    /// <summary>How long the latest test alarm took from the home to the centre's store.</summary>
+    public TimeSpan? Took => LastReceivedAt - LastRaisedAt;
+}
 
 /// <summary>A sensor whose latest technical alarm is not closed yet.</summary>
 public sealed record SensorProblem(string GatewayId, string SensorId, string? Room, string Problem, DateTimeOffset Since, string AlarmId);

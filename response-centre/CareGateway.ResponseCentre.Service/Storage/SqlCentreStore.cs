@@ -97,6 +97,16 @@ public abstract partial class SqlCentreStore : ICentreStore
             ReadAlarm, ct, args);
     }
 
+    public Task<IReadOnlyList<TestAlarmSeen>> TestAlarmsSeenAsync(CancellationToken ct) =>
+        QueryAsync($"""
+            SELECT g.gateway_id,
+              (SELECT max(t.raised_at) FROM alarm t WHERE t.type = '{AlarmType.Test}' AND t.gateway_id = g.gateway_id AND t.origin = 1
+                 AND t.received_at = (SELECT max(u.received_at) FROM alarm u WHERE u.type = '{AlarmType.Test}' AND u.gateway_id = g.gateway_id AND u.origin = 1)),
+              (SELECT max(u.received_at) FROM alarm u WHERE u.type = '{AlarmType.Test}' AND u.gateway_id = g.gateway_id AND u.origin = 1),
+              (SELECT min(e.at) FROM gateway_event e WHERE e.gateway_id = g.gateway_id)
+            FROM gateway g ORDER BY g.gateway_id
+            """, r => new TestAlarmSeen(r.GetString(0), NullableMs(r, 1), NullableMs(r, 2), NullableMs(r, 3)), ct);
+
     public async Task<bool> RecordRepeatAsync(StoredAlarm alarm, CancellationToken ct)
     {
         await using var db = await OpenAsync(ct);

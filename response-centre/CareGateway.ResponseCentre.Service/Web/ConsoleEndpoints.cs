@@ -226,7 +226,7 @@ public static class ConsoleEndpoints
         {
             var p = await UserPageAsync(ctx, store);
             return HtmlResult(Pages.Gateways(p, await store.GatewaysAsync(ctx.RequestAborted), await store.OpenAlarmsAsync(ctx.RequestAborted),
-                await store.SensorsNeedingAttentionAsync(ctx.RequestAborted)));
+                await store.SensorsNeedingAttentionAsync(ctx.RequestAborted), await store.TestAlarmsSeenAsync(ctx.RequestAborted)));
         });
 
         console.MapPost("/gateways/{id}", async (string id, HttpContext ctx, ICentreStore store, CentreEvents events) =>

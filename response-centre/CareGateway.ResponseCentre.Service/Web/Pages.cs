@@ -23,6 +23,11 @@ public static class Pages
         </form>
         """);
 
+    /// <summary>How long a test alarm took from the home to the centre: "0.4 s", "2 min 5 s".</summary>
+    private static string Took(TimeSpan? took) => took is not { } t ? "" : t < TimeSpan.FromMinutes(1)
+        ? string.Create(CultureInfo.InvariantCulture, $"{Math.Max(0, t.TotalSeconds):0.0} s")
+        : Duration(t);
+
     /// <summary>Past its time to be accepted and still waiting for an operator (once accepted it is no longer shown as escalated).</summary>
     private static bool Escalated(StoredAlarm a) => a.EscalatedAt is not null && a.Status == HandlingStatus.Received;
 
@@ -151,8 +156,9 @@ public static class Pages
             """);
     }
 
-    public static string Gateways(PageContext p, IReadOnlyList<GatewayRecord> gateways, IReadOnlyList<StoredAlarm> open, IReadOnlyList<SensorProblem> sensors)
+    public static string Gateways(PageContext p, IReadOnlyList<GatewayRecord> gateways, IReadOnlyList<StoredAlarm> open, IReadOnlyList<SensorProblem> sensors, IReadOnlyList<TestAlarmSeen>? tests = null)
     {
+        var lastTest = (tests ?? []).ToDictionary(t => t.GatewayId, StringComparer.Ordinal);
         var rows = new StringBuilder();
         foreach (var g in gateways)
         {
@@ -169,7 +175,8 @@ public static class Pages
                 : $"{E(g.Label)} <small>{E(g.HomeGroup)}</small>";
             rows.Append(CultureInfo.InvariantCulture, $"""
                 <tr data-gateway-id="{E(g.GatewayId)}"><td>{E(g.GatewayId)}</td><td>{edit}</td><td><span class="dot {cls}"></span>{E(state)}</td>
-                <td>{E(p.Local(g.LastHeartbeatAt))}</td><td>{g.PendingAlarms?.ToString(CultureInfo.InvariantCulture) ?? ""}</td><td>{openHere}</td><td>{E(g.SoftwareVersion)}</td></tr>
+                <td>{E(p.Local(g.LastHeartbeatAt))}</td><td>{g.PendingAlarms?.ToString(CultureInfo.InvariantCulture) ?? ""}</td><td>{openHere}</td><td>{E(g.SoftwareVersion)}</td>
+                <td class="last-test">{(lastTest.TryGetValue(g.GatewayId, out var t) && t.LastReceivedAt is { } at ? $"{E(p.Local(at))} <small>({E(Took(t.Took))})</small>" : "–")}</td></tr>
                 """);
         }
 
@@ -181,7 +188,7 @@ public static class Pages
 
         return Layout(p, "gateways", p.T("gateways"), $"""
             <table>
-              <thead><tr><th>{E(p.T("gateway"))}</th><th>{E(p.T("label"))} / {E(p.T("group"))}</th><th>{E(p.T("status"))}</th><th>{E(p.T("last.heartbeat"))}</th><th>{E(p.T("pending"))}</th><th>{E(p.T("open.here"))}</th><th>{E(p.T("software"))}</th></tr></thead>
+              <thead><tr><th>{E(p.T("gateway"))}</th><th>{E(p.T("label"))} / {E(p.T("group"))}</th><th>{E(p.T("status"))}</th><th>{E(p.T("last.heartbeat"))}</th><th>{E(p.T("pending"))}</th><th>{E(p.T("open.here"))}</th><th>{E(p.T("software"))}</th><th>{E(p.T("last.test"))}</th></tr></thead>
               <tbody>{(gateways.Count == 0 ? $"<tr><td colspan=\"7\">{E(p.T("none"))}</td></tr>" : rows.ToString())}</tbody>
             </table>
             <h2>{E(p.T("sensors.attention"))}</h2>

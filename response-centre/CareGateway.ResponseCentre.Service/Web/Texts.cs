@@ -123,6 +123,8 @@ public static class Texts
         ["type.gateway-offline"] = ("Gateway frakoblet", "Gateway offline"),
         ["type.heartbeat-missing"] = ("Hjerteslag mangler", "Heartbeats missing"),
         ["type.sequence-gap"] = ("Alarm mangler (sekvens)", "Alarm missing (sequence)"),
+        ["type.test-alarm-missing"] = ("Testalarm uteblir", "Test alarm missing"),
+        ["last.test"] = ("Siste testalarm", "Last test alarm"),
         ["type.alarm-flood"] = ("Alarmflom fra én gateway", "Alarm flood from one gateway"),
         ["room.hallway"] = ("Gang", "Hallway"),
         ["room.bedroom"] = ("Soverom", "Bedroom"),

@@ -120,4 +120,14 @@ public sealed class QualityFiguresTests
     [InlineData("=A1,B1", "\"'=A1,B1\"")]
     [InlineData("sa \"hei\"", "\"sa \"\"hei\"\"\"")]
     public void A_csv_cell_is_never_a_formula(string text, string cell) => Assert.Equal(cell, QualityFigures.CsvCell(text));
+
+    [Fact]
+    public void A_period_without_alarms_shows_a_dash_in_the_chart_not_zero_seconds()
+    {
+        var svg = FiguresPage.BarChart([("01.12", 42), ("08.12", double.NaN)], v => $"{v:0} s");
+        Assert.Contains(">42 s<", svg, StringComparison.Ordinal);
+        Assert.Contains(">–<", svg, StringComparison.Ordinal);
+        Assert.DoesNotContain("NaN", svg, StringComparison.Ordinal);
+        Assert.Equal(1, System.Text.RegularExpressions.Regex.Count(svg, "<rect "));
+    }
 }

@@ -25,7 +25,7 @@ public static class FiguresPage
         var main = report.Rows.Where(r => r.Group == (report.Group ?? QualityFigures.AllGroups)).ToList();
         var byType = main.SelectMany(r => r.ByType).GroupBy(kv => kv.Key, StringComparer.Ordinal)
             .Select(g => (Label: Texts.Value(p.Lang, "type", g.Key), Value: (double)g.Sum(kv => kv.Value))).OrderByDescending(x => x.Value).ToList();
-        var acceptByPeriod = main.Select(r => (Label: p.Local(r.PeriodStart, "dd.MM"), Value: r.TimeToAccept.MedianSeconds ?? 0)).ToList();
+        var acceptByPeriod = main.Select(r => (Label: p.Local(r.PeriodStart, "dd.MM"), Value: r.TimeToAccept.MedianSeconds ?? double.NaN)).ToList(); // a period without alarms has no time: "–", not "0 s"
 
         var rows = new StringBuilder();
         foreach (var r in report.Rows)
@@ -67,6 +67,7 @@ public static class FiguresPage
         """);
 
     /// <summary>A horizontal bar chart as inline SVG (no script, no library).</summary>
+    /// <summary>A horizontal bar per value; a value that is NaN (nothing to measure) shows "–" and no bar.</summary>
     public static string BarChart(IReadOnlyList<(string Label, double Value)> bars, Func<double, string> format)
     {
         if (bars.Count == 0)
@@ -75,7 +76,7 @@ public static class FiguresPage
         }
 
         const int rowHeight = 24, labelWidth = 150, barWidth = 260;
-        var max = Math.Max(bars.Max(b => b.Value), 1e-9);
+        var max = Math.Max(bars.Where(b => !double.IsNaN(b.Value)).Select(b => b.Value).DefaultIfEmpty(0).Max(), 1e-9);
         var height = (bars.Count * rowHeight) + 4;
         var sb = new StringBuilder();
         sb.Append(CultureInfo.InvariantCulture, $"<svg class=\"chart\" role=\"img\" viewBox=\"0 0 {labelWidth + barWidth + 90} {height}\" width=\"100%\" preserveAspectRatio=\"xMinYMin meet\">");
@@ -83,6 +84,12 @@ public static class FiguresPage
         {
             var (label, value) = bars[i];
             var y = (i * rowHeight) + 2;
+            if (double.IsNaN(value))
+            {
+                sb.Append(CultureInfo.InvariantCulture, $"<text x=\"{labelWidth - 6}\" y=\"{y + 16}\" text-anchor=\"end\">{E(label)}</text><text x=\"{labelWidth + 6}\" y=\"{y + 16}\">–</text>");
+                continue;
+            }
+
             var w = Math.Max(1, value / max * barWidth);
             sb.Append(CultureInfo.InvariantCulture, $"<text x=\"{labelWidth - 6}\" y=\"{y + 16}\" text-anchor=\"end\">{E(label)}</text>");
             sb.Append(CultureInfo.InvariantCulture, $"<rect x=\"{labelWidth}\" y=\"{y + 3}\" width=\"{w:0.#}\" height=\"{rowHeight - 8}\" rx=\"3\"><title>{E(label)}: {E(format(value))}</title></rect>");

@@ -23,6 +23,12 @@ public interface ICentreStore
     /// </summary>
     Task<bool> RecordRepeatAsync(StoredAlarm alarm, CancellationToken ct);
 
+    /// <summary>Appends one line to the audit log (there is no way to change or delete one).</summary>
+    Task AddAuditAsync(AuditEntry entry, CancellationToken ct);
+
+    /// <summary>The audit log in [since, until), newest first, at most <paramref name="limit"/> lines.</summary>
+    Task<IReadOnlyList<AuditEntry>> AuditAsync(DateTimeOffset since, DateTimeOffset until, int limit, CancellationToken ct);
+
     /// <summary>Per known gateway: its latest test alarm and since when the centre has known it.</summary>
     Task<IReadOnlyList<TestAlarmSeen>> TestAlarmsSeenAsync(CancellationToken ct);
 

@@ -172,5 +172,19 @@ public static class Migrations
         (6, "the test-alarm watch: each gateway's latest test alarm", [
             "CREATE INDEX alarm_type_gateway_received ON alarm (type, gateway_id, received_at)",
         ]),
+        (7, "the audit log: append-only", [
+            """
+            CREATE TABLE audit (
+              audit_id TEXT PRIMARY KEY,
+              at BIGINT NOT NULL,
+              actor TEXT NOT NULL,
+              action TEXT NOT NULL,
+              target TEXT,
+              outcome TEXT NOT NULL,
+              address TEXT
+            )
+            """,
+            "CREATE INDEX audit_at ON audit (at)",
+        ]),
     ];
 }

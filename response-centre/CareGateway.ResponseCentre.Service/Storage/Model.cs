@@ -194,6 +194,28 @@ public sealed record GatewayRecord
 /// <summary>A change in a gateway's reachability, for availability figures.</summary>
 public sealed record GatewayEvent(string GatewayId, DateTimeOffset At, bool Available);
 
+/// <summary>One line of the audit log: who did what, when, from where, and how it ended. Never changed once written.</summary>
+public sealed record AuditEntry
+{
+    public required string AuditId { get; init; }
+    public required DateTimeOffset At { get; init; }
+
+    /// <summary>The user name (for a failed login: the name it was tried for), or "(command line)".</summary>
+    public required string Actor { get; init; }
+
+    /// <summary>What was done: "POST /alarms/{gateway}/{id}/accept", "GET /export/fhir", "add-user".</summary>
+    public required string Action { get; init; }
+
+    /// <summary>What it was done to: route values and the query (a date range), shortened.</summary>
+    public string? Target { get; init; }
+
+    /// <summary>"ok" or "refused (401 ...)".</summary>
+    public required string Outcome { get; init; }
+
+    /// <summary>The client's address (behind a trusted proxy: the one it forwarded).</summary>
+    public string? Address { get; init; }
+}
+
 /// <summary>A gateway's latest test alarm (raised on the gateway, stored here), and since when the centre has known the gateway.</summary>
 public sealed record TestAlarmSeen(string GatewayId, DateTimeOffset? LastRaisedAt, DateTimeOffset? LastReceivedAt, DateTimeOffset? KnownSince)
 {

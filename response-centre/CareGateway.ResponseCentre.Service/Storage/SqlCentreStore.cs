@@ -97,6 +97,18 @@ public abstract partial class SqlCentreStore : ICentreStore
             ReadAlarm, ct, args);
     }
 
+    public async Task AddAuditAsync(AuditEntry entry, CancellationToken ct)
+    {
+        await using var db = await OpenAsync(ct);
+        await ExecAsync(db, null, "INSERT INTO audit (audit_id, at, actor, action, target, outcome, address) VALUES (@id, @at, @actor, @action, @target, @outcome, @address)", ct,
+            ("id", entry.AuditId), ("at", Ms(entry.At)), ("actor", entry.Actor), ("action", entry.Action), ("target", entry.Target), ("outcome", entry.Outcome), ("address", entry.Address));
+    }
+
+    public Task<IReadOnlyList<AuditEntry>> AuditAsync(DateTimeOffset since, DateTimeOffset until, int limit, CancellationToken ct) =>
+        QueryAsync("SELECT audit_id, at, actor, action, target, outcome, address FROM audit WHERE at >= @from AND at < @to ORDER BY at DESC, audit_id DESC LIMIT @limit",
+            r => new AuditEntry { AuditId = r.GetString(0), At = FromMs(r.GetValue(1)), Actor = r.GetString(2), Action = r.GetString(3), Target = NullableString(r, 4), Outcome = r.GetString(5), Address = NullableString(r, 6) },
+            ct, ("from", Ms(since)), ("to", Ms(until)), ("limit", limit));
+
     public Task<IReadOnlyList<TestAlarmSeen>> TestAlarmsSeenAsync(CancellationToken ct) =>
         QueryAsync($"""
             SELECT g.gateway_id,

@@ -88,6 +88,7 @@ public static class ConsoleEndpoints
             await next();
         });
         app.UseAuthentication();
+        AuditTrail.UseAuditTrail(app); // around authorization, so that a refused try is recorded too
         app.UseAuthorization();
 
         app.MapGet("/login", (HttpContext ctx, string? lang, string? returnUrl) =>
@@ -221,6 +222,29 @@ public static class ConsoleEndpoints
 
             return HtmlResult(Pages.History(p, await store.AlarmsAsync(range.From, range.To, 500, ctx.RequestAborted), range.From, range.To));
         });
+
+        console.MapGet("/audit", async (HttpContext ctx, ICentreStore store, string? from, string? to) =>
+        {
+            var p = await UserPageAsync(ctx, store);
+            if (RangeOrError(p, from, to, 7, MaxListDays, out var range) is { } refused)
+            {
+                return refused;
+            }
+
+            return HtmlResult(AuditTrail.Page(p, await store.AuditAsync(range.From, range.To, 1000, ctx.RequestAborted), range.From, range.To, ctx.Request.QueryString.Value ?? ""));
+        }).RequireAuthorization(Roles.Admin);
+
+        console.MapGet("/audit.csv", async (HttpContext ctx, ICentreStore store, string? from, string? to) =>
+        {
+            var p = await UserPageAsync(ctx, store);
+            if (RangeOrError(p, from, to, 7, MaxListDays, out var range) is { } refused)
+            {
+                return refused;
+            }
+
+            var csv = AuditTrail.Csv(await store.AuditAsync(range.From, range.To, 100_000, ctx.RequestAborted));
+            return Results.File(Encoding.UTF8.GetBytes(csv), "text/csv; charset=utf-8", $"audit-{p.Local(range.From, "yyyy-MM-dd")}.csv");
+        }).RequireAuthorization(Roles.Admin);
 
         console.MapGet("/gateways", async (HttpContext ctx, ICentreStore store) =>
         {

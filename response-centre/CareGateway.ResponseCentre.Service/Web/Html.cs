@@ -43,8 +43,13 @@ public static class Html
     public static string Layout(PageContext p, string active, string title, string body)
     {
         var nav = new StringBuilder();
-        foreach (var (href, key) in new[] { ("/", "queue"), ("/history", "history"), ("/gateways", "gateways"), ("/figures", "figures"), ("/export", "export") })
+        foreach (var (href, key) in new[] { ("/", "queue"), ("/history", "history"), ("/gateways", "gateways"), ("/figures", "figures"), ("/export", "export"), ("/audit", "audit") })
         {
+            if (key == "audit" && !p.IsAdmin)
+            {
+                continue;
+            }
+
             nav.Append(CultureInfo.InvariantCulture, $"<a href=\"{href}\"{(key == active ? " class=\"active\" aria-current=\"page\"" : "")}>{E(p.T(key))}</a>");
         }
 

@@ -43,11 +43,13 @@ public static class TotpCommand
             if (options.Has(RemoveFlag))
             {
                 await store.SaveUserAsync(user with { TotpSecret = null, TotpLastStep = 0 }, CancellationToken.None);
+                await AuditTrail.SaveAsync(store, AuditTrail.CommandLine("enrol-totp --remove", user.UserName, TimeProvider.System.GetUtcNow()), Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
                 await stdout.WriteLineAsync($"enrol-totp: {user.UserName} has no second factor any more; the password alone logs in (unless Centre:Web:RequireSecondFactor is set)");
                 return 0;
             }
 
             var (_, uri, secret) = await EnrolAsync(store, user, CancellationToken.None);
+            await AuditTrail.SaveAsync(store, AuditTrail.CommandLine("enrol-totp", user.UserName, TimeProvider.System.GetUtcNow()), Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
             await stdout.WriteLineAsync(user.TotpSecret is null
                 ? $"enrol-totp: {user.UserName} now needs a one-time code after the password. Add this to the user's authenticator app (shown once):"
                 : $"enrol-totp: {user.UserName} has a NEW secret; the earlier one no longer works. Add this to the user's authenticator app (shown once):");

@@ -68,11 +68,13 @@ public static class UserCommand
             if (existing is not null)
             {
                 var changed = await ResetPasswordAsync(store, existing, role, password, CancellationToken.None);
+                await AuditTrail.SaveAsync(store, AuditTrail.CommandLine("add-user --reset-password", $"{changed.UserName} role={changed.Role}", TimeProvider.System.GetUtcNow()), Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
                 await stdout.WriteLineAsync($"add-user: {changed.UserName} ({changed.Role}) has a new password; the user's sessions have ended");
                 return 0;
             }
 
             var user = await CreateUserAsync(store, name, role ?? Roles.Operator, password, CancellationToken.None);
+            await AuditTrail.SaveAsync(store, AuditTrail.CommandLine("add-user", $"{user.UserName} role={user.Role}", TimeProvider.System.GetUtcNow()), Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
             await stdout.WriteLineAsync($"add-user: {user.UserName} ({user.Role}) saved; acknowledgements carry the id {user.OperatorId}");
             return 0;
         }

@@ -39,6 +39,24 @@ public sealed class Zigbee2MqttMapper
     private bool? _bridgeOnline;
     private bool _brokerConnected = true;
 
+    /// <summary>Why Zigbee sensors went offline: zigbee2mqtt's <c>bridge/state</c> said <c>offline</c>.</summary>
+    public const string BridgeOffline = "zigbee2mqtt-offline";
+
+    /// <summary>Why Zigbee sensors came back: zigbee2mqtt's <c>bridge/state</c> said <c>online</c>.</summary>
+    public const string BridgeBackOnline = "zigbee2mqtt-online";
+
+    /// <summary>Why Zigbee sensors went offline: the connection to the local broker is lost.</summary>
+    public const string BrokerUnreachable = "local-broker-unreachable";
+
+    /// <summary>Why Zigbee sensors came back: the connection to the local broker is back.</summary>
+    public const string BrokerReachable = "local-broker-reachable";
+
+    /// <summary>Why one Zigbee sensor went offline: its availability topic said <c>offline</c>.</summary>
+    public const string DeviceUnavailable = "device-unavailable";
+
+    /// <summary>Why one Zigbee sensor came back: its availability topic said <c>online</c>.</summary>
+    public const string DeviceAvailable = "device-available";
+
     public Zigbee2MqttMapper(string baseTopic, IEnumerable<SensorDefinition> sensors, TimeProvider time, ILogger log)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(baseTopic);
@@ -116,10 +134,10 @@ public sealed class Zigbee2MqttMapper
     }
 
     /// <summary>The connection to the local broker is lost: every Zigbee sensor is unheard until it is back.</summary>
-    public IReadOnlyList<SensorEvent> OnConnectionLost() => ChangeLinks(() => _brokerConnected = false, "local-broker-unreachable");
+    public IReadOnlyList<SensorEvent> OnConnectionLost() => ChangeLinks(() => _brokerConnected = false, BrokerUnreachable);
 
     /// <summary>The connection to the local broker is back (bridge/state and availability follow as retained messages).</summary>
-    public IReadOnlyList<SensorEvent> OnConnected() => ChangeLinks(() => _brokerConnected = true, "local-broker-reachable");
+    public IReadOnlyList<SensorEvent> OnConnected() => ChangeLinks(() => _brokerConnected = true, BrokerReachable);
 
     private List<SensorEvent> OnBridgeState(string topic, ReadOnlySpan<byte> payload)
     {
@@ -137,7 +155,7 @@ public sealed class Zigbee2MqttMapper
             _log.LogWarning("zigbee2mqtt reports itself offline ({Topic}): Zigbee sensors cannot be heard", topic);
         }
 
-        return ChangeLinks(() => _bridgeOnline = online, online ? "zigbee2mqtt-online" : "zigbee2mqtt-offline");
+        return ChangeLinks(() => _bridgeOnline = online, online ? BridgeBackOnline : BridgeOffline);
     }
 
     private List<SensorEvent> OnDeviceList(string topic, ReadOnlySpan<byte> payload)
@@ -187,7 +205,7 @@ public sealed class Zigbee2MqttMapper
             return Reject(topic, "availability is neither 'online'/'offline' nor {\"state\":\"online\"|\"offline\"}");
         }
 
-        return ChangeLinks(() => sensors.ForEach(s => s.Available = online), online ? "device-available" : "device-unavailable");
+        return ChangeLinks(() => sensors.ForEach(s => s.Available = online), online ? DeviceAvailable : DeviceUnavailable);
     }
 
     private List<SensorEvent> OnDeviceState(string topic, string name, ReadOnlySpan<byte> payload, bool retained)

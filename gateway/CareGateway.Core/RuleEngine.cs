@@ -324,13 +324,15 @@ public sealed class RuleEngine
     /// A sensor went offline. A Zigbee sensor taken down by zigbee2mqtt or its broker going away is part of one outage
     /// (one <c>zigbee-offline</c> alarm for the home); one reported unavailable waits <see cref="OutageGatherTime"/> to
     /// see whether most of the others follow (an outage too) or not (its own <c>sensor-offline</c>); any other (a
-    /// supervision timeout: the sensor alone went silent) is its own <c>sensor-offline</c> at once.
+    /// supervision timeout: the sensor alone went silent; a device that left the Zigbee network) is its own
+    /// <c>sensor-offline</c> at once.
     /// </summary>
     private void OnOffline(SensorEvent e, string room, List<AlarmRequest> alarms)
     {
         var zigbee = _zigbee.Contains(e.SensorId);
         var linkDown = e.Detail is Zigbee2MqttMapper.BridgeOffline or Zigbee2MqttMapper.BrokerUnreachable;
-        if (zigbee && _s.ZigbeeOutage is { } outage && (linkDown || !outage.Reported || outage.ReturnedAt is not null))
+        var left = e.Detail == Zigbee2MqttMapper.DeviceLeft;
+        if (zigbee && !left && _s.ZigbeeOutage is { } outage && (linkDown || !outage.Reported || outage.ReturnedAt is not null))
         {
             // Covered by the outage in progress (zigbee2mqtt down again while it was coming back, or gathering).
             outage.ReturnedAt = linkDown ? null : outage.ReturnedAt;
@@ -345,15 +347,15 @@ public sealed class RuleEngine
 
         if (zigbee && linkDown)
         {
-            outage = new ZigbeeOutageState { Since = e.At, Cause = e.Detail!, GatherUntil = e.At + OutageGatherTime };
+            var started = new ZigbeeOutageState { Since = e.At, Cause = e.Detail!, GatherUntil = e.At + OutageGatherTime };
             foreach (var id in _s.PendingOffline.Select(p => p.SensorId).Append(e.SensorId))
             {
-                outage.Affected.Add(id);
-                outage.Offline.Add(id);
+                started.Affected.Add(id);
+                started.Offline.Add(id);
             }
 
             _s.PendingOffline.Clear();
-            _s.ZigbeeOutage = outage;
+            _s.ZigbeeOutage = started;
             return;
         }
 
@@ -363,7 +365,7 @@ public sealed class RuleEngine
             return;
         }
 
-        RaiseSensorOffline(e.SensorId, KindName(e.Kind), room, "stopped reporting", e.At, alarms);
+        RaiseSensorOffline(e.SensorId, KindName(e.Kind), room, left ? "left the Zigbee network (device_leave)" : "stopped reporting", e.At, alarms);
     }
 
     /// <summary>A sensor that was offline is heard again (an online report, or a message with its state or health).</summary>

@@ -17,6 +17,8 @@ public static class AlarmType
     public const string Tamper = "tamper";
     public const string LowBattery = "low-battery";
     public const string SensorOffline = "sensor-offline";
+    /// <summary>zigbee2mqtt or its local broker went away: every Zigbee sensor of the home is unheard (one alarm, listing them).</summary>
+    public const string ZigbeeOffline = "zigbee-offline";
     public const string GatewayPower = "gateway-power";
     /// <summary>The gateway found a fault in itself (for example its alarm store was corrupt and was replaced).</summary>
     public const string GatewayFault = "gateway-fault";
@@ -98,6 +100,7 @@ public static class AlarmCatalog
         new(AlarmType.NotUp, "4.19", "Manglende bevegelse", Triage.Yellow, AlarmPriority.Medium, false),
         new(AlarmType.GatewayPower, DigitalSupervision, DigitalSupervisionDisplay, Triage.Green, AlarmPriority.Medium, true),
         new(AlarmType.GatewayFault, DigitalSupervision, DigitalSupervisionDisplay, Triage.Green, AlarmPriority.Medium, true),
+        new(AlarmType.ZigbeeOffline, DigitalSupervision, DigitalSupervisionDisplay, Triage.Green, AlarmPriority.Medium, true),
         new(AlarmType.Tamper, DigitalSupervision, DigitalSupervisionDisplay, Triage.Green, AlarmPriority.Low, true),
         new(AlarmType.SensorOffline, DigitalSupervision, DigitalSupervisionDisplay, Triage.Green, AlarmPriority.Low, true),
         new(AlarmType.LowBattery, DigitalSupervision, DigitalSupervisionDisplay, Triage.Blue, AlarmPriority.Low, true),

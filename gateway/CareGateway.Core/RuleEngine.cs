@@ -1,6 +1,7 @@
 using System.Globalization;
 using CareGateway.Protocol;
 using CareGateway.Sensors;
+using CareGateway.Sensors.Zigbee;
 
 namespace CareGateway.Core;
 
@@ -18,6 +19,18 @@ namespace CareGateway.Core;
 public sealed class RuleEngine
 {
     private static readonly TimeSpan PassingTolerance = TimeSpan.FromSeconds(15);
+
+    /// <summary>
+    /// How long offline reports of Zigbee sensors are gathered into one outage: a zigbee2mqtt or broker outage is
+    /// reported once this long after it began (nothing when it is over by then: a restart of zigbee2mqtt or a broker
+    /// blip), and Zigbee sensors reported unavailable one by one wait this long to see whether the others follow.
+    /// </summary>
+    public static readonly TimeSpan OutageGatherTime = TimeSpan.FromSeconds(30);
+
+    /// <summary>The most sensors a <c>zigbee-offline</c> alarm names; the rest are counted.</summary>
+    public const int MaxListedSensors = 50;
+
+    private readonly HashSet<string> _zigbee;
     private readonly CareProfile _profile;
     private readonly TimeZoneInfo _zone;
     private readonly Dictionary<string, SensorDefinition> _sensors;
@@ -33,6 +46,7 @@ public sealed class RuleEngine
         _zone = profile.ResolveTimeZone();
         _sensors = sensors.ToDictionary(s => s.Id, StringComparer.Ordinal);
         _signal = signal;
+        _zigbee = _sensors.Values.Where(s => s.Zigbee is not null).Select(s => s.Id).ToHashSet(StringComparer.Ordinal);
         _hasActivitySensors = _sensors.Values.Any(s => s.Kind is SensorKind.Motion or SensorKind.Presence or SensorKind.Bed or SensorKind.Door);
     }
 
@@ -44,6 +58,27 @@ public sealed class RuleEngine
 
     /// <summary>Alarms held for the local pre-alarm, waiting for the cancel window to end.</summary>
     public IReadOnlyList<AlarmRequest> Held => [.. _s.Held.Select(h => h.ToRequest())];
+
+    /// <summary>The zigbee2mqtt outage in progress (since, cause, sensors not heard again, reported); null when there is none.</summary>
+    public (DateTimeOffset Since, string Cause, int Offline, bool Reported)? ZigbeeOutage =>
+        _s.ZigbeeOutage is { } o ? (o.Since, o.Cause, o.Offline.Count, o.Reported) : null;
+
+    /// <summary>
+    /// After a restart of the gateway (not after new rules): Zigbee offline reports still being gathered are forgotten,
+    /// because the Zigbee driver starts afresh and reports again, from the broker's retained messages, what is still
+    /// down. Otherwise a zigbee2mqtt restart that overlapped the gateway's would be reported as an outage.
+    /// </summary>
+    public void ForgetUnjudgedOfflineReports()
+    {
+        if (_s.ZigbeeOutage is { Reported: false } outage)
+        {
+            _s.Offline.RemoveAll(outage.Offline.Contains);
+            _s.ZigbeeOutage = null;
+        }
+
+        _s.Offline.RemoveAll(id => _s.PendingOffline.Any(p => p.SensorId == id));
+        _s.PendingOffline.Clear();
+    }
 
     /// <summary>A copy of the engine's whole state, to be saved.</summary>
     public RuleSnapshot Snapshot() => RuleSnapshot.FromJson(_s.ToJson())!;
@@ -161,6 +196,7 @@ public sealed class RuleEngine
         _s.DailyCheckedUntil ??= now;
 
         ReleaseHeld(now, alarms);
+        CheckOffline(now, alarms);
         CheckWandering(now, alarms);
         CheckBeds(now, alarms);
         CheckBathroom(now, alarms);
@@ -237,16 +273,16 @@ public sealed class RuleEngine
             if (!_s.Offline.Contains(e.SensorId))
             {
                 _s.Offline.Add(e.SensorId);
-                if (t.SensorOffline)
-                {
-                    Emit(new(AlarmType.SensorOffline, e.SensorId, room, $"Sensor {e.SensorId} ({e.Kind.ToString().ToLowerInvariant()}) stopped reporting", e.At), alarms);
-                }
+                OnOffline(e, room, alarms);
             }
 
             return false;
         }
 
-        _s.Offline.Remove(e.SensorId);
+        if (_s.Offline.Remove(e.SensorId))
+        {
+            OnHeardAgain(e);
+        }
         if (e.Health is not { } h)
         {
             return true;
@@ -283,6 +319,144 @@ public sealed class RuleEngine
 
         return true;
     }
+
+    /// <summary>
+    /// A sensor went offline. A Zigbee sensor taken down by zigbee2mqtt or its broker going away is part of one outage
+    /// (one <c>zigbee-offline</c> alarm for the home); one reported unavailable waits <see cref="OutageGatherTime"/> to
+    /// see whether most of the others follow (an outage too) or not (its own <c>sensor-offline</c>); any other (a
+    /// supervision timeout: the sensor alone went silent; a device that left the Zigbee network) is its own
+    /// <c>sensor-offline</c> at once.
+    /// </summary>
+    private void OnOffline(SensorEvent e, string room, List<AlarmRequest> alarms)
+    {
+        var zigbee = _zigbee.Contains(e.SensorId);
+        var linkDown = e.Detail is Zigbee2MqttMapper.BridgeOffline or Zigbee2MqttMapper.BrokerUnreachable;
+        var left = e.Detail == Zigbee2MqttMapper.DeviceLeft;
+        if (zigbee && !left && _s.ZigbeeOutage is { } outage && (linkDown || !outage.Reported || outage.ReturnedAt is not null))
+        {
+            // Covered by the outage in progress (zigbee2mqtt down again while it was coming back, or gathering).
+            outage.ReturnedAt = linkDown ? null : outage.ReturnedAt;
+            outage.Offline.Add(e.SensorId);
+            if (!outage.Affected.Contains(e.SensorId))
+            {
+                outage.Affected.Add(e.SensorId);
+            }
+
+            return;
+        }
+
+        if (zigbee && linkDown)
+        {
+            var started = new ZigbeeOutageState { Since = e.At, Cause = e.Detail!, GatherUntil = e.At + OutageGatherTime };
+            foreach (var id in _s.PendingOffline.Select(p => p.SensorId).Append(e.SensorId))
+            {
+                started.Affected.Add(id);
+                started.Offline.Add(id);
+            }
+
+            _s.PendingOffline.Clear();
+            _s.ZigbeeOutage = started;
+            return;
+        }
+
+        if (zigbee && e.Detail == Zigbee2MqttMapper.DeviceUnavailable && _zigbee.Count >= 2)
+        {
+            _s.PendingOffline.Add(new PendingOffline { SensorId = e.SensorId, Kind = KindName(e.Kind), Room = room, At = e.At });
+            return;
+        }
+
+        RaiseSensorOffline(e.SensorId, KindName(e.Kind), room, left ? "left the Zigbee network (device_leave)" : "stopped reporting", e.At, alarms);
+    }
+
+    /// <summary>A sensor that was offline is heard again (an online report, or a message with its state or health).</summary>
+    private void OnHeardAgain(SensorEvent e)
+    {
+        _s.PendingOffline.RemoveAll(p => p.SensorId == e.SensorId);
+        if (_s.ZigbeeOutage is not { } outage || !outage.Offline.Remove(e.SensorId))
+        {
+            return;
+        }
+
+        if (outage.Offline.Count == 0)
+        {
+            _s.ZigbeeOutage = null; // over: its alarm (if it was raised) stays open for the operator to close
+        }
+        else if (e.Detail is Zigbee2MqttMapper.BridgeBackOnline or Zigbee2MqttMapper.BrokerReachable)
+        {
+            outage.ReturnedAt ??= e.At;
+        }
+    }
+
+    private void CheckOffline(DateTimeOffset now, List<AlarmRequest> alarms)
+    {
+        if (_s.PendingOffline.Count > 0 && now >= _s.PendingOffline[0].At + OutageGatherTime)
+        {
+            var pending = _s.PendingOffline.ToList();
+            _s.PendingOffline.Clear();
+            var down = _zigbee.Count(_s.Offline.Contains);
+            if (pending.Count >= 2 && down * 5 >= _zigbee.Count * 4 && _s.ZigbeeOutage is null)
+            {
+                // Most of the Zigbee sensors became unavailable together: zigbee2mqtt (or its radio) is the cause.
+                var outage = new ZigbeeOutageState
+                {
+                    Since = pending[0].At, Cause = Zigbee2MqttMapper.DeviceUnavailable, GatherUntil = pending[0].At + OutageGatherTime,
+                    Affected = [.. pending.Select(p => p.SensorId)], Offline = [.. pending.Select(p => p.SensorId)],
+                };
+                _s.ZigbeeOutage = outage;
+            }
+            else
+            {
+                foreach (var p in pending)
+                {
+                    RaiseSensorOffline(p.SensorId, p.Kind, p.Room, "is unavailable in zigbee2mqtt", p.At, alarms);
+                }
+            }
+        }
+
+        if (_s.ZigbeeOutage is { Reported: false } o && now >= o.GatherUntil)
+        {
+            o.Reported = true;
+            if (_profile.Technical.SensorOffline)
+            {
+                Emit(new(AlarmType.ZigbeeOffline, null, null, OutageReason(o), o.Since), alarms);
+            }
+        }
+
+        if (_s.ZigbeeOutage is { ReturnedAt: { } back } r && now >= back + OutageGatherTime)
+        {
+            // zigbee2mqtt is back, but these were not heard since: each is offline on its own now.
+            _s.ZigbeeOutage = null;
+            foreach (var id in r.Offline)
+            {
+                var def = _sensors.GetValueOrDefault(id);
+                RaiseSensorOffline(id, def is null ? "sensor" : KindName(def.Kind), def?.Room ?? string.Empty, "is still not heard after zigbee2mqtt came back", back + OutageGatherTime, alarms);
+            }
+        }
+    }
+
+    private void RaiseSensorOffline(string id, string kind, string room, string what, DateTimeOffset at, List<AlarmRequest> alarms)
+    {
+        if (_profile.Technical.SensorOffline)
+        {
+            Emit(new(AlarmType.SensorOffline, id, room, $"Sensor {id} ({kind}) {what}", at), alarms);
+        }
+    }
+
+    private string OutageReason(ZigbeeOutageState o)
+    {
+        var cause = o.Cause switch
+        {
+            Zigbee2MqttMapper.BridgeOffline => "zigbee2mqtt reports itself offline",
+            Zigbee2MqttMapper.BrokerUnreachable => "The gateway lost the connection to zigbee2mqtt's local MQTT broker",
+            _ => string.Create(CultureInfo.InvariantCulture, $"Zigbee sensors became unavailable together within {OutageGatherTime.TotalSeconds:0} s"),
+        };
+        var listed = o.Affected.Take(MaxListedSensors).Select(id => _sensors.TryGetValue(id, out var d) ? $"{id} ({d.Room})" : id);
+        var more = o.Affected.Count > MaxListedSensors ? string.Create(CultureInfo.InvariantCulture, $" and {o.Affected.Count - MaxListedSensors} more") : string.Empty;
+        var noun = o.Affected.Count == 1 ? "sensor" : "sensors";
+        return string.Create(CultureInfo.InvariantCulture, $"{cause} since {Local(o.Since):yyyy-MM-dd HH:mm:ss}: {o.Affected.Count} Zigbee {noun} cannot be heard: {string.Join(", ", listed)}{more}");
+    }
+
+    private static string KindName(SensorKind kind) => kind.ToString().ToLowerInvariant();
 
     // ---------------------------------------------------------------- activity, away
 
@@ -617,6 +791,24 @@ public sealed class RuleEngine
 
     private IEnumerable<DateTimeOffset> Candidates()
     {
+        if (_s.PendingOffline.Count > 0)
+        {
+            yield return _s.PendingOffline[0].At + OutageGatherTime;
+        }
+
+        if (_s.ZigbeeOutage is { } outage)
+        {
+            if (!outage.Reported)
+            {
+                yield return outage.GatherUntil;
+            }
+
+            if (outage.ReturnedAt is { } back)
+            {
+                yield return back + OutageGatherTime;
+            }
+        }
+
         foreach (var h in _s.Held)
         {
             yield return h.Until;

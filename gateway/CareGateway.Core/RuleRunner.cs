@@ -41,6 +41,7 @@ public sealed class RuleRunner : IDisposable
     private int _saveFailures;
     private DateTimeOffset? _saveRetryAt;
     private volatile bool _waitingForStorage;
+    private (DateTimeOffset Since, string Cause, int Offline, bool Reported)? _outage;
 
     /// <summary>How storing alarms and saving the rules' state back off after failures (a full disk): 1 s doubling to 1 min.</summary>
     public static readonly Backoff StorageBackoff = new(TimeSpan.FromSeconds(1), TimeSpan.FromMinutes(1));
@@ -71,6 +72,7 @@ public sealed class RuleRunner : IDisposable
         if (store?.Load() is { } saved)
         {
             engine.Restore(saved);
+            engine.ForgetUnjudgedOfflineReports(); // the Zigbee driver reports afresh what is still down
 
             // Timers that ran out while the gateway was down fire as soon as the loop runs.
             _inputs.Writer.TryWrite(Tick.Instance);
@@ -167,6 +169,7 @@ public sealed class RuleRunner : IDisposable
                         _ => [],
                     };
                     requests.AddRange(alarms);
+                    NoteOutage();
                 }
                 catch (Exception ex)
                 {
@@ -262,6 +265,30 @@ public sealed class RuleRunner : IDisposable
                 }
             }
         }
+    }
+
+    /// <summary>Logs when a zigbee2mqtt outage is reported and when it is over (the alarm itself is the operator's to close).</summary>
+    private void NoteOutage()
+    {
+        var now = _engine.ZigbeeOutage;
+        if (now is { Reported: true } o && _outage is not { Reported: true })
+        {
+            _log.LogWarning("Zigbee outage ({Cause}) since {Since:u}: one zigbee-offline alarm for {Count} sensors instead of one per sensor", o.Cause, o.Since, o.Offline);
+        }
+        else if (now is null && _outage is { } was)
+        {
+            var lasted = _time.GetUtcNow() - was.Since;
+            if (was.Reported)
+            {
+                _log.LogInformation("Zigbee outage ({Cause}) since {Since:u} is over after {Minutes:0.#} min: the sensors are heard again; its zigbee-offline alarm stays open for the operator to close", was.Cause, was.Since, lasted.TotalMinutes);
+            }
+            else
+            {
+                _log.LogInformation("Zigbee outage ({Cause}) since {Since:u} was over within {Seconds:0} s: no alarm", was.Cause, was.Since, RuleEngine.OutageGatherTime.TotalSeconds);
+            }
+        }
+
+        _outage = now;
     }
 
     /// <summary>Saves the rules' state; a failure (a full disk) is logged once a minute and retried with back-off, not at once.</summary>

@@ -47,6 +47,12 @@ public sealed class RuleSnapshot
 
     public List<string> Offline { get; set; } = [];
 
+    /// <summary>zigbee2mqtt or its broker is away: one outage for the home instead of one offline alarm per sensor.</summary>
+    public ZigbeeOutageState? ZigbeeOutage { get; set; }
+
+    /// <summary>Zigbee sensors reported unavailable one by one, waiting to be judged: alone, or all together (an outage).</summary>
+    public List<PendingOffline> PendingOffline { get; set; } = [];
+
     public List<HeldAlarm> Held { get; set; } = [];
 
     public string ToJson() => JsonSerializer.Serialize(this, RuleSnapshotJson.Default.RuleSnapshot);
@@ -105,6 +111,38 @@ public sealed class AwayState
 
     /// <summary>While away: the outer door closed at this time; activity inside after it means the resident is back.</summary>
     public DateTimeOffset? DoorClosedAt { get; set; }
+}
+
+/// <summary>An outage of zigbee2mqtt (or its broker): gathered for a short time, then one <c>zigbee-offline</c> alarm.</summary>
+public sealed class ZigbeeOutageState
+{
+    public DateTimeOffset Since { get; set; }
+
+    /// <summary>What went away: the detail of the offline reports (<c>zigbee2mqtt-offline</c>, <c>local-broker-unreachable</c>, <c>device-unavailable</c>).</summary>
+    public string Cause { get; set; } = string.Empty;
+
+    /// <summary>Offline reports until then belong to the outage; its alarm is raised then, if it still lasts.</summary>
+    public DateTimeOffset GatherUntil { get; set; }
+
+    public bool Reported { get; set; }
+
+    /// <summary>Every sensor the outage covered (listed in its alarm).</summary>
+    public List<string> Affected { get; set; } = [];
+
+    /// <summary>The covered sensors not heard again yet; the outage is over when none is left.</summary>
+    public List<string> Offline { get; set; } = [];
+
+    /// <summary>zigbee2mqtt (or the broker) said it is back; sensors still not heard a short time later are offline on their own.</summary>
+    public DateTimeOffset? ReturnedAt { get; set; }
+}
+
+/// <summary>A Zigbee sensor reported unavailable, waiting for the gathering time to end.</summary>
+public sealed class PendingOffline
+{
+    public string SensorId { get; set; } = string.Empty;
+    public string Kind { get; set; } = string.Empty;
+    public string Room { get; set; } = string.Empty;
+    public DateTimeOffset At { get; set; }
 }
 
 /// <summary>An alarm held for the local pre-alarm until <see cref="Until"/>.</summary>

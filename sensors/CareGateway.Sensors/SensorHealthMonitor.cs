@@ -166,6 +166,13 @@ public sealed class SensorHealthMonitor : IDisposable
             }
             else if (e.Type == SensorEventType.Online)
             {
+                // Back after an outage of zigbee2mqtt or its broker: its silence is counted from now, so that the
+                // outage (one alarm for the home) does not turn into a supervision timeout of every sensor after it.
+                if (!s.Online)
+                {
+                    entry.SupervisedFrom = e.At;
+                }
+
                 s = s with { Online = true, OfflineReason = null };
             }
 
@@ -208,6 +215,10 @@ public sealed class SensorHealthMonitor : IDisposable
                 }
 
                 var since = s.LastSeen ?? _startedAt;
+                if (entry.SupervisedFrom is { } from && from > since)
+                {
+                    since = from;
+                }
                 if (now - since > limit)
                 {
                     entry.Status = s with { Online = false, OfflineReason = SupervisionTimeout };
@@ -266,6 +277,9 @@ public sealed class SensorHealthMonitor : IDisposable
         public SensorStatus Status { get; set; } = status;
 
         public DateTimeOffset? PublishedAt { get; set; }
+
+        /// <summary>Silence is counted from here when it is later than the last report (the sensor came back online then).</summary>
+        public DateTimeOffset? SupervisedFrom { get; set; }
 
         /// <summary>A state change of an activity sensor waits to be published (see <see cref="ActivityInterval"/>).</summary>
         public bool StatePending { get; set; }

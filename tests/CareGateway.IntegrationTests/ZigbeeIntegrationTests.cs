@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Collections.Concurrent;
 using System.Device.Gpio;
 using System.Text;
+using CareGateway.Core;
 using CareGateway.Hardware;
 using CareGateway.Protocol;
 using CareGateway.Sensors;
@@ -318,6 +319,74 @@ public class ZigbeeIntegrationTests
         var (lateJson, isRetained) = await retained.Task.WaitAsync(Bound);
         Assert.True(isRetained);
         Assert.Contains("\"state\":\"active\"", lateJson, StringComparison.Ordinal);
+
+        await stop.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => running);
+    }
+
+    [Fact]
+    public async Task A_fake_zigbee2mqtt_going_offline_and_online_over_mosquitto_gives_one_zigbee_offline_alarm_for_40_sensors()
+    {
+        await using var broker = await MosquittoBroker.StartAsync();
+        using var dir = new TempDir();
+        using var z2m = await Zigbee2Mqtt(broker);
+        await Publish(z2m, "zigbee2mqtt/bridge/state", "{\"state\":\"online\"}", retain: true);
+
+        var clock = new FakeTimeProvider(T0);
+        using var gpio = new GpioController(new SimulatedBoard());
+        var config = new GatewayConfig
+        {
+            GatewayId = "gw-it-outage",
+            DataDirectory = dir.Path,
+            Broker = new BrokerConfig { Host = broker.Host, Port = broker.Port },
+            Board = new BoardConfig { Driver = BoardDriver.Simulated },
+            Zigbee = new ZigbeeConfig { Broker = new ZigbeeBrokerConfig { Host = broker.Host, Port = broker.Port } },
+            Sensors = [.. Enumerable.Range(1, 40).Select(i => new SensorDefinition { Id = $"door-{i:00}", Kind = SensorKind.Door, Room = "hallway", Zigbee = new() { Device = $"hallway/door {i:00}" } })],
+        };
+        Assert.Empty(ConfigLoader.Validate(config));
+        await using var gateway = new GatewayRuntime(config, gpio, clock, NullLoggerFactory.Instance);
+        var seen = new ConcurrentQueue<SensorEvent>();
+        var offline = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var online = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        gateway.Rules.EventSeen += e =>
+        {
+            seen.Enqueue(e);
+            if (seen.Count(x => x.Type == SensorEventType.Offline) == 40)
+            {
+                offline.TrySetResult();
+            }
+
+            if (seen.Count(x => x.Type == SensorEventType.Online) == 40)
+            {
+                online.TrySetResult();
+            }
+        };
+        var subscribed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        gateway.Zigbee!.Subscribed += () => subscribed.TrySetResult();
+        using var stop = new CancellationTokenSource();
+        var running = gateway.RunAsync(stop.Token);
+        await subscribed.Task.WaitAsync(Bound);
+
+        // zigbee2mqtt stops: its last will, retained.
+        await Publish(z2m, "zigbee2mqtt/bridge/state", "{\"state\":\"offline\"}", retain: true);
+        await offline.Task.WaitAsync(Bound);
+        await gateway.Rules.DrainAsync().WaitAsync(Bound);
+        Assert.Empty(gateway.Outbox.All()); // gathered: one alarm for the outage, not 40
+        clock.Advance(RuleEngine.OutageGatherTime + TimeSpan.FromSeconds(1));
+        await gateway.Rules.DrainAsync().WaitAsync(Bound);
+
+        var alarm = Assert.Single(gateway.Outbox.All()).Alarm;
+        Assert.Equal((AlarmType.ZigbeeOffline, (string?)null), (alarm.Type, alarm.SensorId));
+        Assert.Contains("40 Zigbee sensors", alarm.Reason, StringComparison.Ordinal);
+        Assert.Contains("door-40 (hallway)", alarm.Reason, StringComparison.Ordinal);
+
+        await Publish(z2m, "zigbee2mqtt/bridge/state", "{\"state\":\"online\"}", retain: true);
+        await online.Task.WaitAsync(Bound);
+        await gateway.Rules.DrainAsync().WaitAsync(Bound);
+        clock.Advance(RuleEngine.OutageGatherTime + TimeSpan.FromSeconds(1));
+        await gateway.Rules.DrainAsync().WaitAsync(Bound);
+        Assert.Single(gateway.Outbox.All());
+        Assert.All(gateway.Health.Snapshot(), s => Assert.True(s.Online));
 
         await stop.CancelAsync();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => running);

@@ -136,7 +136,7 @@ public class ProtocolTests
     [Fact]
     public void Every_alarm_type_has_a_vkp_code_and_a_triage_level()
     {
-        var fixedNames = new[] { "fall", "panic", "wandering", "bed-exit", "not-up", "inactivity", "bathroom-stay", "smoke", "water", "tamper", "low-battery", "sensor-offline", "gateway-power", "gateway-fault", "test" };
+        var fixedNames = new[] { "fall", "panic", "wandering", "bed-exit", "not-up", "inactivity", "bathroom-stay", "smoke", "water", "tamper", "low-battery", "sensor-offline", "zigbee-offline", "gateway-power", "gateway-fault", "test" };
         Assert.Equal(fixedNames.Order(StringComparer.Ordinal), AlarmCatalog.All.Select(i => i.Type).Order(StringComparer.Ordinal));
         Assert.All(AlarmCatalog.All, i => Assert.True(Triage.IsValid(i.Triage)));
         Assert.Equal("4.1", AlarmCatalog.Get(AlarmType.Fall).VkpCode);

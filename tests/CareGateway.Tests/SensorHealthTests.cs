@@ -147,3 +147,37 @@ public class SensorHealthTests
         Assert.Contains("\"kind\":\"cancel-button\"", json, StringComparison.Ordinal);
     }
 }
+
+public class SensorHealthAfterOutageTests
+{
+    private static readonly DateTimeOffset T0 = new(2026, 11, 24, 1, 0, 0, TimeSpan.Zero);
+
+    [Fact]
+    public void Sensors_back_after_a_long_zigbee2mqtt_outage_get_a_full_supervision_time_before_they_count_as_silent()
+    {
+        var clock = new FakeTimeProvider(T0);
+        var sensors = Enumerable.Range(1, 5).Select(i => new SensorDefinition
+        {
+            Id = $"radar-{i}", Kind = SensorKind.Presence, Room = "kitchen", Zigbee = new ZigbeeSensorOptions { Device = $"radar-{i}" },
+        }).ToList();
+        var emitted = new List<SensorEvent>();
+        using var monitor = new SensorHealthMonitor(sensors, clock, emitted.Add);
+        foreach (var s in sensors)
+        {
+            monitor.Observe(new SensorEvent(s.Id, s.Kind, s.Room, false, T0, null, SensorEventType.Heard));
+            monitor.Observe(new SensorEvent(s.Id, s.Kind, s.Room, false, T0, null, SensorEventType.Offline, "zigbee2mqtt-offline"));
+        }
+
+        clock.Advance(TimeSpan.FromHours(3)); // longer than a radar's one-hour supervision
+        foreach (var s in sensors)
+        {
+            monitor.Observe(new SensorEvent(s.Id, s.Kind, s.Room, false, clock.GetUtcNow(), null, SensorEventType.Online, "zigbee2mqtt-online"));
+        }
+
+        clock.Advance(TimeSpan.FromMinutes(50));
+        Assert.Empty(emitted); // not 5 supervision timeouts right after the outage
+
+        clock.Advance(TimeSpan.FromMinutes(12)); // a full hour after the return, still unheard: now each is silent
+        Assert.Equal(5, emitted.Count(e => e.Detail == SensorHealthMonitor.SupervisionTimeout));
+    }
+}

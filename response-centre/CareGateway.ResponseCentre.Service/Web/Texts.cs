@@ -125,6 +125,7 @@ public static class Texts
         ["type.gateway-fault"] = ("Feil i gateway", "Gateway fault"),
         ["type.tamper"] = ("Sabotasje", "Tamper"),
         ["type.sensor-offline"] = ("Sensor frakoblet", "Sensor offline"),
+        ["type.zigbee-offline"] = ("Zigbee-nettet nede", "Zigbee network down"),
         ["type.low-battery"] = ("Lavt batteri", "Low battery"),
         ["type.test"] = ("Test", "Test"),
         ["type.gateway-offline"] = ("Gateway frakoblet", "Gateway offline"),

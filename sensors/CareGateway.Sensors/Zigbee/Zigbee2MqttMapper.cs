@@ -39,6 +39,30 @@ public sealed class Zigbee2MqttMapper
     private bool? _bridgeOnline;
     private bool _brokerConnected = true;
 
+    /// <summary>Why Zigbee sensors went offline: zigbee2mqtt's <c>bridge/state</c> said <c>offline</c>.</summary>
+    public const string BridgeOffline = "zigbee2mqtt-offline";
+
+    /// <summary>Why Zigbee sensors came back: zigbee2mqtt's <c>bridge/state</c> said <c>online</c>.</summary>
+    public const string BridgeBackOnline = "zigbee2mqtt-online";
+
+    /// <summary>Why Zigbee sensors went offline: the connection to the local broker is lost.</summary>
+    public const string BrokerUnreachable = "local-broker-unreachable";
+
+    /// <summary>Why Zigbee sensors came back: the connection to the local broker is back.</summary>
+    public const string BrokerReachable = "local-broker-reachable";
+
+    /// <summary>Why one Zigbee sensor went offline: its availability topic said <c>offline</c>.</summary>
+    public const string DeviceUnavailable = "device-unavailable";
+
+    /// <summary>Why one Zigbee sensor came back: its availability topic said <c>online</c>.</summary>
+    public const string DeviceAvailable = "device-available";
+
+    /// <summary>Why one Zigbee sensor went offline: zigbee2mqtt reported on <c>bridge/event</c> that its device left the network.</summary>
+    public const string DeviceLeft = "device-leave";
+
+    /// <summary>Why one Zigbee sensor came back after leaving: its device joined again, announced itself or was heard.</summary>
+    public const string DeviceRejoined = "device-rejoined";
+
     public Zigbee2MqttMapper(string baseTopic, IEnumerable<SensorDefinition> sensors, TimeProvider time, ILogger log)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(baseTopic);
@@ -90,9 +114,14 @@ public sealed class Zigbee2MqttMapper
                 return OnDeviceList(topic, payload);
             }
 
+            if (rest == "bridge/event")
+            {
+                return OnBridgeEvent(topic, payload);
+            }
+
             if (rest.StartsWith("bridge/", StringComparison.Ordinal))
             {
-                return []; // logging, info, events, responses: not sensor data
+                return []; // logging, info, responses: not sensor data
             }
 
             if (rest.EndsWith("/availability", StringComparison.Ordinal))
@@ -116,10 +145,10 @@ public sealed class Zigbee2MqttMapper
     }
 
     /// <summary>The connection to the local broker is lost: every Zigbee sensor is unheard until it is back.</summary>
-    public IReadOnlyList<SensorEvent> OnConnectionLost() => ChangeLinks(() => _brokerConnected = false, "local-broker-unreachable");
+    public IReadOnlyList<SensorEvent> OnConnectionLost() => ChangeLinks(() => _brokerConnected = false, BrokerUnreachable);
 
     /// <summary>The connection to the local broker is back (bridge/state and availability follow as retained messages).</summary>
-    public IReadOnlyList<SensorEvent> OnConnected() => ChangeLinks(() => _brokerConnected = true, "local-broker-reachable");
+    public IReadOnlyList<SensorEvent> OnConnected() => ChangeLinks(() => _brokerConnected = true, BrokerReachable);
 
     private List<SensorEvent> OnBridgeState(string topic, ReadOnlySpan<byte> payload)
     {
@@ -137,8 +166,75 @@ public sealed class Zigbee2MqttMapper
             _log.LogWarning("zigbee2mqtt reports itself offline ({Topic}): Zigbee sensors cannot be heard", topic);
         }
 
-        return ChangeLinks(() => _bridgeOnline = online, online ? "zigbee2mqtt-online" : "zigbee2mqtt-offline");
+        return ChangeLinks(() => _bridgeOnline = online, online ? BridgeBackOnline : BridgeOffline);
     }
+
+    /// <summary>
+    /// <c>bridge/event</c>: a <c>device_leave</c> makes the sensors of that device offline (once, until it is back);
+    /// <c>device_joined</c> or <c>device_announce</c> of a device that left brings them back. Other events are ignored.
+    /// </summary>
+    private List<SensorEvent> OnBridgeEvent(string topic, ReadOnlySpan<byte> payload)
+    {
+        if (payload.Length > MaxDeviceMessageBytes)
+        {
+            return Reject(topic, $"{payload.Length} bytes is over the limit of {MaxDeviceMessageBytes}");
+        }
+
+        if (!TryParseJson(payload, out var doc, out var error))
+        {
+            return Reject(topic, error);
+        }
+
+        using (doc)
+        {
+            var root = doc.RootElement;
+            if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("type", out var type) || type.ValueKind != JsonValueKind.String)
+            {
+                return Reject(topic, "a bridge event must be a JSON object with a string 'type'");
+            }
+
+            var kind = type.GetString();
+            if (kind is not ("device_leave" or "device_joined" or "device_announce"))
+            {
+                return []; // interviews and the like: nothing for the rules
+            }
+
+            string? ieee = null;
+            string? name = null;
+            if (root.TryGetProperty("data", out var data) && data.ValueKind == JsonValueKind.Object)
+            {
+                ieee = data.TryGetProperty("ieee_address", out var i) && i.ValueKind == JsonValueKind.String ? i.GetString() : null;
+                name = data.TryGetProperty("friendly_name", out var n) && n.ValueKind == JsonValueKind.String ? n.GetString() : null;
+            }
+
+            if (ieee is null && name is null)
+            {
+                return Reject(topic, $"a {kind} event must name its device (data.ieee_address or data.friendly_name)");
+            }
+
+            var sensors = _sensors.Where(s => Names(s, ieee, name)).ToList();
+            if (sensors.Count == 0)
+            {
+                return [];
+            }
+
+            if (kind == "device_leave")
+            {
+                if (sensors.Any(s => !s.Left))
+                {
+                    _log.LogWarning("Zigbee device '{Device}' left the network (device_leave): sensor {Sensors} cannot be heard until it joins again", name ?? ieee, string.Join(", ", sensors.Select(s => s.Definition.Id)));
+                }
+
+                return ChangeLinks(() => sensors.ForEach(s => s.Left = true), DeviceLeft);
+            }
+
+            return ChangeLinks(() => sensors.ForEach(s => s.Left = false), DeviceRejoined);
+        }
+    }
+
+    private static bool Names(Declared sensor, string? ieee, string? name) =>
+        (ieee is not null && (string.Equals(sensor.Device?.IeeeAddress, ieee, StringComparison.OrdinalIgnoreCase) || string.Equals(sensor.DeclaredAs, ieee, StringComparison.OrdinalIgnoreCase)))
+        || (name is not null && (string.Equals(sensor.Device?.FriendlyName, name, StringComparison.Ordinal) || string.Equals(sensor.DeclaredAs, name, StringComparison.Ordinal)));
 
     private List<SensorEvent> OnDeviceList(string topic, ReadOnlySpan<byte> payload)
     {
@@ -187,7 +283,7 @@ public sealed class Zigbee2MqttMapper
             return Reject(topic, "availability is neither 'online'/'offline' nor {\"state\":\"online\"|\"offline\"}");
         }
 
-        return ChangeLinks(() => sensors.ForEach(s => s.Available = online), online ? "device-available" : "device-unavailable");
+        return ChangeLinks(() => sensors.ForEach(s => s.Available = online), online ? DeviceAvailable : DeviceUnavailable);
     }
 
     private List<SensorEvent> OnDeviceState(string topic, string name, ReadOnlySpan<byte> payload, bool retained)
@@ -239,6 +335,12 @@ public sealed class Zigbee2MqttMapper
 
             var at = ReadTime(root);
             var events = new List<SensorEvent>();
+            if (!retained && sensors.Any(s => s.Left))
+            {
+                // Heard live again after a device_leave: it rejoined (the join event may have been missed).
+                events.AddRange(ChangeLinks(() => sensors.ForEach(s => s.Left = false), DeviceRejoined));
+            }
+
             foreach (var (sensor, reading) in readings)
             {
                 Apply(sensor, reading, health, at, retained, events);
@@ -300,7 +402,7 @@ public sealed class Zigbee2MqttMapper
         return events;
     }
 
-    private bool IsLinked(Declared sensor) => _brokerConnected && _bridgeOnline != false && sensor.Available != false;
+    private bool IsLinked(Declared sensor) => _brokerConnected && _bridgeOnline != false && sensor.Available != false && !sensor.Left;
 
     private List<SensorEvent> Reject(string topic, string error)
     {
@@ -474,5 +576,8 @@ public sealed class Zigbee2MqttMapper
 
         /// <summary>Per-device availability; null until zigbee2mqtt said anything.</summary>
         public bool? Available { get; set; }
+
+        /// <summary>zigbee2mqtt reported that the device left the network (<c>device_leave</c>); cleared when it is back.</summary>
+        public bool Left { get; set; }
     }
 }

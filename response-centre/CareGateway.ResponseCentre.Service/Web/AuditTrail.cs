@@ -17,7 +17,7 @@ namespace CareGateway.ResponseCentre.Service.Web;
 public static class AuditTrail
 {
     /// <summary>Reads that are recorded (the queue's own re-reads every few seconds are not).</summary>
-    private static readonly string[] RecordedReads = ["/history", "/export", "/export/fhir", "/figures.csv", "/figures.json", "/audit", "/audit.csv"];
+    private static readonly string[] RecordedReads = ["/history", "/export", "/export/fhir", "/figures.csv", "/figures.json", "/audit", "/audit.csv", "/api/alarms/{gateway}/{id}", "/api/gateways"];
 
     public static void UseAuditTrail(WebApplication app)
     {

@@ -51,6 +51,8 @@ public static class ConsoleEndpoints
             o.ExpireTimeSpan = TimeSpan.FromHours(12);
             o.SlidingExpiration = true;
             o.Events.OnValidatePrincipal = Sessions.ValidateAsync;
+            o.Events.OnRedirectToLogin = c => ConsoleApi.AnswerOrRedirect(c, StatusCodes.Status401Unauthorized);
+            o.Events.OnRedirectToAccessDenied = c => ConsoleApi.AnswerOrRedirect(c, StatusCodes.Status403Forbidden);
         });
         services.AddOptions<CookieAuthenticationOptions>(CookieAuthenticationDefaults.AuthenticationScheme)
             .Configure<TimeProvider, CentreSettings>((o, time, settings) =>
@@ -222,6 +224,8 @@ public static class ConsoleEndpoints
 
             return HtmlResult(Pages.History(p, await store.AlarmsAsync(range.From, range.To, 500, ctx.RequestAborted), range.From, range.To));
         });
+
+        ConsoleApi.Map(console);
 
         console.MapGet("/audit", async (HttpContext ctx, ICentreStore store, string? from, string? to) =>
         {
@@ -498,7 +502,7 @@ public static class ConsoleEndpoints
     /// One page of the queue: at most <c>Centre:Web:QueuePageSize</c> rows, so that a flood of alarms from one home
     /// costs each console one bounded read per live update, not the whole queue.
     /// </summary>
-    private static async Task<QueuePage> QueuePageAsync(ICentreStore store, CentreSettings settings, int number, HttpContext ctx)
+    internal static async Task<QueuePage> QueuePageAsync(ICentreStore store, CentreSettings settings, int number, HttpContext ctx)
     {
         var size = Math.Clamp(settings.Web.QueuePageSize, 10, 1000);
         var skip = (int)Math.Min((long)(number - 1) * size, int.MaxValue - size);
@@ -506,13 +510,13 @@ public static class ConsoleEndpoints
         return new QueuePage(number, skip, open.Rows, open.Total);
     }
 
-    private static bool TryPage(string? page, out int number)
+    internal static bool TryPage(string? page, out int number)
     {
         number = 1;
         return string.IsNullOrEmpty(page) || (page.Length <= 6 && int.TryParse(page, NumberStyles.None, CultureInfo.InvariantCulture, out number) && number >= 1);
     }
 
-    private static string PageError(string? page) => $"page: '{DateRange.Shorten(page ?? "")}' is not a page number (1, 2, 3 ...).";
+    internal static string PageError(string? page) => $"page: '{DateRange.Shorten(page ?? "")}' is not a page number (1, 2, 3 ...).";
 
     /// <summary>The longest range, in days, of the history and the record export.</summary>
     internal const int MaxListDays = 366;

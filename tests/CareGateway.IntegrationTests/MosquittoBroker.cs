@@ -62,10 +62,21 @@ public sealed class MosquittoBroker : IAsyncDisposable
 
     public static async Task<MosquittoBroker> StartAsync(string extraConfig = "")
     {
-        var dir = Directory.CreateTempSubdirectory("mosquitto-").FullName;
-        var broker = new MosquittoBroker(dir, FreePort(), extraConfig);
-        await broker.StartAsync();
-        return broker;
+        for (var attempt = 1; ; attempt++)
+        {
+            var dir = Directory.CreateTempSubdirectory("mosquitto-").FullName;
+            var broker = new MosquittoBroker(dir, FreePort(), extraConfig);
+            try
+            {
+                await broker.StartAsync();
+                return broker;
+            }
+            catch (InvalidOperationException ex) when (attempt < 3 && ex.Message.Contains("Address already in use", StringComparison.Ordinal))
+            {
+                // Another process took the port between the check and the bind: once more on another port.
+                await broker.DisposeAsync();
+            }
+        }
     }
 
     public async Task StartAsync()
@@ -140,11 +151,39 @@ public sealed class MosquittoBroker : IAsyncDisposable
         }
     }
 
+    private static readonly HashSet<int> Given = [];
+
+    /// <summary>
+    /// A loopback port nothing listens on, never the same twice in this process. Taken below Linux's ephemeral range
+    /// (32768 and up), where the kernel picks the source ports of outgoing connections: a port the kernel handed out
+    /// as "free" could be taken by any client connection before the broker binds it (seen in CI as "Address already in
+    /// use" under load).
+    /// </summary>
     public static int FreePort()
     {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
+        for (var attempt = 0; ; attempt++)
+        {
+            int port;
+            lock (Given)
+            {
+                port = Random.Shared.Next(20_000, 32_000);
+                if (!Given.Add(port))
+                {
+                    continue;
+                }
+            }
+
+            try
+            {
+                using var listener = new TcpListener(IPAddress.Loopback, port);
+                listener.Start();
+                return port;
+            }
+            catch (SocketException) when (attempt < 200)
+            {
+                // in use by another process: the next one
+            }
+        }
     }
 
     private void Append(string? line)

@@ -64,6 +64,7 @@ public static partial class GatewayCommandLine
         root.Subcommands.Add(ProfileCommand.Create());
         root.Subcommands.Add(SelftestCommand.Create());
         root.Subcommands.Add(StatusCommand.Create());
+        root.Subcommands.Add(SimulateCommand.Create());
         foreach (var command in ExportImportCommand.Create())
         {
             root.Subcommands.Add(command);

@@ -53,14 +53,25 @@ public static partial class ConfigLoader
             throw new ConfigException(source, [.. unknown, "$: the file holds JSON null, not a configuration object"]);
         }
 
-        var errors = Validate(config);
+        // Room labels are checked when a file is written (Validate), not when the service reads it: a gateway whose
+        // file has a room that may be a name keeps protecting the home, and logs it (RunCommand).
+        var errors = ValidateReadable(config);
         errors.InsertRange(0, unknown);
         return errors.Count == 0 ? config : throw new ConfigException(source, errors);
     }
 
     public static string Serialize(GatewayConfig config) => JsonSerializer.Serialize(config, ConfigJsonContext.Default.GatewayConfig);
 
+    /// <summary>Every problem of <paramref name="config"/>, its room labels too (<see cref="SensorConfigValidation.RoomErrors"/>): what a command checks before it writes a file.</summary>
     public static List<string> Validate(GatewayConfig config)
+    {
+        var errors = ValidateReadable(config);
+        errors.AddRange(SensorConfigValidation.RoomErrors(config));
+        return errors;
+    }
+
+    /// <summary>The problems that make a configuration unusable: all but the room labels.</summary>
+    private static List<string> ValidateReadable(GatewayConfig config)
     {
         ArgumentNullException.ThrowIfNull(config);
         var errors = new List<string>();

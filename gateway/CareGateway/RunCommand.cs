@@ -174,6 +174,11 @@ internal static class RunCommand
                 }
             });
             StartupTrace.Attach(runtime);
+            foreach (var room in SensorConfigValidation.RoomErrors(config))
+            {
+                log.LogWarning("Room label to fix (the gateway runs, but the label goes to the centre with every alarm): {Problem}", room);
+            }
+
             log.LogInformation("Gateway {GatewayId} started: {Sensors} sensors, broker {Host}:{Port}, outbox {Outbox}", config.GatewayId, config.Sensors.Count, config.Broker.Host, config.Broker.Port, runtime.Outbox.DatabasePath);
             try
             {

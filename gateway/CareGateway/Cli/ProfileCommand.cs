@@ -118,6 +118,12 @@ public static class ProfileCommand
         else
         {
             var config = ConfigFile.Load(configPath); // validates the whole file, the careProfile section with it
+            var rooms = SensorConfigValidation.RoomErrors(config);
+            if (rooms.Count > 0)
+            {
+                throw new ConfigException(configPath, rooms);
+            }
+
             var (profile, source, warning) = Current(config);
             what = source;
             errors = ConfigLoader.ValidateCareProfile(profile);

@@ -48,6 +48,8 @@ public class CommandLineErrorTests
         { ["init", "--config", "{dir}/new.json", "--gateway-id", "gw-1", "--broker-host", "10.0.0.7", "--data-dir", "{dir}/data", "--credentials", "password", "--username", "gw-1", "--password-file", "{dir}/pw"], "--insecure" },
         { ["init", "--config", "{dir}/new.json", "--gateway-id", "gw-1", "--broker-host", "127.0.0.1", "--data-dir", "{dir}/data", "--credentials", "password", "--username", "gw-1", "--password-file", "{dir}/missing"], "there is no such file" },
         { ["simulate", "press", "panic-bd", "--config", "{dir}/gateway.json"], "Did you mean 'panic-bed'?" },
+        { ["sensors", "add", "x", "--kind", "panic", "--room", "kari", "--pin", "15", "--config", "{dir}/gateway.json"], "$.sensors[1].room: sensor 'x' has the room 'kari', which is not one of this home's rooms: room labels go to the centre with every alarm, so they name places, never people" },
+        { ["sensors", "add", "x", "--kind", "panic", "--room", "Kari", "--pin", "15", "--config", "{dir}/gateway.json"], "has the room 'Kari', capitalised like a person's name" },
     };
 
     [Theory]

@@ -110,7 +110,7 @@ public static class ProfileCommand
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
             {
-                throw new CliException($"Cannot read {file} ({ex.GetType().Name}).", "Check the path.");
+                throw new CliException($"Cannot read {file} ({(ex is FileNotFoundException or DirectoryNotFoundException ? "there is no such file" : ex.Message)}).", "Check the path.");
             }
 
             errors = FileCareProfileStore.Parse(bytes).Errors;

@@ -17,12 +17,16 @@ internal static class ConfigKeys
     /// The unknown keys of <paramref name="json"/> as errors, and the JSON without them (so the rest can still be
     /// checked and every problem reported at once); null when the text is not JSON at all.
     /// </summary>
-    public static (List<string> Errors, string? Known) Check(string json)
+    public static (List<string> Errors, string? Known) Check(string json) =>
+        Check(json, ConfigJsonContext.Default.GatewayConfig, "$", "docs/configuration.md");
+
+    /// <summary>As <see cref="Check(string)"/> for one section read alone (a care profile file: <c>$.careProfile</c>), its paths under <paramref name="root"/>.</summary>
+    public static (List<string> Errors, string? Known) Check(string json, JsonTypeInfo section, string root, string docs)
     {
-        JsonNode? root;
+        JsonNode? node;
         try
         {
-            root = JsonNode.Parse(json, documentOptions: Document);
+            node = JsonNode.Parse(json, documentOptions: Document);
         }
         catch (JsonException)
         {
@@ -30,15 +34,28 @@ internal static class ConfigKeys
         }
 
         var errors = new List<string>();
-        if (root is JsonObject obj)
+        if (node is JsonObject obj)
         {
-            Walk(obj, ConfigJsonContext.Default.GatewayConfig, "$", errors, KeyLines(json));
+            Walk(obj, section, root, errors, KeyLines(json, root), docs);
         }
 
-        return (errors, errors.Count == 0 ? json : root!.ToJsonString());
+        return (errors, errors.Count == 0 ? json : node!.ToJsonString());
     }
 
-    private static void Walk(JsonNode? node, JsonTypeInfo? info, string path, List<string> errors, Dictionary<string, int> lines)
+    /// <summary>The line (1-based) of the key at <paramref name="path"/> (from <paramref name="root"/>), when the text has it.</summary>
+    public static int? LineOf(string json, string path, string root = "$")
+    {
+        try
+        {
+            return KeyLines(json, root).TryGetValue(path, out var line) ? line : null;
+        }
+        catch (JsonException)
+        {
+            return null; // not JSON up to there: the reader's own line is the one to give
+        }
+    }
+
+    private static void Walk(JsonNode? node, JsonTypeInfo? info, string path, List<string> errors, Dictionary<string, int> lines, string docs)
     {
         if (info is null)
         {
@@ -56,26 +73,26 @@ internal static class ConfigKeys
                     {
                         var section = path == "$" ? "the configuration" : $"'{path}'";
                         var line = lines.TryGetValue(at, out var l) ? $" (line {l})" : string.Empty;
-                        errors.Add($"{at}{line}: '{key}' is not a setting of {section}.{GatewayCommandLine.DidYouMean(key, known.Keys)} (docs/configuration.md lists them)");
+                        errors.Add($"{at}{line}: '{key}' is not a setting of {section}.{GatewayCommandLine.DidYouMean(key, known.Keys)} ({docs} lists them)");
                         obj.Remove(key);
                         continue;
                     }
 
-                    Walk(value, Info(property.PropertyType), at, errors, lines);
+                    Walk(value, Info(property.PropertyType), at, errors, lines, docs);
                 }
 
                 break;
             case JsonObject obj when info.Kind == JsonTypeInfoKind.Dictionary && info.ElementType is { } valueType:
                 foreach (var (key, value) in obj)
                 {
-                    Walk(value, Info(valueType), $"{path}.{key}", errors, lines);
+                    Walk(value, Info(valueType), $"{path}.{key}", errors, lines, docs);
                 }
 
                 break;
             case JsonArray array when info.Kind == JsonTypeInfoKind.Enumerable && info.ElementType is { } elementType:
                 for (var i = 0; i < array.Count; i++)
                 {
-                    Walk(array[i], Info(elementType), $"{path}[{i}]", errors, lines);
+                    Walk(array[i], Info(elementType), $"{path}[{i}]", errors, lines, docs);
                 }
 
                 break;
@@ -83,7 +100,7 @@ internal static class ConfigKeys
     }
 
     /// <summary>The line (1-based) of each key, by its JSON path.</summary>
-    private static Dictionary<string, int> KeyLines(string json)
+    private static Dictionary<string, int> KeyLines(string json, string root)
     {
         var lines = new Dictionary<string, int>(StringComparer.Ordinal);
         var bytes = System.Text.Encoding.UTF8.GetBytes(json);
@@ -98,7 +115,7 @@ internal static class ConfigKeys
 
         var reader = new Utf8JsonReader(bytes, new JsonReaderOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true });
         var stack = new Stack<(string Path, int Index)>(); // Index -1: an object; else the next array element
-        var pending = "$";
+        var pending = root;
         while (reader.Read())
         {
             switch (reader.TokenType)

@@ -44,8 +44,7 @@ public static partial class ConfigLoader
         catch (JsonException ex)
         {
             var where = ex.Path ?? "$";
-            var line = ex.LineNumber is { } l && unknown.Count == 0 ? $" (line {l + 1})" : string.Empty;
-            throw new ConfigException(source, [.. unknown, $"{where}{line}: {Cli.GatewayCommandLine.WithoutTypeNames(FirstSentence(ex.Message))}"]);
+            throw new ConfigException(source, [.. unknown, $"{where}{LineOf(ex, json, where, "$", rewritten: unknown.Count > 0)}: {Describe(ex)}"]);
         }
 
         if (config is null)
@@ -53,14 +52,25 @@ public static partial class ConfigLoader
             throw new ConfigException(source, [.. unknown, "$: the file holds JSON null, not a configuration object"]);
         }
 
-        var errors = Validate(config);
+        // Room labels are checked when a file is written (Validate), not when the service reads it: a gateway whose
+        // file has a room that may be a name keeps protecting the home, and logs it (RunCommand).
+        var errors = ValidateReadable(config);
         errors.InsertRange(0, unknown);
         return errors.Count == 0 ? config : throw new ConfigException(source, errors);
     }
 
     public static string Serialize(GatewayConfig config) => JsonSerializer.Serialize(config, ConfigJsonContext.Default.GatewayConfig);
 
+    /// <summary>Every problem of <paramref name="config"/>, its room labels too (<see cref="SensorConfigValidation.RoomErrors"/>): what a command checks before it writes a file.</summary>
     public static List<string> Validate(GatewayConfig config)
+    {
+        var errors = ValidateReadable(config);
+        errors.AddRange(SensorConfigValidation.RoomErrors(config));
+        return errors;
+    }
+
+    /// <summary>The problems that make a configuration unusable: all but the room labels.</summary>
+    private static List<string> ValidateReadable(GatewayConfig config)
     {
         ArgumentNullException.ThrowIfNull(config);
         var errors = new List<string>();
@@ -156,6 +166,42 @@ public static partial class ConfigLoader
 
     /// <summary>The care profile the rules use, from its validated configuration.</summary>
     public static CareProfile ToProfile(CareProfileConfig config) => CareProfileValidation.ToProfile(config);
+
+    /// <summary>
+    /// " (line N)" for a JSON error: the reader's line when it read the text as written; after unknown keys were taken
+    /// out (<paramref name="rewritten"/>), the line of the key at <paramref name="path"/> in the text as written.
+    /// </summary>
+    internal static string LineOf(JsonException ex, string text, string path, string root, bool rewritten)
+    {
+        ArgumentNullException.ThrowIfNull(ex);
+        var line = !rewritten && ex.LineNumber is { } l ? (int)l + 1 : ConfigKeys.LineOf(text, path, root);
+        return line is { } n ? string.Create(System.Globalization.CultureInfo.InvariantCulture, $" (line {n})") : string.Empty;
+    }
+
+    /// <summary>What a JSON error says, for a person: its first sentence, without .NET type names.</summary>
+    internal static string Describe(JsonException ex)
+    {
+        ArgumentNullException.ThrowIfNull(ex);
+        var message = FirstSentence(ex.Message);
+        if (ConvertedTo().Match(message) is { Success: true } m)
+        {
+            // "could not be converted to System.Boolean": say what the value must look like instead.
+            return m.Groups[1].Value switch
+            {
+                "System.Boolean" => "the value must be true or false (without quotes)",
+                "System.Int32" or "System.Int64" or "System.Nullable`1[System.Int32]" or "System.Nullable`1[System.Int64]" => "the value must be a whole number (without quotes)",
+                "System.Double" or "System.Decimal" or "System.Nullable`1[System.Double]" => "the value must be a number (without quotes)",
+                "System.String" => "the value must be text in double quotes",
+                "System.TimeOnly" or "System.Nullable`1[System.TimeOnly]" => "the value must be a time in double quotes, such as \"22:00\"",
+                _ => "the value is not of the right kind (docs/configuration.md and docs/care-profile.md give each setting's values)",
+            };
+        }
+
+        return Cli.GatewayCommandLine.WithoutTypeNames(message);
+    }
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"could not be converted to ([^\s.]+(?:\.[^\s.]+)*[^\s.])", System.Text.RegularExpressions.RegexOptions.CultureInvariant)]
+    private static partial System.Text.RegularExpressions.Regex ConvertedTo();
 
     private static string FirstSentence(string message)
     {

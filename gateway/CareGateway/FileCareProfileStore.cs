@@ -80,28 +80,38 @@ public sealed class FileCareProfileStore : ICareProfileStore
         return [];
     }
 
-    /// <summary>Parses and validates a careProfile section; errors are given with their path from <c>$.careProfile</c>.</summary>
+    /// <summary>
+    /// Parses and validates a careProfile section, with the configuration file's rules (comments and trailing commas
+    /// allowed, unknown keys named with "did you mean"): every problem with its path from <c>$.careProfile</c> and,
+    /// where the text has it, its line.
+    /// </summary>
     public static (CareProfileConfig? Config, List<string> Errors) Parse(byte[] json)
     {
+        ArgumentNullException.ThrowIfNull(json);
+        const string Root = "$.careProfile";
+        var text = Encoding.UTF8.GetString(json);
+        var (unknown, known) = ConfigKeys.Check(text, ConfigJsonContext.Default.GetTypeInfo(typeof(CareProfileConfig))!, Root, "docs/care-profile.md");
         CareProfileConfig? config;
         try
         {
-            config = JsonSerializer.Deserialize(json, CareProfileJsonContext.Default.CareProfileConfig);
+            var bytes = known is null || ReferenceEquals(known, text) ? json : Encoding.UTF8.GetBytes(known);
+            var reader = new Utf8JsonReader(bytes, new JsonReaderOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true });
+            config = JsonSerializer.Deserialize(ref reader, CareProfileJsonContext.Default.CareProfileConfig);
         }
         catch (JsonException ex)
         {
-            var path = ex.Path is { Length: > 1 } p && p.StartsWith('$') ? "$.careProfile" + p[1..] : "$.careProfile";
-            var message = ex.Message;
-            var cut = message.IndexOf(" Path:", StringComparison.Ordinal);
-            return (null, [$"{path}: {(cut > 0 ? message[..cut] : message)}"]);
+            var path = ex.Path is { Length: > 1 } p && p.StartsWith('$') ? Root + p[1..] : Root;
+            return (null, [.. unknown, $"{path}{ConfigLoader.LineOf(ex, text, path, Root, rewritten: unknown.Count > 0)}: {ConfigLoader.Describe(ex)}"]);
         }
 
         if (config is null)
         {
-            return (null, ["$.careProfile: must be an object, not null"]);
+            return (null, [.. unknown, "$.careProfile: must be an object, not null"]);
         }
 
-        return (config, ConfigLoader.ValidateCareProfile(config));
+        var errors = ConfigLoader.ValidateCareProfile(config);
+        errors.InsertRange(0, unknown);
+        return (config, errors);
     }
 
     private void WriteAtomically(byte[] bytes)

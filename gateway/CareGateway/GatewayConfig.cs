@@ -26,6 +26,12 @@ public sealed record GatewayConfig
 
     public IReadOnlyList<SensorDefinition> Sensors { get; set; } = [];
 
+    /// <summary>
+    /// The home's own room labels, for places the generic words (<see cref="SensorConfigValidation.GenericRooms"/>) do
+    /// not name: a sensor's <c>room</c> is one of the two. Lower-case words joined by '-'; places, never names.
+    /// </summary>
+    public IReadOnlyList<string> Rooms { get; set; } = [];
+
     public CareProfileConfig CareProfile { get; set; } = new();
 
     /// <summary>The local zigbee2mqtt, when Zigbee sensors are declared (docs/sensors.md).</summary>

@@ -158,8 +158,14 @@ internal static class RunCommand
         private async Task RunOnceAsync(GatewayConfig config, string? password, ILogger log, ConfigReloader? reloader, Func<bool> reloading, CancellationToken stoppingToken)
         {
             // GPIO only when something is wired to it: a Zigbee-only gateway needs no GPIO driver (nor libgpiod).
-            using var gpio = GatewayRuntime.NeedsGpio(config) ? new GpioController(CreateDriver(config.Board)) : null;
+            var driver = GatewayRuntime.NeedsGpio(config) ? CreateDriver(config.Board) : null;
+            using var gpio = driver is null ? null : new GpioController(driver);
             await using var runtime = new GatewayRuntime(config, gpio, TimeProvider.System, logs, password);
+
+            // A bench without hardware: 'care-gateway simulate press SENSOR' drives the simulated board's inputs.
+            await using var simulate = config.Board.Driver == BoardDriver.Simulated
+                ? SimulatedInputServer.Start(SimulatedInputServer.SocketPath(config.DataDirectory), driver as SimulatedBoard, config.Sensors, logs.CreateLogger("simulate"))
+                : null;
             using var handover = stoppingToken.Register(() =>
             {
                 if (reloading())
@@ -168,6 +174,11 @@ internal static class RunCommand
                 }
             });
             StartupTrace.Attach(runtime);
+            foreach (var room in SensorConfigValidation.RoomErrors(config))
+            {
+                log.LogWarning("Room label to fix (the gateway runs, but the label goes to the centre with every alarm): {Problem}", room);
+            }
+
             log.LogInformation("Gateway {GatewayId} started: {Sensors} sensors, broker {Host}:{Port}, outbox {Outbox}", config.GatewayId, config.Sensors.Count, config.Broker.Host, config.Broker.Port, runtime.Outbox.DatabasePath);
             try
             {

@@ -11,9 +11,23 @@ namespace CareGateway;
 /// reported with its JSON path, the sensor and the pin (for example
 /// <c>$.sensors[2].gpio.headerPin: sensor 'panic-1' uses header pin 3 (GPIO 2), reserved for I2C SDA</c>).
 /// </summary>
-public static class SensorConfigValidation
+public static partial class SensorConfigValidation
 {
     private static readonly string[] KnownBuses = ["i2c", "uart", "spi", "id-eeprom"];
+
+    /// <summary>
+    /// The generic room words a sensor's <c>room</c> may be without the home's list (<c>$.rooms</c>), each also with a
+    /// number (<c>bedroom-2</c>). A room label goes to the centre with every alarm: a place, never a person's name.
+    /// </summary>
+    public static IReadOnlyList<string> GenericRooms { get; } =
+    [
+        "hallway", "hall", "entrance", "porch", "corridor", "stairs", "landing",
+        "bedroom", "guest-room", "bathroom", "toilet", "shower", "kitchen", "living-room", "livingroom", "dining-room",
+        "office", "study", "laundry", "utility-room", "storage", "closet", "basement", "attic", "garage",
+        "balcony", "terrace", "garden", "sunroom", "workshop",
+    ];
+
+    private const string WhyPlaces = "room labels go to the centre with every alarm, so they name places, never people";
 
     public static void Validate(GatewayConfig config, List<string> errors)
     {
@@ -98,6 +112,75 @@ public static class SensorConfigValidation
             }
         }
     }
+
+    /// <summary>
+    /// Each room label that is not a place of this home (a generic room word, or one of <c>$.rooms</c>), with the
+    /// reason: labels go over the wire, and a capitalised or unknown word may be a person's name.
+    /// </summary>
+    public static List<string> RoomErrors(GatewayConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        var errors = new List<string>();
+        var homeRooms = new HashSet<string>(StringComparer.Ordinal);
+        for (var i = 0; i < config.Rooms.Count; i++)
+        {
+            var room = config.Rooms[i];
+            if (room is null || !IsRoomWord(room))
+            {
+                errors.Add($"$.rooms[{i}]: '{room}' is not a room label: use lower-case words of a-z and 0-9 joined by '-' (for example 'annex'); {WhyPlaces}");
+            }
+            else
+            {
+                homeRooms.Add(room);
+            }
+        }
+
+        for (var i = 0; i < config.Sensors.Count; i++)
+        {
+            if (config.Sensors[i] is { Room: { } room } sensor && !string.IsNullOrWhiteSpace(room) && RoomProblem(room, homeRooms) is { } problem)
+            {
+                errors.Add($"$.sensors[{i}].room: sensor '{sensor.Id}' {problem}");
+            }
+        }
+
+        return errors;
+    }
+
+    /// <summary>Why <paramref name="room"/> is not a room label of this home (after "sensor 'x' "), or null when it is one.</summary>
+    internal static string? RoomProblem(string room, IReadOnlySet<string> homeRooms)
+    {
+        if (room.Any(char.IsUpper))
+        {
+            return $"has the room '{room}', capitalised like a person's name: {WhyPlaces}. Use a generic room in lower case ({Examples(room.ToLowerInvariant(), homeRooms)}), or add the place to $.rooms.";
+        }
+
+        if (!IsRoomWord(room))
+        {
+            return $"has the room '{room}': use lower-case words of a-z and 0-9 joined by '-' ({Examples(room, homeRooms)}); {WhyPlaces}.";
+        }
+
+        var generic = NumberSuffix().Replace(room, string.Empty);
+        if (homeRooms.Contains(room) || GenericRooms.Contains(generic, StringComparer.Ordinal))
+        {
+            return null;
+        }
+
+        return $"has the room '{room}', which is not one of this home's rooms: {WhyPlaces}, and a word that is not a room may be a name. Use a generic room ({Examples(room, homeRooms)}), or add the place to $.rooms.";
+    }
+
+    private static string Examples(string given, IReadOnlySet<string> homeRooms)
+    {
+        var close = Cli.GatewayCommandLine.DidYouMean(given, [.. GenericRooms, .. homeRooms]);
+        return close.Length > 0 ? close.Trim() : $"for example {string.Join(", ", GenericRooms.Take(8))}, ...; docs/configuration.md lists them";
+    }
+
+    private static bool IsRoomWord(string room) => room.Length is > 0 and <= 64 && RoomWord().IsMatch(room);
+
+    [System.Text.RegularExpressions.GeneratedRegex("^[a-z0-9]+(-[a-z0-9]+)*$", System.Text.RegularExpressions.RegexOptions.CultureInvariant)]
+    private static partial System.Text.RegularExpressions.Regex RoomWord();
+
+    [System.Text.RegularExpressions.GeneratedRegex("-[0-9]+$", System.Text.RegularExpressions.RegexOptions.CultureInvariant)]
+    private static partial System.Text.RegularExpressions.Regex NumberSuffix();
 
     /// <summary>The GPIO line a validated input or output uses: its line, or its header pin translated.</summary>
     public static int? ResolveLine(int? line, int? headerPin) => line ?? (headerPin is { } p ? BoardProfile.Pin(p)?.Line : null);

@@ -19,6 +19,9 @@ public sealed class CliContext
 
     public bool Json { get; init; }
 
+    /// <summary>Where warnings go (standard error for the process), so that they never mix into the <c>--json</c> document.</summary>
+    public TextWriter Error { get; init; } = System.Console.Error;
+
     /// <summary>A person at a terminal: prompts are allowed for missing values.</summary>
     public bool Interactive { get; init; }
 
@@ -33,8 +36,8 @@ public sealed class CliContext
         Interactive = !json && !System.Console.IsInputRedirected && !System.Console.IsOutputRedirected,
     };
 
-    /// <summary>A context that writes plain text (no colours, no prompts) to <paramref name="writer"/>: for tests and pipes.</summary>
-    public static CliContext ForWriter(TextWriter writer, bool json = false, TimeProvider? time = null)
+    /// <summary>A context that writes plain text (no colours, no prompts) to <paramref name="writer"/>, warnings to <paramref name="error"/> (default: the same writer): for tests and pipes.</summary>
+    public static CliContext ForWriter(TextWriter writer, bool json = false, TimeProvider? time = null, TextWriter? error = null)
     {
         var console = AnsiConsole.Create(new AnsiConsoleSettings
         {
@@ -44,7 +47,7 @@ public sealed class CliContext
             Out = new AnsiConsoleOutput(writer),
         });
         console.Profile.Width = 400; // no wrapping: a message stays on one line for grep and tests
-        return new CliContext { Console = console, Out = writer, Json = json, Time = time ?? TimeProvider.System };
+        return new CliContext { Console = console, Out = writer, Json = json, Time = time ?? TimeProvider.System, Error = error ?? writer };
     }
 
     /// <summary>Writes the JSON result (only with --json).</summary>

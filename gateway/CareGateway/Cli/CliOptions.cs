@@ -29,7 +29,7 @@ public static class CliOptions
     {
         ArgumentNullException.ThrowIfNull(parse);
         ArgumentNullException.ThrowIfNull(command);
-        var context = CliContext.FromProcess(parse.GetValue(Json));
+        var context = GatewayCommandLine.GivenContext ?? CliContext.FromProcess(parse.GetValue(Json));
         return await InvokeAsync(context, parse.GetValue(Config)!.FullName, command);
     }
 

@@ -21,6 +21,12 @@ public static class ConfigFile
     public static void Save(string path, GatewayConfig config)
     {
         var json = ConfigLoader.Serialize(config);
+        var rooms = SensorConfigValidation.RoomErrors(config);
+        if (rooms.Count > 0)
+        {
+            throw new ConfigException(path, rooms); // nothing new goes over the wire with a room that may be a name
+        }
+
         ConfigLoader.Parse(json, path); // the text as written must load: validated, every problem with its path
         WriteAtomically(path, json, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead);
     }

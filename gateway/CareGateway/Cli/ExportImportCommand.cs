@@ -105,6 +105,7 @@ public static class ExportImportCommand
         var home = ConfigLoader.Parse(exported.ToJsonString(), $"{file} ($.config)");
         target.Board = home.Board;
         target.Sensors = home.Sensors;
+        target.Rooms = home.Rooms; // the home's own room labels go with its sensors
         target.CareProfile = home.CareProfile;
         if (home.Zigbee is { } z)
         {

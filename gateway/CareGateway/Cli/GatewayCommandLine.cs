@@ -14,6 +14,11 @@ public static partial class GatewayCommandLine
 {
     public const string Name = "care-gateway";
 
+    private static readonly AsyncLocal<CliContext?> Given = new();
+
+    /// <summary>The context given to <see cref="InvokeAsync"/>, for the command it runs (tests and pipes); null: the process's console.</summary>
+    internal static CliContext? GivenContext => Given.Value;
+
     /// <summary>Every command of the executable.</summary>
     public static RootCommand Create()
     {
@@ -64,6 +69,7 @@ public static partial class GatewayCommandLine
         root.Subcommands.Add(ProfileCommand.Create());
         root.Subcommands.Add(SelftestCommand.Create());
         root.Subcommands.Add(StatusCommand.Create());
+        root.Subcommands.Add(SimulateCommand.Create());
         foreach (var command in ExportImportCommand.Create())
         {
             root.Subcommands.Add(command);
@@ -72,9 +78,10 @@ public static partial class GatewayCommandLine
         return root;
     }
 
-    /// <summary>Parses and runs <paramref name="args"/>; bad input is reported on <paramref name="context"/> (the process's console when null) with exit 2.</summary>
+    /// <summary>Parses and runs <paramref name="args"/>; the command and bad input (exit 2) write to <paramref name="context"/> (the process's console when null).</summary>
     public static async Task<int> InvokeAsync(string[] args, CliContext? context = null)
     {
+        Given.Value = context; // flows into the command's action, and ends with this call
         var parse = Create().Parse(args);
         if (parse.Errors.Count > 0 && parse.Action is not HelpAction)
         {

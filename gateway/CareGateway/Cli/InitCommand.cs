@@ -46,6 +46,9 @@ public sealed record InitOptions
     public string? PasswordFile { get; init; }
 
     public bool Force { get; init; }
+
+    /// <summary>With a password and no TLS: send it in clear to a broker that is not on this machine (a closed test network only).</summary>
+    public bool Insecure { get; init; }
 }
 
 /// <summary>
@@ -72,9 +75,10 @@ public static class InitCommand
         var user = new Option<string?>("--username") { Description = "With --credentials password: the MQTT user name." };
         var passwordFile = new Option<string?>("--password-file") { Description = "With --credentials password: a file holding the password (copied, never printed)." };
         var force = new Option<bool>("--force") { Description = "Replace a valid configuration that is already there (its sensors and care profile are kept)." };
+        var insecure = new Option<bool>("--insecure") { Description = "With --credentials password and no --ca-file: allow the password in clear to a broker that is not on this machine (a closed test network only; warns)." };
         var command = new Command("init", "Set up this gateway: its id, the centre's broker and the credentials; writes a validated configuration.")
         {
-            id, host, port, data, board, mode, ca, cert, key, user, passwordFile, force,
+            id, host, port, data, board, mode, ca, cert, key, user, passwordFile, force, insecure,
         };
         command.SetAction((parse, _) => CliOptions.InvokeAsync(parse, (context, configPath) => RunAsync(
             new InitOptions
@@ -91,6 +95,7 @@ public static class InitCommand
                 Username = parse.GetValue(user),
                 PasswordFile = parse.GetValue(passwordFile),
                 Force = parse.GetValue(force),
+                Insecure = parse.GetValue(insecure),
             },
             configPath,
             context)));
@@ -215,6 +220,7 @@ public static class InitCommand
 
             case CredentialMode.Password:
                 {
+                    RefuseClearPassword(brokerHost, options, context);
                     var username = options.Username ?? context.Ask("The MQTT user name", "--username");
                     var password = options.PasswordFile is { } file
                         ? ReadFile(file, "--password-file").Trim()
@@ -334,6 +340,34 @@ public static class InitCommand
         }
     }
 
+    /// <summary>
+    /// A password over plain TCP (no <c>--ca-file</c>, so no TLS) to a broker that is not on this machine can be read on
+    /// the way, and with it anyone can send alarms as this home or keep its alarms away: refused unless
+    /// <c>--insecure</c>, which warns on standard error and goes on.
+    /// </summary>
+    private static void RefuseClearPassword(string brokerHost, InitOptions options, CliContext context)
+    {
+        if (options.CaFile is not null || IsLoopback(brokerHost))
+        {
+            return;
+        }
+
+        var risk = $"the password for the broker at {brokerHost}:{options.BrokerPort} would cross the network in clear (plain TCP, no TLS): anyone on the way can read it, then send alarms as this home or keep its alarms from the centre.";
+        if (!options.Insecure)
+        {
+            throw new CliException(
+                $"Not sending a password without TLS: {risk}",
+                "Give --ca-file with the centre's CA certificate (TLS, usually --broker-port 8883), or use --credentials generate or import. On a closed test network only, --insecure goes on with a warning.");
+        }
+
+        context.Error.WriteLine($"Warning (--insecure): {risk} Use this only on a closed test network.");
+    }
+
+    /// <summary>This machine: <c>localhost</c> or a loopback address (127.0.0.0/8, ::1).</summary>
+    internal static bool IsLoopback(string host) =>
+        host.Equals("localhost", StringComparison.OrdinalIgnoreCase)
+        || (System.Net.IPAddress.TryParse(host.Trim('[', ']'), out var address) && System.Net.IPAddress.IsLoopback(address));
+
     private static string Require(string? value, string what, string flag) =>
         value ?? throw new CliException($"{what} is needed for these credentials.", $"Give it with {flag}.");
 
@@ -345,7 +379,13 @@ public static class InitCommand
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            throw new CliException($"Cannot read {path} ({ex.GetType().Name}).", $"Check the path given with {flag}.");
+            var why = ex switch
+            {
+                FileNotFoundException or DirectoryNotFoundException => "there is no such file",
+                UnauthorizedAccessException => "permission denied",
+                _ => ex.Message,
+            };
+            throw new CliException($"Cannot read {path} ({why}).", $"Check the path given with {flag}.");
         }
     }
 

@@ -110,7 +110,7 @@ public static class ProfileCommand
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
             {
-                throw new CliException($"Cannot read {file} ({ex.GetType().Name}).", "Check the path.");
+                throw new CliException($"Cannot read {file} ({(ex is FileNotFoundException or DirectoryNotFoundException ? "there is no such file" : ex.Message)}).", "Check the path.");
             }
 
             errors = FileCareProfileStore.Parse(bytes).Errors;
@@ -118,6 +118,12 @@ public static class ProfileCommand
         else
         {
             var config = ConfigFile.Load(configPath); // validates the whole file, the careProfile section with it
+            var rooms = SensorConfigValidation.RoomErrors(config);
+            if (rooms.Count > 0)
+            {
+                throw new ConfigException(configPath, rooms);
+            }
+
             var (profile, source, warning) = Current(config);
             what = source;
             errors = ConfigLoader.ValidateCareProfile(profile);

@@ -48,7 +48,7 @@ public class ExportImportTests
         using var fresh = new TempDir();
         await File.WriteAllTextAsync(fresh.File("given-password"), "new-unit-password");
         var newConfig = fresh.File("gateway.json");
-        var (initialized, _) = await CliTestKit.RunAsync(newConfig, (c, p) => InitCommand.RunAsync(new InitOptions { GatewayId = "gw-new", BrokerHost = "centre.example", Credentials = CredentialMode.Password, Username = "gw-new", PasswordFile = fresh.File("given-password"), DataDirectory = fresh.File("data") }, p, c));
+        var (initialized, _) = await CliTestKit.RunAsync(newConfig, (c, p) => InitCommand.RunAsync(new InitOptions { GatewayId = "gw-new", BrokerHost = "127.0.0.1", Credentials = CredentialMode.Password, Username = "gw-new", PasswordFile = fresh.File("given-password"), DataDirectory = fresh.File("data") }, p, c));
         Assert.Equal(ExitCodes.Ok, initialized);
 
         var (imported, _) = await CliTestKit.RunAsync(newConfig, (c, p) => ExportImportCommand.ImportAsync(exportFile, p, c));

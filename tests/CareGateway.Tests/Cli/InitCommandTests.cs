@@ -72,7 +72,8 @@ public class InitCommandTests
         var source = dir.File("given-password");
         await File.WriteAllTextAsync(source, "s3cret-Pa55word\n");
         var configPath = dir.File("gateway.json");
-        var options = new InitOptions { GatewayId = "gw-1", BrokerHost = "centre", Credentials = CredentialMode.Password, Username = "gw-1", PasswordFile = source, DataDirectory = dir.File("data") };
+        var (ca, _) = CliTestKit.SelfSigned(dir, "centre-ca");
+        var options = new InitOptions { GatewayId = "gw-1", BrokerHost = "centre", Credentials = CredentialMode.Password, Username = "gw-1", PasswordFile = source, CaFile = ca, DataDirectory = dir.File("data") };
 
         var (code, output) = await CliTestKit.RunAsync(configPath, (c, p) => InitCommand.RunAsync(options, p, c), json: true);
 

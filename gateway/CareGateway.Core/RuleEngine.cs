@@ -158,7 +158,8 @@ public sealed class RuleEngine
                 break;
         }
 
-        if (IsActivity(e.Kind, rising, changed))
+        // A sensor that also sees others (a pet, a partner) is no sign of the resident: not their return, not activity.
+        if (IsActivity(e.Kind, rising, changed) && sensor?.CountsAsResident != false)
         {
             OnActivity(e, room);
         }

@@ -22,9 +22,15 @@ public static class CommandKind
     /// <summary>The resident is home again: every rule of the care profile applies.</summary>
     public const string SetHome = "set-home";
 
-    public static IReadOnlyList<string> All { get; } = [TestAlarm, ReplaceCareProfile, RequestDiagnostics, SetAway, SetHome];
+    /// <summary>Home care or a visitor is present: inactivity, not-up, bathroom-stay and wandering pause (never an immediate alarm).</summary>
+    public const string SetVisitor = "set-visitor";
 
-    public static bool IsKnown(string? name) => name is TestAlarm or ReplaceCareProfile or RequestDiagnostics or SetAway or SetHome;
+    /// <summary>The visit is over: the paused rules apply again.</summary>
+    public const string EndVisitor = "end-visitor";
+
+    public static IReadOnlyList<string> All { get; } = [TestAlarm, ReplaceCareProfile, RequestDiagnostics, SetAway, SetHome, SetVisitor, EndVisitor];
+
+    public static bool IsKnown(string? name) => name is TestAlarm or ReplaceCareProfile or RequestDiagnostics or SetAway or SetHome or SetVisitor or EndVisitor;
 }
 
 /// <summary>Topics of the command exchange, under the gateway's own subtree.</summary>

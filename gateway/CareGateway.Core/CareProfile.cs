@@ -88,6 +88,16 @@ public sealed record TechnicalRules
     public bool GatewayPower { get; init; } = true;
 }
 
+/// <summary>
+/// The visitor state (home care or a visitor present): inactivity, not-up, bathroom-stay and wandering pause while it
+/// lasts. Immediate and technical alarms never pause.
+/// </summary>
+public sealed record VisitorRule
+{
+    /// <summary>A visit not ended by the button or a command ends by itself after this many minutes.</summary>
+    public double MaxMinutes { get; init; } = 120;
+}
+
 /// <summary>The away state: door, bed and inactivity rules pause while the resident is out.</summary>
 public sealed record AwayRule
 {
@@ -155,6 +165,8 @@ public sealed record CareProfile
     public TechnicalRules Technical { get; init; } = new();
 
     public AwayRule Away { get; init; } = new();
+
+    public VisitorRule Visitor { get; init; } = new();
 
     public PreAlarmRule PreAlarm { get; init; } = new();
 

@@ -56,6 +56,9 @@ public sealed class RuleEngine
     /// <summary>Is the resident away (door, bed and inactivity rules paused).</summary>
     public bool IsAway => _s.Away is not null;
 
+    /// <summary>Is home care or a visitor present (inactivity, not-up, bathroom-stay and wandering paused).</summary>
+    public bool IsVisitor => _s.Visitor is not null;
+
     /// <summary>Alarms held for the local pre-alarm, waiting for the cancel window to end.</summary>
     public IReadOnlyList<AlarmRequest> Held => [.. _s.Held.Select(h => h.ToRequest())];
 
@@ -148,6 +151,17 @@ public sealed class RuleEngine
                 }
 
                 break;
+            case SensorKind.VisitorButton when rising:
+                if (_s.Visitor is null)
+                {
+                    StartVisitor(e.At, "visitor button");
+                }
+                else
+                {
+                    EndVisitor(e.At);
+                }
+
+                break;
             case SensorKind.Door when changed:
                 OnDoor(e, sensor, room);
                 break;
@@ -158,7 +172,8 @@ public sealed class RuleEngine
                 break;
         }
 
-        if (IsActivity(e.Kind, rising, changed))
+        // A sensor that also sees others (a pet, a partner) is no sign of the resident: not their return, not activity.
+        if (IsActivity(e.Kind, rising, changed) && sensor?.CountsAsResident != false)
         {
             OnActivity(e, room);
         }
@@ -184,6 +199,23 @@ public sealed class RuleEngine
         return alarms;
     }
 
+    /// <summary>A command (from the centre or the console) starts or ends the visitor state.</summary>
+    public IReadOnlyList<AlarmRequest> SetVisitor(bool visitor, DateTimeOffset at, string source)
+    {
+        var alarms = new List<AlarmRequest>(OnTime(at));
+        if (visitor && _s.Visitor is null)
+        {
+            StartVisitor(at, source);
+        }
+        else if (!visitor)
+        {
+            EndVisitor(at);
+        }
+
+        alarms.AddRange(OnTime(at));
+        return alarms;
+    }
+
     public IReadOnlyList<AlarmRequest> OnTime(DateTimeOffset now)
     {
         var alarms = new List<AlarmRequest>();
@@ -201,6 +233,7 @@ public sealed class RuleEngine
         CheckBeds(now, alarms);
         CheckBathroom(now, alarms);
         CheckAway(now, alarms);
+        CheckVisitor(now);
         CheckDaily(now, alarms);
         CheckInactivity(now, alarms);
         return alarms;
@@ -464,7 +497,7 @@ public sealed class RuleEngine
     {
         SensorKind.Motion or SensorKind.Presence => rising,
         SensorKind.Door or SensorKind.Bed => changed,
-        SensorKind.Panic or SensorKind.CancelButton or SensorKind.AwayButton => rising,
+        SensorKind.Panic or SensorKind.CancelButton or SensorKind.AwayButton or SensorKind.VisitorButton => rising,
         _ => false,
     };
 
@@ -491,7 +524,7 @@ public sealed class RuleEngine
             }
         }
 
-        if (_s.Away is not null || !_profile.BathroomStay.Enabled)
+        if (_s.Away is not null || _s.Visitor is not null || !_profile.BathroomStay.Enabled)
         {
             return;
         }
@@ -538,6 +571,37 @@ public sealed class RuleEngine
         _s.LastActivityAt = at;
     }
 
+    // ---------------------------------------------------------------- visitor
+
+    private void StartVisitor(DateTimeOffset at, string source)
+    {
+        _s.Visitor = new VisitorState { Since = at, Source = source };
+        _s.Wandering = null; // staff going in and out is not the resident wandering
+        _s.Bathroom = null;
+    }
+
+    private void EndVisitor(DateTimeOffset at)
+    {
+        if (_s.Visitor is null)
+        {
+            return;
+        }
+
+        // The rules take up from here: the quiet period starts when the visit ends, not when the resident last moved.
+        _s.Visitor = null;
+        _s.LastActivityAt = at;
+    }
+
+    private DateTimeOffset? VisitorEnds => _s.Visitor is { } v ? v.Since + TimeSpan.FromMinutes(_profile.Visitor.MaxMinutes) : null;
+
+    private void CheckVisitor(DateTimeOffset now)
+    {
+        if (VisitorEnds is { } ends && now >= ends)
+        {
+            EndVisitor(ends);
+        }
+    }
+
     private void CheckAway(DateTimeOffset now, List<AlarmRequest> alarms)
     {
         if (_s.Away is { Reported: false } away && now >= away.Since + TimeSpan.FromHours(_profile.Away.MaxHours))
@@ -580,7 +644,7 @@ public sealed class RuleEngine
         }
 
         var night = IsNight(e.At);
-        if (e.Active && _s.Wandering is null && night && _profile.Wandering.Enabled)
+        if (e.Active && _s.Wandering is null && night && _profile.Wandering.Enabled && _s.Visitor is null)
         {
             _s.Wandering = new WanderingState
             {
@@ -593,7 +657,7 @@ public sealed class RuleEngine
             w.ClosedAt = e.At;
         }
 
-        if (!e.Active && !night && _profile.Away.AutoAfterMinutes is not null)
+        if (!e.Active && !night && _profile.Away.AutoAfterMinutes is not null && _s.Visitor is null)
         {
             _s.LeaveCandidateAt = e.At;
         }
@@ -710,7 +774,7 @@ public sealed class RuleEngine
 
     private void CheckNotUp(DateTimeOffset deadline, List<AlarmRequest> alarms)
     {
-        if (_s.Away is not null)
+        if (_s.Away is not null || _s.Visitor is not null)
         {
             return;
         }
@@ -737,7 +801,7 @@ public sealed class RuleEngine
     private void CheckWindow(TimeWindow window, DateTimeOffset end, List<AlarmRequest> alarms)
     {
         var start = Previous(window.Start, end);
-        if (_s.Away is not null || (_s.LastActivityAt is { } last && last >= start))
+        if (_s.Away is not null || _s.Visitor is not null || (_s.LastActivityAt is { } last && last >= start))
         {
             return;
         }
@@ -770,7 +834,7 @@ public sealed class RuleEngine
     /// </summary>
     private DateTimeOffset? InactivityDue()
     {
-        if (_profile.Inactivity is not { Enabled: true, Mode: InactivityMode.Continuous } rule || _s.Away is not null
+        if (_profile.Inactivity is not { Enabled: true, Mode: InactivityMode.Continuous } rule || _s.Away is not null || _s.Visitor is not null
             || _s.LastActivityAt is not { } last || _s.InactivityRaisedFor == last)
         {
             return null;
@@ -840,6 +904,11 @@ public sealed class RuleEngine
         if (_s.LeaveCandidateAt is { } left && _profile.Away.AutoAfterMinutes is { } minutes)
         {
             yield return left + TimeSpan.FromMinutes(minutes);
+        }
+
+        if (VisitorEnds is { } visitEnds)
+        {
+            yield return visitEnds;
         }
 
         if (_s.DailyCheckedUntil is { } checkedUntil)

@@ -122,6 +122,9 @@ public sealed class RuleRunner : IDisposable
     /// <summary>Queues a command that sets (true) or ends (false) the away state, e.g. from the centre.</summary>
     public void PostAway(bool away, string source) => _inputs.Writer.TryWrite(new AwayCommand(away, source));
 
+    /// <summary>Starts or ends the visitor state (home care or a visitor present), like the visitor button.</summary>
+    public void PostVisitor(bool visitor, string source) => _inputs.Writer.TryWrite(new VisitorCommand(visitor, source));
+
     /// <summary>
     /// Completes when every input posted before the call has been evaluated, its alarms stored and the rules' timer set.
     /// </summary>
@@ -165,6 +168,7 @@ public sealed class RuleRunner : IDisposable
                         SensorEvent e => Evaluate(e),
                         Tick => _engine.OnTime(_time.GetUtcNow()),
                         AwayCommand c => _engine.SetAway(c.Away, _time.GetUtcNow(), c.Source),
+                        VisitorCommand c => _engine.SetVisitor(c.Visitor, _time.GetUtcNow(), c.Source),
                         EngineSwap swap => Swap(swap),
                         _ => [],
                     };
@@ -384,6 +388,8 @@ public sealed class RuleRunner : IDisposable
     }
 
     private sealed record AwayCommand(bool Away, string Source);
+
+    private sealed record VisitorCommand(bool Visitor, string Source);
 
     private sealed class DurableInput(SensorEvent e)
     {

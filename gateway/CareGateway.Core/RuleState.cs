@@ -38,6 +38,9 @@ public sealed class RuleSnapshot
 
     public AwayState? Away { get; set; }
 
+    /// <summary>Home care or a visitor is present (set by the visitor button or a command); null when not.</summary>
+    public VisitorState? Visitor { get; set; }
+
     /// <summary>Outer door opened and closed outside the night window with nobody seen inside since: maybe gone out.</summary>
     public DateTimeOffset? LeaveCandidateAt { get; set; }
 
@@ -101,6 +104,12 @@ public sealed class BathroomState
     public DateTimeOffset Since { get; set; }
     public DateTimeOffset LastSeenAt { get; set; }
     public bool Raised { get; set; }
+}
+
+public sealed class VisitorState
+{
+    public DateTimeOffset Since { get; set; }
+    public string Source { get; set; } = string.Empty;
 }
 
 public sealed class AwayState

@@ -24,6 +24,8 @@ public sealed record CareProfileConfig
 
     public AwayConfig Away { get; set; } = new();
 
+    public VisitorConfig Visitor { get; set; } = new();
+
     public PreAlarmConfig PreAlarm { get; set; } = new();
 
     /// <summary>Priority per alarm type, overriding the catalog's default (a rule's own <c>priority</c> wins over this).</summary>
@@ -110,6 +112,11 @@ public sealed record TechnicalConfig
     public bool SensorOffline { get; set; } = true;
 
     public bool GatewayPower { get; set; } = true;
+}
+
+public sealed record VisitorConfig
+{
+    public double MaxMinutes { get; set; } = 120;
 }
 
 public sealed record AwayConfig

@@ -72,6 +72,7 @@ public static class CareProfileValidation
         }
 
         Range(profile.Away.MaxHours, 1, 720, $"{Root}.away.maxHours", "hours", errors);
+        Range(profile.Visitor.MaxMinutes, 5, 720, $"{Root}.visitor.maxMinutes", "minutes", errors);
         if (profile.Away.AutoAfterMinutes is { } auto)
         {
             Range(auto, 1, 240, $"{Root}.away.autoAfterMinutes", "minutes", errors);
@@ -151,6 +152,7 @@ public static class CareProfileValidation
                 GatewayPower = config.Technical.GatewayPower,
             },
             Away = new AwayRule { MaxHours = config.Away.MaxHours, AutoAfterMinutes = config.Away.AutoAfterMinutes },
+            Visitor = new VisitorRule { MaxMinutes = config.Visitor.MaxMinutes },
             PreAlarm = new PreAlarmRule
             {
                 Enabled = config.PreAlarm.Enabled,

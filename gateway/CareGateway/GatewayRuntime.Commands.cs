@@ -49,7 +49,7 @@ public sealed partial class GatewayRuntime
             Profile = profile;
             _ = Rules.ReplaceEngineAsync(() => CreateEngine(profile));
         };
-        var executor = new CommandExecutor(config.GatewayId, Raiser, ProfileStore, () => Diagnose(time), journal, time, logs.CreateLogger("commands"), Rules.PostAway);
+        var executor = new CommandExecutor(config.GatewayId, Raiser, ProfileStore, () => Diagnose(time), journal, time, logs.CreateLogger("commands"), Rules.PostAway, Rules.PostVisitor);
         if (Uplink.Transport is IotHubTransport hub)
         {
             hub.AttachCommands(executor);

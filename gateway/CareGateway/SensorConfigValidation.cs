@@ -220,6 +220,11 @@ public static partial class SensorConfigValidation
             errors.Add($"{at}.outerDoor: only a door sensor can be the outer door (sensor '{s.Id}' is {s.Kind})");
         }
 
+        if (!s.CountsAsResident && s.Kind is not (SensorKind.Motion or SensorKind.Presence))
+        {
+            errors.Add($"{at}.countsAsResident: only a motion or presence sensor can be marked as also seeing others (sensor '{s.Id}' is {SensorKinds.Name(s.Kind)})");
+        }
+
         if (s.SupervisionMinutes is < 1 or > 7 * 24 * 60)
         {
             errors.Add(string.Create(CultureInfo.InvariantCulture, $"{at}.supervisionMinutes: sensor '{s.Id}' has {s.SupervisionMinutes}; use 1 to 10080 (a week)"));

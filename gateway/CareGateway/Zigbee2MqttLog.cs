@@ -58,7 +58,7 @@ internal sealed class Zigbee2MqttLog(Dictionary<string, SensorDefinition> sensor
         }
 
         var health = Health(o);
-        if (sensor.Kind is SensorKind.Panic or SensorKind.CancelButton or SensorKind.AwayButton)
+        if (sensor.Kind is SensorKind.Panic or SensorKind.CancelButton or SensorKind.AwayButton or SensorKind.VisitorButton)
         {
             var action = o["action"]?.GetValue<string>();
             return string.IsNullOrEmpty(action)

@@ -16,6 +16,14 @@ public sealed record SensorDefinition
     /// <summary>For doors: the exit door of the home, watched by the night-wandering rule.</summary>
     public bool OuterDoor { get; init; }
 
+    /// <summary>
+    /// For motion and presence sensors: whether what it sees is the resident. False for a sensor that also sees a pet, a
+    /// partner or a visitor (not pet-immune, or placed where others go): its events are then not the resident's activity
+    /// (no return after a night door opening, no end of the away state, no reset of inactivity, no bathroom stay).
+    /// A setter, not init: the JSON source generator would set an absent init property to false, not keep the default.
+    /// </summary>
+    public bool CountsAsResident { get; set; } = true;
+
     /// <summary>The sensor is wired to a GPIO input.</summary>
     public GpioInputOptions? Gpio { get; init; }
 

@@ -37,6 +37,9 @@ public enum SensorKind
 
     /// <summary>Active: the resident pressed the away button (leaving home or back home: each press toggles the away state).</summary>
     [JsonStringEnumMemberName("away-button")] AwayButton,
+
+    /// <summary>Active: staff or a visitor at the door pressed the visitor button (arriving or leaving: each press toggles the visitor state).</summary>
+    [JsonStringEnumMemberName("visitor-button")] VisitorButton,
 }
 
 /// <summary>Health of a sensor, as far as its source reports it.</summary>
@@ -101,6 +104,8 @@ public static class SensorKinds
         SensorKind.Water => "water",
         SensorKind.CancelButton => "cancel-button",
         SensorKind.PowerFail => "power-fail",
+        SensorKind.AwayButton => "away-button",
+        SensorKind.VisitorButton => "visitor-button",
         _ => kind.ToString().ToLowerInvariant(),
     };
 }

@@ -8,7 +8,7 @@ using Microsoft.Extensions.Time.Testing;
 
 namespace CareGateway.Tests;
 
-/// <summary>The centre's set-away and set-home commands, through the real gateway composition and rule loop.</summary>
+/// <summary>The centre's set-away, set-home, set-visitor and end-visitor commands, through the real gateway composition and rule loop.</summary>
 public class AwayCommandTests
 {
     private const int DoorLine = 17;
@@ -33,6 +33,32 @@ public class AwayCommandTests
 
         var home = await gateway.Executor.HandleAsync(Command("cmd-home", CommandKind.SetHome), CancellationToken.None);
         Assert.Equal(CommandStatus.Ok, home!.Status);
+        await OpenAndCloseTheDoorAsync(board, clock, gateway);
+        Assert.Equal(AlarmType.Wandering, Assert.Single(gateway.Outbox.All()).Alarm.Type);
+
+        await stop.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => running);
+    }
+
+    [Fact]
+    public async Task Set_visitor_pauses_night_wandering_and_end_visitor_brings_it_back()
+    {
+        using var dir = new TempDir();
+        var clock = new FakeTimeProvider(new DateTimeOffset(2026, 11, 24, 1, 0, 0, TimeSpan.Zero)); // 02:00 in Oslo
+        var board = new SimulatedBoard();
+        board.SetInput(DoorLine, PinValue.Low);
+        using var gpio = new GpioController(board);
+        await using var gateway = new GatewayRuntime(Config(dir.Path), gpio, clock, NullLoggerFactory.Instance);
+        using var stop = new CancellationTokenSource();
+        var running = gateway.Rules.RunAsync(stop.Token);
+
+        var visit = await gateway.Executor.HandleAsync(Command("cmd-visit", CommandKind.SetVisitor), CancellationToken.None);
+        Assert.Equal(CommandStatus.Ok, visit!.Status);
+        await OpenAndCloseTheDoorAsync(board, clock, gateway);
+        Assert.Empty(gateway.Outbox.All());
+
+        var over = await gateway.Executor.HandleAsync(Command("cmd-visit-over", CommandKind.EndVisitor), CancellationToken.None);
+        Assert.Equal(CommandStatus.Ok, over!.Status);
         await OpenAndCloseTheDoorAsync(board, clock, gateway);
         Assert.Equal(AlarmType.Wandering, Assert.Single(gateway.Outbox.All()).Alarm.Type);
 

@@ -46,6 +46,7 @@ public class ConfigTests
     [InlineData("\"line\": 17", "\"line\": 99", "$.sensors[0].gpio.line: sensor 'door-front' names GPIO 99")]
     [InlineData("\"room\": \"hallway\"", "\"room\": \"\"", "$.sensors[0].room")]
     [InlineData("\"board\":", "\"bored\": 1, \"board\":", "$.bored")]
+    [InlineData("\"outerDoor\": true", "\"outerDoor\": true, \"countsAsResident\": false", "$.sensors[0].countsAsResident: only a motion or presence sensor")]
     public void A_bad_value_is_reported_with_its_path(string find, string replace, string expected)
     {
         var ex = Assert.Throws<ConfigException>(() => ConfigLoader.Parse(Minimal.Replace(find, replace, StringComparison.Ordinal), "test.json"));

@@ -19,6 +19,7 @@ public sealed class CommandExecutor : IDisposable
     private readonly ILogger _log;
     private readonly SemaphoreSlim _oneAtATime = new(1, 1);
     private readonly Action<bool, string>? _setAway;
+    private readonly Action<bool, string>? _setVisitor;
 
     public CommandExecutor(
         string gatewayId,
@@ -28,7 +29,8 @@ public sealed class CommandExecutor : IDisposable
         ICommandJournal journal,
         TimeProvider time,
         ILogger log,
-        Action<bool, string>? setAway = null)
+        Action<bool, string>? setAway = null,
+        Action<bool, string>? setVisitor = null)
     {
         GatewayId.ThrowIfInvalid(gatewayId);
         _gatewayId = gatewayId;
@@ -39,6 +41,7 @@ public sealed class CommandExecutor : IDisposable
         _time = time;
         _log = log;
         _setAway = setAway;
+        _setVisitor = setVisitor;
     }
 
     /// <summary>Raised after a command was carried out (not for an answer repeated for a duplicate id).</summary>
@@ -88,6 +91,8 @@ public sealed class CommandExecutor : IDisposable
                     CommandKind.RequestDiagnostics => Diagnostics(command),
                     CommandKind.SetAway => Away(command, away: true),
                     CommandKind.SetHome => Away(command, away: false),
+                    CommandKind.SetVisitor => Visitor(command, visitor: true),
+                    CommandKind.EndVisitor => Visitor(command, visitor: false),
                     _ => Result(command, CommandStatus.Rejected, $"command: unknown command '{command.Command}'"),
                 };
 
@@ -150,6 +155,23 @@ public sealed class CommandExecutor : IDisposable
             away
                 ? "away: door, bed and inactivity rules paused; fall, panic, smoke and water stay on; a panic press ends it"
                 : "home: every rule of the care profile applies");
+    }
+
+    private CommandResultMessage Visitor(CommandMessage command, bool visitor)
+    {
+        if (_setVisitor is null)
+        {
+            return Result(command, CommandStatus.Failed, "this gateway has no rules to pause");
+        }
+
+        // Queued on the rule loop like away: in order with the sensor events.
+        _setVisitor(visitor, $"centre ({command.By})");
+        return Result(
+            command,
+            CommandStatus.Ok,
+            visitor
+                ? "visitor present: inactivity, not-up, bathroom-stay and wandering paused until end-visitor, the visitor button or the profile's visitor.maxMinutes; fall, panic, smoke and water stay on"
+                : "visit over: every rule of the care profile applies");
     }
 
     private CommandResultMessage Diagnostics(CommandMessage command)

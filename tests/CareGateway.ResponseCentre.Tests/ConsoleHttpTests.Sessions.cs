@@ -130,7 +130,8 @@ public sealed partial class ConsoleHttpTests
         var reading = reader.ReadLineAsync(timeout.Token).AsTask();
         while (true)
         {
-            var done = await Task.WhenAny(reading, Task.Delay(100, timeout.Token));
+            // Not a wait on wall-clock speed: a short yield between ticks of the fake clock until the event arrives.
+            var done = await Task.WhenAny(reading, Task.Delay(20, timeout.Token));
             if (done != reading)
             {
                 clock.Advance(TimeSpan.FromSeconds(15));

@@ -161,9 +161,8 @@ public static class QualityFigures
 
     private static FigureRow Row(DateTimeOffset from, DateTimeOffset to, string group, List<StoredAlarm> alarms, IReadOnlyList<GatewayEvent> events, IEnumerable<string> gatewayIds, DateTimeOffset now)
     {
-        static bool Technical(StoredAlarm a) => a.Origin == AlarmOrigin.Centre || (AlarmCatalog.IsKnown(a.Type) && AlarmCatalog.Get(a.Type).Technical);
         var fromGateways = alarms.Where(a => a.Origin == AlarmOrigin.Gateway).ToList();
-        var care = fromGateways.Where(a => !Technical(a)).ToList();
+        var care = fromGateways.Where(a => !a.IsTechnical).ToList();
         var handled = alarms.Where(a => a.State == AlarmState.Raised).ToList();
         var closed = handled.Where(a => a.Status == HandlingStatus.Closed).ToList();
         var cancelled = care.Count(a => a.State == AlarmState.Cancelled);

@@ -111,6 +111,9 @@ public sealed record StoredAlarm
     /// <summary>One of <see cref="CloseOutcome"/>, set at closing.</summary>
     public string? Outcome { get; init; }
 
+    /// <summary>A technical fault (the centre's own alarm, or a gateway's technical type) rather than a call about the resident.</summary>
+    public bool IsTechnical => Origin == AlarmOrigin.Centre || (AlarmCatalog.IsKnown(Type) && AlarmCatalog.Get(Type).Technical);
+
     /// <summary>An open alarm belongs in the operator's queue: not closed, and not cancelled by the resident.</summary>
     public bool IsOpen => Status != HandlingStatus.Closed && State == AlarmState.Raised;
 

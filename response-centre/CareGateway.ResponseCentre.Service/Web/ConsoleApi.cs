@@ -135,7 +135,7 @@ public sealed record ApiAlarm
         Repeats = a.Repeats,
         RepeatedAt = a.RepeatedAt,
         EscalatedAt = a.EscalatedAt,
-        Technical = a.Origin == AlarmOrigin.Centre || (AlarmCatalog.IsKnown(a.Type) && AlarmCatalog.Get(a.Type).Technical),
+        Technical = a.IsTechnical,
     };
 }
 

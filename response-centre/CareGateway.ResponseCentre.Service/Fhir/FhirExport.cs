@@ -24,7 +24,7 @@ public static class FhirExport
     public const string EncounterProfile = "http://ehelse.no/fhir/StructureDefinition/vkp-Encounter-v090";
     public const string CompositionProfile = "http://ehelse.no/fhir/StructureDefinition/vkp-Composition-v090";
     public const string EncounterModeSystem = "http://ehelse.no/fhir/CodeSystem/vkp-encounter-mode-v090";
-    public const string EncounterClassSystem = "http://ehelse.no/fhir/CodeSystem/vkp-encounter-class-v090";
+    public const string EncounterClassCoreSystem = "http://terminology.hl7.org/CodeSystem/v3-ActCode";
     public const string EncounterReasonSystem = "http://ehelse.no/fhir/CodeSystem/vkp-encounter-reason-v090";
     public const string CompositionCategorySystem = "http://ehelse.no/fhir/CodeSystem/vkp-composition-category-v090";
     public const string CompositionSectionSystem = "http://ehelse.no/fhir/CodeSystem/vkp-composition-section-v090";
@@ -45,7 +45,7 @@ public static class FhirExport
         && AlarmCatalog.IsKnown(a.Type) && !AlarmCatalog.Get(a.Type).Technical;
 
     /// <summary>One resource alone, or a <c>collection</c> Bundle of all of them.</summary>
-    public static Resource Build(IReadOnlyList<StoredAlarm> alarms, IReadOnlyDictionary<string, GatewayRecord> gateways, string centreId, DateTimeOffset now)
+    public static Resource Build(IReadOnlyList<StoredAlarm> alarms, IReadOnlyDictionary<string, GatewayRecord> gateways, string centreId, DateTimeOffset now, TimeZoneInfo? zone = null)
     {
         var entries = new List<(string FullUrl, Resource Resource)>();
         foreach (var a in alarms)
@@ -56,7 +56,7 @@ public static class FhirExport
             }
 
             gateways.TryGetValue(a.GatewayId, out var home);
-            entries.AddRange(ForAlarm(a, home, centreId));
+            entries.AddRange(ForAlarm(a, home, centreId, zone));
         }
 
         if (entries.Count == 1)
@@ -81,8 +81,9 @@ public static class FhirExport
     public static string ToJson(Resource resource) => JsonSerializer.Serialize(resource, Json);
 
     /// <summary>The resources for one closed alarm, each with a stable <c>urn:uuid</c> full URL.</summary>
-    public static IEnumerable<(string FullUrl, Resource Resource)> ForAlarm(StoredAlarm a, GatewayRecord? home, string centreId)
+    public static IEnumerable<(string FullUrl, Resource Resource)> ForAlarm(StoredAlarm a, GatewayRecord? home, string centreId, TimeZoneInfo? zone = null)
     {
+        zone ??= Oslo;
         var info = AlarmCatalog.Get(a.Type);
         var issueUrl = Urn("issue:" + Key(a));
         var encounterUrl = Urn("encounter:" + Key(a));
@@ -96,6 +97,12 @@ public static class FhirExport
         {
             Meta = new Meta { Profile = [DetectedIssueProfile] },
             Identifier = [new Identifier("urn:ietf:rfc:3986", Guid.TryParse(a.AlarmId, out _) ? "urn:uuid:" + a.AlarmId : Urn("alarm:" + a.AlarmId))],
+            Text = Narrate(
+                $"Alarm: {info.VkpDisplay} (VKP {info.VkpCode})",
+                $"Triage: {TriageName(a.Triage)}",
+                $"Utløst: {Local(a.RaisedAt, zone)}",
+                $"Hjem: {home?.Label ?? a.GatewayId}" + (a.Room is { } r ? $", rom: {r}" : ""),
+                a.Reason),
             Status = ObservationStatus.Final,
             // From the catalogue by type: a code a gateway once sent that contradicts the type never reaches the record.
             Code = new CodeableConcept(AlarmCatalog.VkpAlertCodeSystem, info.VkpCode, info.VkpDisplay, null),
@@ -121,14 +128,23 @@ public static class FhirExport
         {
             Meta = new Meta { Profile = [EncounterProfile] },
             Identifier = [new Identifier("urn:ietf:rfc:3986", encounterUrl)],
+            Text = Narrate(
+                $"Oppfølging av alarm: {info.VkpDisplay}",
+                $"Mottatt: {Local(a.ReceivedAt, zone)}" + (a.AcceptedAt is { } acc ? $", tatt imot av operatør: {Local(acc, zone)}" : ""),
+                $"Avsluttet: {Local(a.ClosedAt!.Value, zone)} av {a.ClosedBy ?? a.AcceptedBy}" + (a.Outcome is { } o ? $" ({o})" : ""),
+                $"Responssenter: {centreId}"),
             Status = Encounter.EncounterStatus.Finished,
-            // The follow-up of an alarm call is two-way voice unless the centre records otherwise.
-            Class = new Coding(EncounterClassSystem, "2", "toveis_tale"),
+            // What the centre did: handled it at a distance (the operator, from the centre). VKP's own encounter-class
+            // codes name supervision technologies (camera, listening, two-way voice) that this system does not run,
+            // so the class is the core one for a remote encounter.
+            Class = new Coding(EncounterClassCoreSystem, "VR", "virtual"),
             Subject = patient,
             Participant =
             [
                 new Encounter.ParticipantComponent
                 {
+                    // Required (1..1) from VKP's encounter modes; the operator's follow-up is a conversation with the
+                    // resident or the people around them, by telephone: two-way voice, not the alarm unit's speaker.
                     Type = [new CodeableConcept(EncounterModeSystem, "2", "toveis tale", null)],
                     Individual = new ResourceReference { Identifier = new Identifier(OperatorIdentifierSystem, a.ClosedBy ?? a.AcceptedBy), Display = a.ClosedBy ?? a.AcceptedBy },
                 },
@@ -150,6 +166,7 @@ public static class FhirExport
             {
                 Meta = new Meta { Profile = [CompositionProfile] },
                 Identifier = new Identifier("urn:ietf:rfc:3986", Urn("composition:" + Key(a))),
+                Text = Narrate("Oppfølging av alarm", note),
                 Status = CompositionStatus.Final,
                 Type = new CodeableConcept("http://loinc.org", "34109-9", "Note", null),
                 Category = [new CodeableConcept(CompositionCategorySystem, "1", "Trygghet og mestring", null)],
@@ -177,13 +194,38 @@ public static class FhirExport
         }
     }
 
-    /// <summary>A stable <c>urn:uuid</c> from a name (so a re-export gives the same ids and the hub can de-duplicate).</summary>
     /// <summary>
     /// What names an alarm's resources: its gateway and its id, as the centre keys alarms (issue 19 finding 1), so two
     /// homes that sent the same id never share a resource in the record.
     /// </summary>
     private static string Key(StoredAlarm a) => a.GatewayId + "/" + a.AlarmId;
 
+    private static readonly TimeZoneInfo Oslo = TimeZoneInfo.FindSystemTimeZoneById("Europe/Oslo");
+
+    /// <summary>A generated narrative (status <c>generated</c>): one paragraph per line, escaped.</summary>
+    private static Narrative Narrate(params string?[] lines) => new()
+    {
+        Status = Narrative.NarrativeStatus.Generated,
+        Div = "<div xmlns=\"http://www.w3.org/1999/xhtml\">"
+            + string.Concat(lines.Where(l => !string.IsNullOrWhiteSpace(l)).Select(l => "<p>" + System.Security.SecurityElement.Escape(l) + "</p>"))
+            + "</div>",
+    };
+
+    /// <summary>Local time as a person reads it, with its offset (the record is read in Norway).</summary>
+    private static string Local(DateTimeOffset t, TimeZoneInfo zone) =>
+        TimeZoneInfo.ConvertTime(t, zone).ToString("dd.MM.yyyy HH:mm:ss zzz", System.Globalization.CultureInfo.InvariantCulture);
+
+    private static string TriageName(string triage) => triage switch
+    {
+        Triage.Red => "rød (R)",
+        Triage.Orange => "oransje (O)",
+        Triage.Yellow => "gul (Y)",
+        Triage.Green => "grønn (G)",
+        Triage.Blue => "blå (B)",
+        _ => triage,
+    };
+
+    /// <summary>A stable <c>urn:uuid</c> from a name (so a re-export gives the same ids and the hub can de-duplicate).</summary>
     private static string Urn(string name)
     {
         var hash = SHA256.HashData(Encoding.UTF8.GetBytes("care-gateway:" + name));

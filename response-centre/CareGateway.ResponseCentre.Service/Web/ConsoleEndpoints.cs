@@ -318,7 +318,7 @@ public static class ConsoleEndpoints
 
             var alarms = (await store.AlarmsAsync(range.From, range.To, 10_000, ctx.RequestAborted)).Where(FhirExport.IsExportable).ToList();
             var gateways = await GatewayMapAsync(store, ctx);
-            var json = FhirExport.ToJson(FhirExport.Build(alarms, gateways, settings.CentreId, p.Now));
+            var json = FhirExport.ToJson(FhirExport.Build(alarms, gateways, settings.CentreId, p.Now, p.Zone));
             return Results.File(Encoding.UTF8.GetBytes(json), "application/fhir+json", "alarms-fhir.json");
         });
     }

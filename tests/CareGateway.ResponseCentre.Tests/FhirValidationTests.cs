@@ -1,0 +1,130 @@
+using CareGateway.Protocol;
+using CareGateway.ResponseCentre.Service.Fhir;
+using CareGateway.ResponseCentre.Service.Storage;
+using CareGateway.Tests;
+using Firely.Fhir.Validation;
+using Hl7.Fhir.Model;
+using Hl7.Fhir.Specification.Source;
+using Hl7.Fhir.Specification.Terminology;
+using Xunit.Abstractions;
+
+namespace CareGateway.ResponseCentre.Tests;
+
+/// <summary>
+/// The record export through Firely's profile validator, against the VKP 0.9.0 profiles (response-centre/fhir/vkp-r4)
+/// and the Norwegian base profiles they build on (response-centre/fhir/no-basis-r4), with the R4 core specification
+/// from Hl7.Fhir.Specification.R4 for everything else. The validator is the one a receiving system runs; the hand
+/// check in <see cref="FhirExportTests"/> stays as a readable statement of what the profiles require.
+/// </summary>
+public sealed class FhirValidationTests(ITestOutputHelper output)
+{
+    private static readonly DateTimeOffset T0 = new(2026, 11, 24, 1, 19, 0, TimeSpan.Zero);
+
+    private static readonly Lazy<Validator> Shared = new(() =>
+    {
+        var local = new MultiResolver(
+            new DirectorySource(RepoFiles.PathOf(["response-centre", "fhir", "vkp-r4"]), new DirectorySourceSettings { IncludeSubDirectories = true }),
+            new DirectorySource(RepoFiles.PathOf(["response-centre", "fhir", "no-basis-r4"]), new DirectorySourceSettings { IncludeSubDirectories = true }));
+        // The published profiles carry only a differential: SnapshotSource expands them on their bases when first asked.
+        var resolver = new CachedResolver(new SnapshotSource(new MultiResolver(local, ZipSource.CreateValidationSource())));
+        return new Validator(resolver.AsAsync(), new LocalTerminologyService(resolver.AsAsync()));
+    });
+
+    internal static IReadOnlyList<OperationOutcome.IssueComponent> Validate(Resource resource, string? profile = null)
+    {
+        var outcome = Shared.Value.Validate(resource, profile);
+        return outcome.Issue;
+    }
+
+    private static string Describe(IEnumerable<OperationOutcome.IssueComponent> issues) =>
+        string.Join(Environment.NewLine, issues.Select(i => $"{i.Severity}: {i.Details?.Text} at {string.Join(",", i.Expression ?? [])}"));
+
+    private static IEnumerable<OperationOutcome.IssueComponent> Errors(IEnumerable<OperationOutcome.IssueComponent> issues) =>
+        issues.Where(i => i.Severity is OperationOutcome.IssueSeverity.Error or OperationOutcome.IssueSeverity.Fatal);
+
+    internal static StoredAlarm Closed(string id, string type, string? note) => StoreContractTests.Alarm(id, type: type, raised: T0) with
+    {
+        AlarmId = id,
+        Status = HandlingStatus.Closed,
+        AcceptedAt = T0.AddSeconds(40),
+        AcceptedBy = "operator-117",
+        ClosedAt = T0.AddMinutes(6),
+        ClosedBy = "operator-117",
+        Note = note,
+        Outcome = CloseOutcome.Handled,
+        Room = "bedroom",
+    };
+
+    internal static readonly Dictionary<string, GatewayRecord> Homes = new(StringComparer.Ordinal) { ["gw-0042"] = new GatewayRecord { GatewayId = "gw-0042", Label = "Kunde 1042" } };
+
+    [Fact]
+    public void Every_exported_resource_validates_against_its_vkp_profile_with_no_errors_and_carries_a_narrative()
+    {
+        var alarms = AlarmCatalog.All.Where(i => !i.Technical && i.Type != AlarmType.Test)
+            .Select((info, n) => Closed($"019ab3c4-5d60-7e21-9f3a-2b4c6d8e{n:x4}", info.Type, n % 2 == 0 ? "Ringte beboer. <Alt i orden> & trygg." : null))
+            .Where(FhirExport.IsExportable)
+            .ToList();
+        Assert.NotEmpty(alarms);
+        var bundle = Assert.IsType<Bundle>(FhirExport.Build(alarms, Homes, "centre-oslo", T0.AddHours(1)));
+
+        var all = Validate(bundle);
+        output.WriteLine(Describe(all));
+        Assert.True(!Errors(all).Any(), Describe(Errors(all)));
+        foreach (var entry in bundle.Entry)
+        {
+            var resource = Assert.IsAssignableFrom<DomainResource>(entry.Resource);
+            Assert.True(resource.Text?.Div is { Length: > 0 }, $"{resource.TypeName} {entry.FullUrl} has no narrative");
+            Assert.Equal(Narrative.NarrativeStatus.Generated, resource.Text!.Status);
+            // The bundle's validation checked each entry against the profile it claims.
+            Assert.Contains(Assert.Single(resource.Meta!.Profile), new[] { FhirExport.DetectedIssueProfile, FhirExport.EncounterProfile, FhirExport.CompositionProfile });
+        }
+    }
+
+    [Fact]
+    public void The_validator_finds_an_alert_code_outside_the_vkp_value_set_and_a_missing_patient()
+    {
+        var resources = FhirExport.ForAlarm(Closed("019ab3c4-5d60-7e21-9f3a-2b4c6d8e0f12", AlarmType.Fall, null), null, "centre-oslo").ToList();
+        var issue = Assert.IsType<DetectedIssue>(resources[0].Resource);
+        Assert.Empty(Errors(Validate(issue, FhirExport.DetectedIssueProfile)));
+
+        var wrongCode = (DetectedIssue)issue.DeepCopy();
+        wrongCode.Code!.Coding[0].Code = "9.99";
+        Assert.NotEmpty(Errors(Validate(wrongCode, FhirExport.DetectedIssueProfile)));
+
+        var noPatient = (DetectedIssue)issue.DeepCopy();
+        noPatient.Patient = null;
+        Assert.NotEmpty(Errors(Validate(noPatient, FhirExport.DetectedIssueProfile)));
+    }
+
+    /// <summary>
+    /// docs/examples/fhir/alarm-bundle.json is what the exporter makes for two closed alarms, kept equal to its output
+    /// here, and it validates. To regenerate after a deliberate change of the export:
+    /// <c>CENTRE_WRITE_EXAMPLES=1 dotnet test tests/CareGateway.ResponseCentre.Tests --filter FullyQualifiedName~FhirValidationTests</c>.
+    /// </summary>
+    [Fact]
+    public void The_example_bundle_in_the_docs_is_the_exporters_output_and_validates()
+    {
+        var alarms = new[]
+        {
+            Closed("019ab3c4-5d60-7e21-9f3a-2b4c6d8e0f12", AlarmType.Fall, "Ringte beboer, som lå på gulvet på badet. Hjemmetjenesten sendt; beboer hjulpet opp, ingen skade.") with { Room = "bathroom", Reason = "fall detected by the bathroom's fall sensor" },
+            Closed("019ab3c4-5d60-7e21-9f3a-2b4c6d8e0f13", AlarmType.Wandering, null) with { Room = "hallway", Reason = "outer door opened at night, no return within 10 min" },
+        };
+        var bundle = FhirExport.Build(alarms, Homes, "centre-oslo", T0.AddHours(1));
+        var json = FhirExport.ToJson(bundle) + "\n";
+        var path = RepoFiles.PathOf("docs", "examples", "fhir", "alarm-bundle.json");
+        if (Environment.GetEnvironmentVariable("CENTRE_WRITE_EXAMPLES") == "1")
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+            File.WriteAllText(path, json);
+        }
+
+        Assert.True(File.Exists(path), $"{path} is missing: write it with CENTRE_WRITE_EXAMPLES=1 (see this test's summary)");
+        Assert.True(
+            File.ReadAllText(path).ReplaceLineEndings("\n") == json,
+            "docs/examples/fhir/alarm-bundle.json differs from the exporter's output: regenerate it with CENTRE_WRITE_EXAMPLES=1 (see this test's summary)");
+
+        var fromDocs = System.Text.Json.JsonSerializer.Deserialize<Resource>(File.ReadAllText(path), FhirExport.JsonOptions)!;
+        var issues = Validate(fromDocs);
+        Assert.True(!Errors(issues).Any(), Describe(Errors(issues)));
+    }
+}

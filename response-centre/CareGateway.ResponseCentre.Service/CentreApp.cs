@@ -31,6 +31,8 @@ public static class CentreApp
         }
 
         builder.Services.AddHostedService<HealthMonitor>();
+        builder.Services.AddSingleton<RetentionJob>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<RetentionJob>());
         var keyRing = KeyRing.Configure(builder.Services, settings);
         Transport.AddTransport(builder.Services, settings.Web);
         ConsoleEndpoints.AddConsole(builder.Services);

@@ -51,6 +51,48 @@ public abstract class StoreContractTests
         Assert.Single(await store.OpenAlarmsAsync(default));
     }
 
+    /// <summary>Issue 18: retention removes what is past its time, and nothing else; an open alarm is never touched.</summary>
+    [Fact]
+    public async Task Retention_deletes_old_closed_alarms_clears_old_notes_and_old_audit_lines_and_nothing_else()
+    {
+        var store = await NewStoreAsync();
+        var now = T0.AddDays(400);
+        // Closed long ago (past the alarm cutoff), closed a while ago (past the note cutoff only), closed lately,
+        // and one raised long ago but still open.
+        foreach (var (id, closedAt) in new[] { ("old", T0.AddMinutes(10)), ("middle", now.AddDays(-100)), ("recent", now.AddDays(-1)) })
+        {
+            await store.AddAlarmAsync(Alarm(id, seq: id.Length, raised: closedAt.AddMinutes(-10)), default);
+            await store.AddAckAsync(new AckRecord { AckId = "ack-" + id, AlarmId = id, GatewayId = "gw-0042", State = AckState.Closed, By = "operator-1", At = closedAt }, default);
+            Assert.True(await store.CloseAsync(Key(id), "operator-1", closedAt, "health details of " + id, CloseOutcome.Handled, default));
+        }
+
+        await store.AddAlarmAsync(Alarm("still-open", seq: 99, raised: T0), default);
+        await store.AddAckAsync(new AckRecord { AckId = "ack-still-open", AlarmId = "still-open", GatewayId = "gw-0042", State = AckState.Received, By = "centre", At = T0 }, default);
+        foreach (var (id, at) in new[] { ("audit-old", now.AddDays(-800)), ("audit-new", now.AddDays(-5)) })
+        {
+            await store.AddAuditAsync(new AuditEntry { AuditId = id, At = at, Actor = "kari", Action = "GET /export/fhir", Outcome = "ok" }, default);
+        }
+
+        var outcome = await store.ApplyRetentionAsync(new RetentionCutoffs(now.AddDays(-365), now.AddDays(-90), now.AddDays(-730)), default);
+
+        Assert.Equal(new RetentionOutcome(1, 1, 1), outcome);
+        Assert.Null(await store.GetAlarmAsync(Key("old"), default));
+        Assert.Empty(await store.AcksAsync(Key("old"), default));
+        var middle = await store.GetAlarmAsync(Key("middle"), default);
+        Assert.NotNull(middle);
+        Assert.Null(middle.Note);
+        Assert.Equal(CloseOutcome.Handled, middle.Outcome);
+        Assert.Equal("health details of recent", (await store.GetAlarmAsync(Key("recent"), default))!.Note);
+        Assert.NotNull(await store.GetAlarmAsync(Key("still-open"), default));
+        Assert.Single(await store.AcksAsync(Key("still-open"), default));
+        Assert.Single(await store.AcksAsync(Key("middle"), default));
+        Assert.Equal(["audit-new"], (await store.AuditAsync(now.AddDays(-1000), now, 10, default)).Select(a => a.AuditId));
+
+        // A second pass finds nothing more; null cutoffs keep everything.
+        Assert.False((await store.ApplyRetentionAsync(new RetentionCutoffs(now.AddDays(-365), now.AddDays(-90), now.AddDays(-730)), default)).Any);
+        Assert.False((await store.ApplyRetentionAsync(new RetentionCutoffs(null, null, null), default)).Any);
+    }
+
     [Fact]
     public async Task The_open_queue_is_by_priority_then_age_and_leaves_out_closed_and_cancelled_alarms()
     {

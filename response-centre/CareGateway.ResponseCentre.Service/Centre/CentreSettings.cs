@@ -22,6 +22,9 @@ public sealed class CentreSettings
     /// <summary>Each priority's time to be accepted; past it the alarm alerts again and goes to the second tier.</summary>
     public EscalationSettings Escalation { get; set; } = new();
 
+    /// <summary>How long each kind of data is kept (<c>Centre:Retention</c>); see docs/response-centre.md.</summary>
+    public RetentionSettings Retention { get; set; } = new();
+
     /// <summary>A gateway is silent after this many heartbeat intervals without one.</summary>
     public double MissedHeartbeats { get; set; } = 3;
 
@@ -63,6 +66,29 @@ public sealed class EscalationSettings
         AlarmPriority.Medium => MediumSeconds,
         _ => LowSeconds,
     }));
+}
+
+/// <summary>
+/// Days each kind of data is kept after its alarm closed (audit: after it was written); 0 keeps it for ever. Open
+/// alarms are never removed. The record of care is the patient record (the FHIR export), not the centre's database.
+/// </summary>
+public sealed class RetentionSettings
+{
+    /// <summary>Closed alarms with their acknowledgements (the figures cover this window).</summary>
+    public int AlarmDays { get; set; } = 365;
+
+    /// <summary>The operator's free-text note on a closed alarm, which may hold health details.</summary>
+    public int NoteDays { get; set; } = 90;
+
+    /// <summary>The audit log.</summary>
+    public int AuditDays { get; set; } = 730;
+
+    /// <summary>How often the retention pass runs.</summary>
+    public double CheckHours { get; set; } = 6;
+
+    public Storage.RetentionCutoffs CutoffsAt(DateTimeOffset now) => new(Before(now, AlarmDays), Before(now, NoteDays), Before(now, AuditDays));
+
+    private static DateTimeOffset? Before(DateTimeOffset now, int days) => days > 0 ? now.AddDays(-days) : null;
 }
 
 public sealed class IntakeSettings

@@ -29,6 +29,14 @@ public interface ICentreStore
     /// <summary>The audit log in [since, until), newest first, at most <paramref name="limit"/> lines.</summary>
     Task<IReadOnlyList<AuditEntry>> AuditAsync(DateTimeOffset since, DateTimeOffset until, int limit, CancellationToken ct);
 
+    /// <summary>
+    /// Retention, in one transaction: clears the operator's note of alarms closed before <see cref="RetentionCutoffs.NotesClosedBefore"/>,
+    /// deletes alarms closed before <see cref="RetentionCutoffs.AlarmsClosedBefore"/> with their acknowledgements, and
+    /// audit lines older than <see cref="RetentionCutoffs.AuditBefore"/> (a null cutoff keeps that kind for ever).
+    /// An alarm that is not closed is never touched.
+    /// </summary>
+    Task<RetentionOutcome> ApplyRetentionAsync(RetentionCutoffs cutoffs, CancellationToken ct);
+
     /// <summary>Per known gateway: its latest test alarm and since when the centre has known it.</summary>
     Task<IReadOnlyList<TestAlarmSeen>> TestAlarmsSeenAsync(CancellationToken ct);
 

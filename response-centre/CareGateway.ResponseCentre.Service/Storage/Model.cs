@@ -273,3 +273,12 @@ public static class Roles
 
 /// <summary>A page of the queue: its rows and the number of open alarms in all.</summary>
 public sealed record OpenAlarmsPage(IReadOnlyList<StoredAlarm> Rows, int Total);
+
+/// <summary>What retention removes: data older than each cutoff (null keeps that kind for ever).</summary>
+public sealed record RetentionCutoffs(DateTimeOffset? AlarmsClosedBefore, DateTimeOffset? NotesClosedBefore, DateTimeOffset? AuditBefore);
+
+/// <summary>What one retention pass removed.</summary>
+public sealed record RetentionOutcome(int AlarmsDeleted, int NotesCleared, int AuditDeleted)
+{
+    public bool Any => AlarmsDeleted + NotesCleared + AuditDeleted > 0;
+}

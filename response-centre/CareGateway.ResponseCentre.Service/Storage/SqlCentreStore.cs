@@ -109,6 +109,32 @@ public abstract partial class SqlCentreStore : ICentreStore
             r => new AuditEntry { AuditId = r.GetString(0), At = FromMs(r.GetValue(1)), Actor = r.GetString(2), Action = r.GetString(3), Target = NullableString(r, 4), Outcome = r.GetString(5), Address = NullableString(r, 6) },
             ct, ("from", Ms(since)), ("to", Ms(until)), ("limit", limit));
 
+    public async Task<RetentionOutcome> ApplyRetentionAsync(RetentionCutoffs cutoffs, CancellationToken ct)
+    {
+        await using var db = await OpenAsync(ct);
+        await using var tx = await db.BeginTransactionAsync(ct);
+        var closed = (int)HandlingStatus.Closed;
+        var alarms = 0;
+        if (cutoffs.AlarmsClosedBefore is { } a)
+        {
+            await ExecAsync(db, tx, """
+                DELETE FROM ack WHERE EXISTS (SELECT 1 FROM alarm x WHERE x.alarm_id = ack.alarm_id AND x.gateway_id = ack.gateway_id
+                  AND x.status = @closed AND x.closed_at < @before)
+                """, ct, ("closed", closed), ("before", Ms(a)));
+            alarms = await ExecAsync(db, tx, "DELETE FROM alarm WHERE status = @closed AND closed_at < @before", ct, ("closed", closed), ("before", Ms(a)));
+        }
+
+        // After the deletion, so an alarm deleted is not also counted as a note cleared.
+        var notes = cutoffs.NotesClosedBefore is { } n
+            ? await ExecAsync(db, tx, "UPDATE alarm SET note = NULL WHERE status = @closed AND closed_at < @before AND note IS NOT NULL", ct, ("closed", closed), ("before", Ms(n)))
+            : 0;
+        var audit = cutoffs.AuditBefore is { } b
+            ? await ExecAsync(db, tx, "DELETE FROM audit WHERE at < @before", ct, ("before", Ms(b)))
+            : 0;
+        await tx.CommitAsync(ct);
+        return new RetentionOutcome(alarms, notes, audit);
+    }
+
     public Task<IReadOnlyList<TestAlarmSeen>> TestAlarmsSeenAsync(CancellationToken ct) =>
         QueryAsync($"""
             SELECT g.gateway_id,

@@ -81,6 +81,31 @@ public sealed class FileCareProfileStore : ICareProfileStore
     }
 
     /// <summary>
+    /// One care-profile shape everywhere: a profile file is the configuration's <c>careProfile</c> section alone. A
+    /// document that wraps it (a gateway configuration, or a replay file <c>{"careProfile": ..., "sensors": [...]}</c>)
+    /// is read for its <c>careProfile</c> section, with the same meaning; its other keys are not looked at here.
+    /// </summary>
+    public static (CareProfileConfig? Config, List<string> Errors) ParseDocument(byte[] json)
+    {
+        ArgumentNullException.ThrowIfNull(json);
+        return SectionOf(json) is { } section ? Parse(Encoding.UTF8.GetBytes(section)) : Parse(json);
+    }
+
+    /// <summary>The raw text of a wrapping document's <c>careProfile</c> section; null when the document is a profile itself (or not JSON).</summary>
+    public static string? SectionOf(byte[] json)
+    {
+        try
+        {
+            var node = System.Text.Json.Nodes.JsonNode.Parse(json, documentOptions: new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true });
+            return node is System.Text.Json.Nodes.JsonObject o && o.TryGetPropertyValue("careProfile", out var section) && section is not null ? section.ToJsonString() : null;
+        }
+        catch (JsonException)
+        {
+            return null; // Parse names the syntax error with its line
+        }
+    }
+
+    /// <summary>
     /// Parses and validates a careProfile section, with the configuration file's rules (comments and trailing commas
     /// allowed, unknown keys named with "did you mean"): every problem with its path from <c>$.careProfile</c> and,
     /// where the text has it, its line.

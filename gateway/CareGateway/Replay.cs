@@ -62,15 +62,44 @@ public static class Replay
         }
     }
 
-    /// <summary>Reads a profile file: <c>{ "careProfile": ..., "sensors": [...] }</c>, or a gateway configuration.</summary>
-    public static (CareProfile Profile, IReadOnlyList<SensorDefinition> Sensors) LoadProfile(string path)
+    /// <summary>
+    /// Reads a profile: a gateway configuration, a file <c>{ "careProfile": ..., "sensors": [...] }</c>, or a care profile
+    /// alone (the same document as the configuration's <c>careProfile</c> section), whose sensors then come from the
+    /// gateway configuration at <paramref name="sensorsFrom"/>.
+    /// </summary>
+    public static (CareProfile Profile, IReadOnlyList<SensorDefinition> Sensors) LoadProfile(string path, string? sensorsFrom = null)
     {
         var text = File.ReadAllText(path);
-        var node = JsonNode.Parse(text, documentOptions: new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true });
+        JsonNode? node;
+        try
+        {
+            node = JsonNode.Parse(text, documentOptions: new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true });
+        }
+        catch (JsonException)
+        {
+            node = null; // the readers below name the syntax error with its line
+        }
+
         if (node is JsonObject o && o.ContainsKey("gatewayId"))
         {
             var config = ConfigLoader.Parse(text, path);
             return (ConfigLoader.ToProfile(config.CareProfile), config.Sensors);
+        }
+
+        if (node is JsonObject bare && !bare.ContainsKey("careProfile") && !bare.ContainsKey("sensors"))
+        {
+            var (profile, profileErrors) = FileCareProfileStore.Parse(System.Text.Encoding.UTF8.GetBytes(text));
+            if (profile is null || profileErrors.Count > 0)
+            {
+                throw new ConfigException(path, profileErrors);
+            }
+
+            if (sensorsFrom is null || !File.Exists(sensorsFrom))
+            {
+                throw new ConfigException(path, [$"$: this is a care profile alone, which names no sensors; give the gateway configuration that has them with --config FILE{(sensorsFrom is null ? "" : $" ({sensorsFrom} does not exist)")}, or put both in one file: {{ \"careProfile\": ..., \"sensors\": [...] }}"]);
+            }
+
+            return (ConfigLoader.ToProfile(profile), ConfigLoader.Parse(File.ReadAllText(sensorsFrom), sensorsFrom).Sensors);
         }
 
         ReplayProfileFile? file;

@@ -3,11 +3,11 @@ namespace CareGateway;
 /// <summary><c>care-gateway replay --profile PROFILE --events EVENTS</c>: what a profile would have raised on a recording.</summary>
 internal static class ReplayCommand
 {
-    public static async Task<int> RunAsync(FileInfo profileFile, FileInfo eventsFile, DateTimeOffset? until, TextWriter output, TextWriter error)
+    public static async Task<int> RunAsync(FileInfo profileFile, FileInfo eventsFile, DateTimeOffset? until, TextWriter output, TextWriter error, FileInfo? sensorsFrom = null)
     {
         try
         {
-            var (profile, sensors) = Replay.LoadProfile(profileFile.FullName);
+            var (profile, sensors) = Replay.LoadProfile(profileFile.FullName, sensorsFrom?.FullName);
             List<ReplayInput> inputs;
             using (var reader = eventsFile.OpenText())
             {

@@ -42,7 +42,7 @@ public static partial class GatewayCommandLine
 
         var profileOption = new Option<FileInfo>("--profile", "-p")
         {
-            Description = "The care profile and sensors: { \"careProfile\": ..., \"sensors\": [...] }, or a gateway configuration file.",
+            Description = "The care profile: a profile file (the careProfile section alone; its sensors then come from --config), { \"careProfile\": ..., \"sensors\": [...] }, or a gateway configuration file.",
             Required = true,
         };
         var eventsOption = new Option<FileInfo>("--events", "-e")
@@ -60,7 +60,7 @@ public static partial class GatewayCommandLine
             eventsOption,
             untilOption,
         };
-        replay.SetAction((parse, _) => ReplayCommand.RunAsync(parse.GetValue(profileOption)!, parse.GetValue(eventsOption)!, parse.GetValue(untilOption), Console.Out, Console.Error));
+        replay.SetAction((parse, _) => ReplayCommand.RunAsync(parse.GetValue(profileOption)!, parse.GetValue(eventsOption)!, parse.GetValue(untilOption), Console.Out, Console.Error, parse.GetValue(CliOptions.Config)));
         root.Subcommands.Add(replay);
 
         // The technician's commands, each in gateway/CareGateway/Cli/.

@@ -20,7 +20,7 @@ public static class ProfileCommand
         show.SetAction((parse, _) => CliOptions.InvokeAsync(parse, (c, p) => ShowAsync(p, c)));
         profile.Subcommands.Add(show);
 
-        var file = new Argument<FileInfo?>("file") { Description = "A careProfile section (JSON) to check instead of the one in use.", Arity = ArgumentArity.ZeroOrOne };
+        var file = new Argument<FileInfo?>("file") { Description = "A care profile file (the careProfile section alone, or a file holding one) to check instead of the one in use.", Arity = ArgumentArity.ZeroOrOne };
         var validate = new Command("validate", "Check a care profile; every problem is given with its path.") { file };
         validate.SetAction((parse, _) => CliOptions.InvokeAsync(parse, (c, p) => ValidateAsync(parse.GetValue(file)?.FullName, p, c)));
         profile.Subcommands.Add(validate);
@@ -113,7 +113,7 @@ public static class ProfileCommand
                 throw new CliException($"Cannot read {file} ({(ex is FileNotFoundException or DirectoryNotFoundException ? "there is no such file" : ex.Message)}).", "Check the path.");
             }
 
-            errors = FileCareProfileStore.Parse(bytes).Errors;
+            errors = FileCareProfileStore.ParseDocument(bytes).Errors;
         }
         else
         {

@@ -227,6 +227,51 @@ public static class Replay
     }
 }
 
+/// <summary>The replay as one JSON document (<c>replay --json</c>): times ISO 8601 with the profile's local offset.</summary>
+public static class ReplayJson
+{
+    // Relaxed escaping: a time's "+01:00" stays readable (the output is a file or a pipe, never HTML).
+    private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
+    public static void Write(TextWriter output, CareProfile profile, IReadOnlyList<ReplayInput> inputs, IReadOnlyList<AlarmRequest> alarms)
+    {
+        ArgumentNullException.ThrowIfNull(output);
+        ArgumentNullException.ThrowIfNull(profile);
+        var zone = profile.ResolveTimeZone();
+        string Iso(DateTimeOffset t) => TimeZoneInfo.ConvertTime(t, zone).ToString("yyyy-MM-ddTHH:mm:sszzz", System.Globalization.CultureInfo.InvariantCulture);
+        var list = new JsonArray();
+        foreach (var a in alarms.OrderBy(a => a.At))
+        {
+            list.Add((JsonNode)new JsonObject
+            {
+                ["at"] = Iso(a.At),
+                ["type"] = a.Type,
+                ["cancelled"] = a.State == AlarmState.Cancelled,
+                ["sensor"] = a.SensorId,
+                ["room"] = a.Room,
+                ["reason"] = a.Reason,
+            });
+        }
+
+        var counts = new JsonObject();
+        foreach (var g in alarms.GroupBy(a => a.Type))
+        {
+            counts[g.Key] = g.Count();
+        }
+
+        var doc = new JsonObject
+        {
+            ["timeZone"] = profile.TimeZone,
+            ["inputs"] = inputs.Count,
+            ["from"] = inputs.Count > 0 ? Iso(inputs[0].At) : null,
+            ["to"] = inputs.Count > 0 ? Iso(inputs[^1].At) : null,
+            ["alarms"] = list,
+            ["countsByType"] = counts,
+        };
+        output.WriteLine(doc.ToJsonString(Indented));
+    }
+}
+
 /// <summary>One line of a normalized recording.</summary>
 public sealed record RecordedEvent
 {

@@ -3,7 +3,7 @@ namespace CareGateway;
 /// <summary><c>care-gateway replay --profile PROFILE --events EVENTS</c>: what a profile would have raised on a recording.</summary>
 internal static class ReplayCommand
 {
-    public static async Task<int> RunAsync(FileInfo profileFile, FileInfo eventsFile, DateTimeOffset? until, TextWriter output, TextWriter error, FileInfo? sensorsFrom = null)
+    public static async Task<int> RunAsync(FileInfo profileFile, FileInfo eventsFile, DateTimeOffset? until, TextWriter output, TextWriter error, FileInfo? sensorsFrom = null, bool json = false)
     {
         try
         {
@@ -15,7 +15,15 @@ internal static class ReplayCommand
             }
 
             var alarms = Replay.Run(profile, sensors, inputs, until);
-            Replay.Print(output, profile, inputs, alarms);
+            if (json)
+            {
+                ReplayJson.Write(output, profile, inputs, alarms);
+            }
+            else
+            {
+                Replay.Print(output, profile, inputs, alarms);
+            }
+
             return 0;
         }
         catch (Exception ex) when (ex is ConfigException or ReplayFormatException or IOException or UnauthorizedAccessException or System.Text.Json.JsonException)

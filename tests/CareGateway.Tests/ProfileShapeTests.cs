@@ -101,4 +101,23 @@ public sealed class ProfileShapeTests : IDisposable
         Assert.Contains("names no sensors", alone.Error, StringComparison.Ordinal);
         Assert.Contains("--config", alone.Error, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task Replay_json_gives_each_alarm_with_an_iso_time_in_local_offset_and_the_counts()
+    {
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+        var code = await ReplayCommand.RunAsync(new FileInfo(Sample("profile.json")), new FileInfo(Sample("week.jsonl")), null, output, error, null, json: true);
+
+        Assert.True(code == 0, error.ToString());
+        var doc = JsonNode.Parse(output.ToString())!;
+        var alarms = doc["alarms"]!.AsArray();
+        Assert.Equal(7, alarms.Count);
+        Assert.Equal("2026-11-27T02:19:00+01:00", alarms[2]!["at"]!.GetValue<string>());
+        Assert.Equal(("wandering", "door-front", false), (alarms[2]!["type"]!.GetValue<string>(), alarms[2]!["sensor"]!.GetValue<string>(), alarms[2]!["cancelled"]!.GetValue<bool>()));
+        Assert.True(alarms[4]!["cancelled"]!.GetValue<bool>());
+        Assert.Equal(3, doc["countsByType"]!["bed-exit"]!.GetValue<int>());
+        Assert.Equal("Europe/Oslo", doc["timeZone"]!.GetValue<string>());
+        Assert.Equal(DateTimeOffset.Parse(doc["from"]!.GetValue<string>(), System.Globalization.CultureInfo.InvariantCulture).Offset, TimeSpan.FromHours(1));
+    }
 }

@@ -60,7 +60,7 @@ public static partial class GatewayCommandLine
             eventsOption,
             untilOption,
         };
-        replay.SetAction((parse, _) => ReplayCommand.RunAsync(parse.GetValue(profileOption)!, parse.GetValue(eventsOption)!, parse.GetValue(untilOption), Console.Out, Console.Error, parse.GetValue(CliOptions.Config)));
+        replay.SetAction((parse, _) => ReplayCommand.RunAsync(parse.GetValue(profileOption)!, parse.GetValue(eventsOption)!, parse.GetValue(untilOption), Console.Out, Console.Error, parse.GetValue(CliOptions.Config), parse.GetValue(CliOptions.Json)));
         root.Subcommands.Add(replay);
 
         // The technician's commands, each in gateway/CareGateway/Cli/.

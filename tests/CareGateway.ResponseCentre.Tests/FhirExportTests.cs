@@ -22,7 +22,7 @@ public sealed class FhirExportTests
 
     private static string Vkp(params string[] parts) => RepoFiles.PathOf(["response-centre", "fhir", "vkp-r4", .. parts]);
 
-    private static StoredAlarm Closed(string id, string type, string? note) => StoreContractTests.Alarm(id, type: type, raised: T0) with
+    internal static StoredAlarm Closed(string id, string type, string? note) => StoreContractTests.Alarm(id, type: type, raised: T0) with
     {
         AlarmId = id,
         Status = HandlingStatus.Closed,
@@ -34,7 +34,7 @@ public sealed class FhirExportTests
         Outcome = CloseOutcome.Handled,
     };
 
-    private static readonly Dictionary<string, GatewayRecord> Homes = new(StringComparer.Ordinal) { ["gw-0042"] = new GatewayRecord { GatewayId = "gw-0042", Label = "Kunde 1042" } };
+    internal static readonly Dictionary<string, GatewayRecord> Homes = new(StringComparer.Ordinal) { ["gw-0042"] = new GatewayRecord { GatewayId = "gw-0042", Label = "Kunde 1042" } };
 
     /// <summary>Codes of every CodeSystem in the folder, by system URL.</summary>
     private static Dictionary<string, Dictionary<string, string>> CodeSystems() =>

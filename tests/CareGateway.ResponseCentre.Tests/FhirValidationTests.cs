@@ -42,20 +42,10 @@ public sealed class FhirValidationTests(ITestOutputHelper output)
     private static IEnumerable<OperationOutcome.IssueComponent> Errors(IEnumerable<OperationOutcome.IssueComponent> issues) =>
         issues.Where(i => i.Severity is OperationOutcome.IssueSeverity.Error or OperationOutcome.IssueSeverity.Fatal);
 
-    internal static StoredAlarm Closed(string id, string type, string? note) => StoreContractTests.Alarm(id, type: type, raised: T0) with
-    {
-        AlarmId = id,
-        Status = HandlingStatus.Closed,
-        AcceptedAt = T0.AddSeconds(40),
-        AcceptedBy = "operator-117",
-        ClosedAt = T0.AddMinutes(6),
-        ClosedBy = "operator-117",
-        Note = note,
-        Outcome = CloseOutcome.Handled,
-        Room = "bedroom",
-    };
+    /// <summary>A closed alarm as <see cref="FhirExportTests"/> makes them, with a room so the Encounter has a location.</summary>
+    private static StoredAlarm Closed(string id, string type, string? note) => FhirExportTests.Closed(id, type, note) with { Room = "bedroom" };
 
-    internal static readonly Dictionary<string, GatewayRecord> Homes = new(StringComparer.Ordinal) { ["gw-0042"] = new GatewayRecord { GatewayId = "gw-0042", Label = "Kunde 1042" } };
+    private static Dictionary<string, GatewayRecord> Homes => FhirExportTests.Homes;
 
     [Fact]
     public void Every_exported_resource_validates_against_its_vkp_profile_with_no_errors_and_carries_a_narrative()

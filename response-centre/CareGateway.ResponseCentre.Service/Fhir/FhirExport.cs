@@ -181,11 +181,7 @@ public static class FhirExport
                     {
                         Title = "Beskrivelse av oppfølging",
                         Code = new CodeableConcept(CompositionSectionSystem, "1.1", "beskrivelse av oppfølging", null),
-                        Text = new Narrative
-                        {
-                            Status = Narrative.NarrativeStatus.Generated,
-                            Div = $"<div xmlns=\"http://www.w3.org/1999/xhtml\"><p>{System.Security.SecurityElement.Escape(note)}</p></div>",
-                        },
+                        Text = Narrate(note),
                         Entry = [new ResourceReference(issueUrl)],
                     },
                 ],

@@ -7,7 +7,7 @@ public class DemoTests
     {
         using var output = new StringWriter();
 
-        var exitCode = await DemoCommand.RunAsync(output, CancellationToken.None);
+        var exitCode = await CareGateway.Demo.Demo.RunAsync(output, CancellationToken.None);
 
         var text = output.ToString();
         Assert.True(exitCode == 0, text);

@@ -24,10 +24,6 @@ public static partial class GatewayCommandLine
     {
         var root = new RootCommand("care-gateway: the home safety gateway, and the technician's tool to run and check it.");
 
-        var demo = new Command("demo", "Run the whole chain in one process on embedded defaults: broker, simulated board, gateway, response centre.");
-        demo.SetAction((_, ct) => DemoCommand.RunAsync(Console.Out, ct));
-        root.Subcommands.Add(demo);
-
         // --config (default /etc/care-gateway/gateway.json) and --json apply to every command.
         var configOption = CliOptions.Config;
         root.Options.Add(configOption);

@@ -15,7 +15,15 @@ public class SimulateTests
     private static readonly TimeSpan Bound = TimeSpan.FromSeconds(60);
 
     [Fact]
-    public async Task Simulate_press_on_a_running_gateway_raises_the_panic_alarm_at_a_subscriber()
+    public Task Simulate_press_on_a_running_gateway_raises_the_panic_alarm_at_a_subscriber() =>
+        PressRaisesThePanicAlarmAsync(args => Info(args), Bound);
+
+    /// <summary>
+    /// <c>run</c> on the simulated board with a panic button, then <c>simulate press</c>: the panic alarm reaches a
+    /// subscriber on a real Mosquitto. <paramref name="launch"/> says how to start the executable (the built assembly, or
+    /// the packaged native binary, under qemu on another architecture).
+    /// </summary>
+    internal static async Task PressRaisesThePanicAlarmAsync(Func<string[], ProcessStartInfo> launch, TimeSpan bound)
     {
         await using var broker = await MosquittoBroker.StartAsync();
         using var dir = new TempDir();
@@ -56,17 +64,17 @@ public class SimulateTests
             .Build());
 
         var output = new StringBuilder();
-        using var gateway = Start(output, "run", "--config", configPath);
+        using var gateway = Start(launch, output, "run", "--config", configPath);
         try
         {
-            await online.Task.WaitAsync(Bound);
+            await online.Task.WaitAsync(bound);
             Assert.False(alarm.Task.IsCompleted, "an alarm before the press: the button reads pressed at rest");
 
-            var (code, said) = await RunToEndAsync("simulate", "press", "panic-bed", "--config", configPath);
+            var (code, said) = await RunToEndAsync(launch, bound, "simulate", "press", "panic-bed", "--config", configPath);
 
             Assert.True(code == 0, $"exit {code}: {said}\n{Read(output)}");
             Assert.Contains("Pressed panic-bed", said, StringComparison.Ordinal);
-            var raised = await alarm.Task.WaitAsync(Bound);
+            var raised = await alarm.Task.WaitAsync(bound);
             Assert.Contains("\"type\":\"panic\"", raised, StringComparison.Ordinal);
             Assert.Contains("\"sensorId\":\"panic-bed\"", raised, StringComparison.Ordinal);
         }
@@ -79,9 +87,9 @@ public class SimulateTests
         }
     }
 
-    private static Process Start(StringBuilder output, params string[] args)
+    private static Process Start(Func<string[], ProcessStartInfo> launch, StringBuilder output, params string[] args)
     {
-        var process = Process.Start(Info(args)) ?? throw new InvalidOperationException("care-gateway did not start");
+        var process = Process.Start(launch(args)) ?? throw new InvalidOperationException("care-gateway did not start");
         process.OutputDataReceived += (_, e) => Append(output, e.Data);
         process.ErrorDataReceived += (_, e) => Append(output, e.Data);
         process.BeginOutputReadLine();
@@ -89,18 +97,21 @@ public class SimulateTests
         return process;
     }
 
-    private static async Task<(int Code, string Output)> RunToEndAsync(params string[] args)
+    private static async Task<(int Code, string Output)> RunToEndAsync(Func<string[], ProcessStartInfo> launch, TimeSpan bound, params string[] args)
     {
-        using var process = Process.Start(Info(args)) ?? throw new InvalidOperationException("care-gateway did not start");
+        using var process = Process.Start(launch(args)) ?? throw new InvalidOperationException("care-gateway did not start");
         process.StandardInput.Close();
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync().WaitAsync(Bound);
+        await process.WaitForExitAsync().WaitAsync(bound);
         return (process.ExitCode, await stdout + await stderr);
     }
 
-    private static ProcessStartInfo Info(string[] args) =>
-        new("dotnet", [Path.Combine(AppContext.BaseDirectory, "care-gateway.dll"), .. args])
+    private static ProcessStartInfo Info(string[] args) => Launch("dotnet", [Path.Combine(AppContext.BaseDirectory, "care-gateway.dll"), .. args]);
+
+    /// <summary>How these tests start a process: its output and input redirected.</summary>
+    internal static ProcessStartInfo Launch(string file, string[] args) =>
+        new(file, args)
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,

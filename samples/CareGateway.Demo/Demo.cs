@@ -10,15 +10,15 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Time.Testing;
 using MQTTnet.Server;
 
-namespace CareGateway;
+namespace CareGateway.Demo;
 
 /// <summary>
-/// <c>care-gateway demo</c>: the whole chain in one process on embedded defaults. An in-process MQTT broker on a free
+/// <c>dotnet run --project samples/CareGateway.Demo</c>: the whole chain in one process on embedded defaults. An in-process MQTT broker on a free
 /// loopback port, a simulated Raspberry Pi board with a front-door contact, a bed mat and a panic button, the real gateway
 /// (rules, durable outbox, uplink) and a minimal response centre whose operator accepts and closes each alarm.
 /// The scenario runs on a scenario clock (a night in Oslo), so it takes seconds; the network and disk are real.
 /// </summary>
-internal static class DemoCommand
+public static class Demo
 {
     private const int DoorLine = 17;
     private const int PanicLine = 27;

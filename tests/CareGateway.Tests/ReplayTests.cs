@@ -356,4 +356,31 @@ public class ReplayTests
         Assert.Single(engine.TakeNearMisses());
         Assert.Equal(engine.Snapshot().ToJson(), restored.Snapshot().ToJson());
     }
+
+    [Fact]
+    public void Leaving_the_bathroom_and_getting_back_into_bed_late_are_near_misses_with_what_was_missing()
+    {
+        var bath = new SensorDefinition { Id = "pir-bath", Kind = SensorKind.Motion, Room = "bathroom" };
+        var bed = new SensorDefinition { Id = "bed-1", Kind = SensorKind.Bed, Room = "bedroom" };
+        var profile = new CareProfile { BathroomStay = new BathroomStayRule { Enabled = true, MaxMinutes = 60 } };
+        var engine = new RuleEngine(profile, [bath, bed, Hall]);
+        var t = Oslo("2026-11-24T14:00:00+01:00");
+
+        engine.OnEvent(Ev(bath, true, t));
+        engine.OnEvent(Ev(bath, false, t.AddMinutes(1)));
+        engine.OnEvent(Ev(Hall, true, t.AddMinutes(55)));
+        var stay = Assert.Single(engine.TakeNearMisses());
+        Assert.Equal((AlarmType.BathroomStay, "pir-bath", TimeSpan.FromMinutes(5)), (stay.Type, stay.SensorId, stay.ShortBy));
+        Assert.Equal("near miss: bathroom-stay - out of the bathroom after 55 min, 5 min short of the 1 h limit", stay.Describe());
+
+        // At night: in bed at 22:30, up at 02:00, back 50 s before the default 5 min are up.
+        var maxAbsent = TimeSpan.FromMinutes(profile.BedExit.MaxAbsentMinutes);
+        var night = Oslo("2026-11-24T22:30:00+01:00");
+        engine.OnEvent(Ev(bed, true, night));
+        engine.OnEvent(Ev(bed, false, night.AddHours(3.5)));
+        Assert.Empty(engine.OnEvent(Ev(bed, true, night.AddHours(3.5) + maxAbsent - TimeSpan.FromSeconds(50))));
+        var back = Assert.Single(engine.TakeNearMisses(), m => m.Type == AlarmType.BedExit);
+        Assert.Equal(("bed-1", TimeSpan.FromSeconds(50)), (back.SensorId, back.ShortBy));
+        Assert.Contains("back in bed after", back.Describe(), StringComparison.Ordinal);
+    }
 }

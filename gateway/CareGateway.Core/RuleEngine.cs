@@ -30,12 +30,19 @@ public sealed class RuleEngine
     /// <summary>The most sensors a <c>zigbee-offline</c> alarm names; the rest are counted.</summary>
     public const int MaxListedSensors = 50;
 
+    /// <summary>
+    /// A timed rule whose condition ends within this last fraction of its limit (the last 20 %: from 4 min of a 5 min
+    /// wandering grace on) is a <see cref="NearMiss"/>.
+    /// </summary>
+    public const double NearMissFraction = 0.2;
+
     private readonly HashSet<string> _zigbee;
     private readonly CareProfile _profile;
     private readonly TimeZoneInfo _zone;
     private readonly Dictionary<string, SensorDefinition> _sensors;
     private readonly IPreAlarmSignal? _signal;
     private readonly bool _hasActivitySensors;
+    private readonly List<NearMiss> _nearMisses = [];
     private RuleSnapshot _s = new();
 
     public RuleEngine(CareProfile profile, IEnumerable<SensorDefinition> sensors, IPreAlarmSignal? signal = null)
@@ -81,6 +88,26 @@ public sealed class RuleEngine
 
         _s.Offline.RemoveAll(id => _s.PendingOffline.Any(p => p.SensorId == id));
         _s.PendingOffline.Clear();
+    }
+
+    /// <summary>
+    /// The near misses observed since the last call, in order, and forgets them: timers of wandering, bed-exit,
+    /// bathroom-stay and continuous inactivity that were ended within the last <see cref="NearMissFraction"/> of their
+    /// limit. Observations only (for <c>replay</c>): they are not part of the saved state and change no decision.
+    /// </summary>
+    public IReadOnlyList<NearMiss> TakeNearMisses()
+    {
+        var taken = _nearMisses.ToList();
+        _nearMisses.Clear();
+        return taken;
+    }
+
+    private void NoteNearMiss(string type, string? sensorId, string? room, DateTimeOffset since, DateTimeOffset at, TimeSpan limit, string ended)
+    {
+        if (NearMiss.IsClose(at - since, limit))
+        {
+            _nearMisses.Add(new NearMiss(type, sensorId, room, since, at, limit, ended));
+        }
     }
 
     /// <summary>A copy of the engine's whole state, to be saved.</summary>
@@ -503,14 +530,20 @@ public sealed class RuleEngine
 
     private void OnActivity(SensorEvent e, string room)
     {
+        if (InactivityDue() is { } due && _s.LastActivityAt is { } quietSince && e.At < due)
+        {
+            NoteNearMiss(AlarmType.Inactivity, null, null, quietSince, e.At, due - quietSince, "activity again");
+        }
+
         _s.LastActivityAt = e.At;
         var inside = e.Kind is SensorKind.Motion or SensorKind.Presence || (e.Kind == SensorKind.Bed && e.Active);
         if (inside)
         {
             // Movement inside after the outer door closed: the resident came back (or never left).
-            if (_s.Wandering is { ClosedAt: { } closed } && e.At >= closed)
+            if (_s.Wandering is { ClosedAt: { } closed } w && e.At >= closed)
             {
                 _s.Wandering = null;
+                NoteNearMiss(AlarmType.Wandering, w.DoorId, w.Room, w.OpenedAt, e.At, w.Deadline - w.OpenedAt, "back");
             }
 
             if (_s.LeaveCandidateAt is { } candidate && e.At >= candidate)
@@ -545,6 +578,10 @@ public sealed class RuleEngine
         {
             // Seen elsewhere: out of the bathroom. (Within a few seconds it is the hallway sensor seeing them go in.)
             _s.Bathroom = null;
+            if (!b.Raised)
+            {
+                NoteNearMiss(AlarmType.BathroomStay, b.SensorId, b.Room, b.Since, e.At, TimeSpan.FromMinutes(_profile.BathroomStay.MaxMinutes), "out of the bathroom");
+            }
         }
     }
 
@@ -688,6 +725,11 @@ public sealed class RuleEngine
         if (e.Active)
         {
             bed.InBedSince ??= e.At;
+            if (bed.OutSince is { } outSince)
+            {
+                NoteNearMiss(AlarmType.BedExit, e.SensorId, bed.Room, outSince, e.At, TimeSpan.FromMinutes(_profile.BedExit.MaxAbsentMinutes), "back in bed");
+            }
+
             bed.OutSince = null;
             return;
         }

@@ -10,6 +10,9 @@ namespace CareGateway;
 /// <summary>One recorded input: a sensor event, or an away/home command.</summary>
 public sealed record ReplayInput(DateTimeOffset At, SensorEvent? Event, bool? Away, int Line);
 
+/// <summary>What a replay found: the alarms in the order the engine returned them, and the near misses in time order.</summary>
+public sealed record ReplayOutcome(List<AlarmRequest> Alarms, List<NearMiss> NearMisses);
+
 /// <summary>A recording that cannot be read; the message names the file and line.</summary>
 public sealed class ReplayFormatException(string message) : Exception(message);
 
@@ -28,11 +31,16 @@ public sealed record ReplayProfileFile
 public static class Replay
 {
     /// <summary>The alarms the engine returns, in order (held pre-alarms appear when sent or cancelled).</summary>
-    public static List<AlarmRequest> Run(CareProfile profile, IReadOnlyList<SensorDefinition> sensors, IEnumerable<ReplayInput> inputs, DateTimeOffset? until = null)
+    public static List<AlarmRequest> Run(CareProfile profile, IReadOnlyList<SensorDefinition> sensors, IEnumerable<ReplayInput> inputs, DateTimeOffset? until = null) =>
+        Evaluate(profile, sensors, inputs, until).Alarms;
+
+    /// <summary>The alarms the engine returns, in order, and the near misses it observed (<see cref="RuleEngine.TakeNearMisses"/>).</summary>
+    public static ReplayOutcome Evaluate(CareProfile profile, IReadOnlyList<SensorDefinition> sensors, IEnumerable<ReplayInput> inputs, DateTimeOffset? until = null)
     {
         ArgumentNullException.ThrowIfNull(inputs);
         var engine = new RuleEngine(profile, sensors);
         var alarms = new List<AlarmRequest>();
+        var nearMisses = new List<NearMiss>();
         DateTimeOffset? last = null;
         foreach (var input in inputs)
         {
@@ -44,6 +52,7 @@ public static class Replay
                 _ => engine.OnTime(input.At),
             });
             last = input.At;
+            nearMisses.AddRange(engine.TakeNearMisses());
         }
 
         if ((until ?? last) is { } end)
@@ -51,7 +60,8 @@ public static class Replay
             RunTimers(engine, end, inclusive: true, alarms);
         }
 
-        return alarms;
+        nearMisses.AddRange(engine.TakeNearMisses());
+        return new ReplayOutcome(alarms, nearMisses);
     }
 
     private static void RunTimers(RuleEngine engine, DateTimeOffset upTo, bool inclusive, List<AlarmRequest> alarms)
@@ -206,8 +216,11 @@ public static class Replay
         return new ReplayInput(e.At, new SensorEvent(sensor.Id, sensor.Kind, sensor.Room, e.Active ?? false, e.At, e.Health), null, lineNo);
     }
 
-    /// <summary>Prints the alarms as a table a nurse can read: local time, type, state, sensor, room and reason.</summary>
-    public static void Print(TextWriter output, CareProfile profile, IReadOnlyList<ReplayInput> inputs, IReadOnlyList<AlarmRequest> alarms)
+    /// <summary>
+    /// Prints the alarms as a table a nurse can read (local time, type, state, sensor, room and reason) and their count,
+    /// then the near misses in words, and the alarms and near misses of each rule per night.
+    /// </summary>
+    public static void Print(TextWriter output, CareProfile profile, IReadOnlyList<ReplayInput> inputs, IReadOnlyList<AlarmRequest> alarms, IReadOnlyList<NearMiss>? nearMisses = null)
     {
         ArgumentNullException.ThrowIfNull(output);
         ArgumentNullException.ThrowIfNull(profile);
@@ -218,12 +231,36 @@ public static class Replay
         // In order of when the condition was met (a held pre-alarm is sent later, but belongs at its time).
         foreach (var a in alarms.OrderBy(a => a.At))
         {
-            var state = a.State == AlarmState.Cancelled ? " (cancelled)" : string.Empty;
-            output.WriteLine($"{Local(a.At)}  {a.Type + state,-24} {a.SensorId ?? "-",-14} {a.Room ?? "-",-10} {a.Reason}");
+            output.WriteLine(Line(a, zone));
         }
 
         var byType = string.Join(", ", alarms.GroupBy(a => a.Type).Select(g => $"{g.Count()} {g.Key}"));
         output.WriteLine(alarms.Count == 0 ? "No alarms." : $"{alarms.Count} alarms: {byType}.");
+        if (nearMisses is null)
+        {
+            return;
+        }
+
+        output.WriteLine();
+        var pct = (RuleEngine.NearMissFraction * 100).ToString("0", System.Globalization.CultureInfo.InvariantCulture);
+        output.WriteLine(nearMisses.Count == 0
+            ? $"No near misses (a timed rule ended within the last {pct} % of its limit)."
+            : $"{nearMisses.Count} near misses (a timed rule ended within the last {pct} % of its limit):");
+        foreach (var m in nearMisses)
+        {
+            output.WriteLine($"{Local(m.At)}  {m.Describe()} ({m.SensorId ?? "no sensor"}{(m.Room is null ? "" : $", {m.Room}")})");
+        }
+
+        output.WriteLine();
+        ReplayNights.Print(output, ReplayNights.Count(zone, inputs, alarms, nearMisses), ReplayNights.Rules(alarms, nearMisses));
+    }
+
+    /// <summary>One alarm as a line of the table: local time, type and state, sensor, room, reason.</summary>
+    public static string Line(AlarmRequest a, TimeZoneInfo zone)
+    {
+        ArgumentNullException.ThrowIfNull(a);
+        var state = a.State == AlarmState.Cancelled ? " (cancelled)" : string.Empty;
+        return $"{HumanTime.Local(a.At, zone)}  {a.Type + state,-24} {a.SensorId ?? "-",-14} {a.Room ?? "-",-10} {a.Reason}";
     }
 }
 
@@ -233,23 +270,50 @@ public static class ReplayJson
     // Relaxed escaping: a time's "+01:00" stays readable (the output is a file or a pipe, never HTML).
     private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
-    public static void Write(TextWriter output, CareProfile profile, IReadOnlyList<ReplayInput> inputs, IReadOnlyList<AlarmRequest> alarms)
+    public static void Write(TextWriter output, CareProfile profile, IReadOnlyList<ReplayInput> inputs, IReadOnlyList<AlarmRequest> alarms, IReadOnlyList<NearMiss>? nearMisses = null, (string Other, ReplayComparison Comparison)? compare = null)
     {
         ArgumentNullException.ThrowIfNull(output);
         ArgumentNullException.ThrowIfNull(profile);
         var zone = profile.ResolveTimeZone();
+        nearMisses ??= [];
         string Iso(DateTimeOffset t) => TimeZoneInfo.ConvertTime(t, zone).ToString("yyyy-MM-ddTHH:mm:sszzz", System.Globalization.CultureInfo.InvariantCulture);
-        var list = new JsonArray();
-        foreach (var a in alarms.OrderBy(a => a.At))
+        JsonObject Alarm(AlarmRequest a) => new()
         {
-            list.Add((JsonNode)new JsonObject
+            ["at"] = Iso(a.At),
+            ["type"] = a.Type,
+            ["cancelled"] = a.State == AlarmState.Cancelled,
+            ["sensor"] = a.SensorId,
+            ["room"] = a.Room,
+            ["reason"] = a.Reason,
+        };
+        JsonArray Alarms(IEnumerable<AlarmRequest> list) => [.. list.OrderBy(a => a.At).Select(a => (JsonNode)Alarm(a))];
+        JsonObject Counts(IReadOnlyDictionary<string, int> counts) => new(counts.Select(c => KeyValuePair.Create(c.Key, (JsonNode?)c.Value)));
+        var list = Alarms(alarms);
+        var misses = new JsonArray();
+        foreach (var m in nearMisses)
+        {
+            misses.Add((JsonNode)new JsonObject
             {
-                ["at"] = Iso(a.At),
-                ["type"] = a.Type,
-                ["cancelled"] = a.State == AlarmState.Cancelled,
-                ["sensor"] = a.SensorId,
-                ["room"] = a.Room,
-                ["reason"] = a.Reason,
+                ["at"] = Iso(m.At),
+                ["type"] = m.Type,
+                ["sensor"] = m.SensorId,
+                ["room"] = m.Room,
+                ["since"] = Iso(m.Since),
+                ["elapsedSeconds"] = m.Elapsed.TotalSeconds,
+                ["limitSeconds"] = m.Limit.TotalSeconds,
+                ["shortSeconds"] = m.ShortBy.TotalSeconds,
+                ["text"] = m.Describe(),
+            });
+        }
+
+        var nights = new JsonArray();
+        foreach (var n in ReplayNights.Count(zone, inputs, alarms, nearMisses))
+        {
+            nights.Add((JsonNode)new JsonObject
+            {
+                ["night"] = n.Night.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture),
+                ["alarms"] = Counts(n.Alarms),
+                ["nearMisses"] = Counts(n.NearMisses),
             });
         }
 
@@ -267,7 +331,26 @@ public static class ReplayJson
             ["to"] = inputs.Count > 0 ? Iso(inputs[^1].At) : null,
             ["alarms"] = list,
             ["countsByType"] = counts,
+            ["nearMissFraction"] = RuleEngine.NearMissFraction,
+            ["nearMisses"] = misses,
+            ["nights"] = nights,
         };
+        if (compare is { } c)
+        {
+            doc["compare"] = new JsonObject
+            {
+                ["other"] = c.Other,
+                ["toleranceSeconds"] = ReplayComparison.Tolerance.TotalSeconds,
+                ["onlyThis"] = Alarms(c.Comparison.OnlyThis),
+                ["onlyOther"] = Alarms(c.Comparison.OnlyOther),
+                ["cancelledInOne"] = new JsonArray([.. c.Comparison.StateDiffers.Select(d => (JsonNode)new JsonObject
+                {
+                    ["this"] = Alarm(d.This),
+                    ["other"] = Alarm(d.Other),
+                })]),
+            };
+        }
+
         output.WriteLine(doc.ToJsonString(Indented));
     }
 }

@@ -50,13 +50,23 @@ public static partial class GatewayCommandLine
         {
             Description = "Let timers run until this time (ISO 8601); default: the last recorded event.",
         };
-        var replay = new Command("replay", "Run the rules of a care profile over recorded sensor events and print the alarms it would have raised, with times and reasons.")
+        var compareOption = new Option<FileInfo>("--compare")
+        {
+            Description = "A second profile to run over the same events: lists the alarms only one of the two raises (same type and sensor within 5 min count as one alarm).",
+        };
+        var svgOption = new Option<FileInfo>("--svg")
+        {
+            Description = "Also write an SVG timeline to this file: a lane per sensor with its active periods, a mark per alarm and near miss, a tick per day.",
+        };
+        var replay = new Command("replay", "Run the rules of a care profile over recorded sensor events and print the alarms it would have raised, with times and reasons, the near misses and the counts per night.")
         {
             profileOption,
             eventsOption,
             untilOption,
+            compareOption,
+            svgOption,
         };
-        replay.SetAction((parse, _) => ReplayCommand.RunAsync(parse.GetValue(profileOption)!, parse.GetValue(eventsOption)!, parse.GetValue(untilOption), Console.Out, Console.Error, parse.GetValue(CliOptions.Config), parse.GetValue(CliOptions.Json)));
+        replay.SetAction((parse, _) => ReplayCommand.RunAsync(parse.GetValue(profileOption)!, parse.GetValue(eventsOption)!, parse.GetValue(untilOption), Console.Out, Console.Error, parse.GetValue(CliOptions.Config), parse.GetValue(CliOptions.Json), parse.GetValue(compareOption), parse.GetValue(svgOption)));
         root.Subcommands.Add(replay);
 
         // The technician's commands, each in gateway/CareGateway/Cli/.

@@ -19,6 +19,7 @@ public static class CentreApp
         builder.Services.AddSingleton<ICentreStore>(_ => CreateStore(settings.Database));
         builder.Services.AddSingleton<CentreEvents>();
         builder.Services.AddSingleton<CentreCore>();
+        builder.Services.AddSingleton<Homes.HomeRecords>();
         if (settings.Mqtt.Enabled)
         {
             builder.Services.AddSingleton<MqttCentreLink>();

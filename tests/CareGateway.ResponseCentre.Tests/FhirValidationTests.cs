@@ -47,6 +47,17 @@ public sealed class FhirValidationTests(ITestOutputHelper output)
 
     private static Dictionary<string, GatewayRecord> Homes => FhirExportTests.Homes;
 
+    /// <summary>The home's resident record: a synthetic national identity number (Test-Norge style, month + 80) with valid check digits.</summary>
+    internal static readonly Dictionary<string, CareGateway.ResponseCentre.Service.Homes.HomeRecord> Residents = new(StringComparer.Ordinal)
+    {
+        ["gw-0042"] = new()
+        {
+            Residents = [new() { Name = "Kari Nordmann", NationalId = "01814040069", Language = "nb" }],
+            Street = "Storgata 1", PostalCode = "0155", City = "Oslo", KeySafe = "Nøkkelboks ved inngangsdøra, kode 4321",
+            Contacts = [new() { Name = "Ola Nordmann", Kind = "relative", Phone = "+47 900 00 000" }],
+        },
+    };
+
     [Fact]
     public void Every_exported_resource_validates_against_its_vkp_profile_with_no_errors_and_carries_a_narrative()
     {
@@ -55,7 +66,7 @@ public sealed class FhirValidationTests(ITestOutputHelper output)
             .Where(FhirExport.IsExportable)
             .ToList();
         Assert.NotEmpty(alarms);
-        var bundle = Assert.IsType<Bundle>(FhirExport.Build(alarms, Homes, "centre-oslo", T0.AddHours(1)));
+        var bundle = Assert.IsType<Bundle>(FhirExport.Build(alarms, Homes, "centre-oslo", T0.AddHours(1), residents: Residents));
 
         var all = Validate(bundle);
         output.WriteLine(Describe(all));
@@ -66,8 +77,36 @@ public sealed class FhirValidationTests(ITestOutputHelper output)
             Assert.True(resource.Text?.Div is { Length: > 0 }, $"{resource.TypeName} {entry.FullUrl} has no narrative");
             Assert.Equal(Narrative.NarrativeStatus.Generated, resource.Text!.Status);
             // The bundle's validation checked each entry against the profile it claims.
-            Assert.Contains(Assert.Single(resource.Meta!.Profile), new[] { FhirExport.DetectedIssueProfile, FhirExport.EncounterProfile, FhirExport.CompositionProfile });
+            Assert.Contains(Assert.Single(resource.Meta!.Profile), new[] { FhirExport.DetectedIssueProfile, FhirExport.EncounterProfile, FhirExport.CompositionProfile, FhirExport.PatientProfile });
         }
+
+        // The patient is the resident, once, by national identity number; the key safe and contacts stay at the centre.
+        var patient = Assert.IsType<Patient>(Assert.Single(bundle.Entry, e => e.Resource is Patient).Resource);
+        Assert.Equal((FhirExport.FnrSystem, "01814040069"), (patient.Identifier[0].System, patient.Identifier[0].Value));
+        Assert.Equal("Kari Nordmann", patient.Name[0].Text);
+        var patientUrl = bundle.Entry.Single(e => e.Resource is Patient).FullUrl;
+        Assert.All(bundle.Entry.Select(e => e.Resource).OfType<DetectedIssue>(), i => Assert.Equal(patientUrl, i.Patient?.Reference));
+        var json = FhirExport.ToJson(bundle);
+        Assert.DoesNotContain("4321", json, StringComparison.Ordinal);
+        Assert.DoesNotContain("Ola Nordmann", json, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_d_number_goes_out_in_its_own_system_and_a_home_without_a_record_is_its_gateway_id()
+    {
+        var alarm = Closed("019ab3c4-5d60-7e21-9f3a-2b4c6d8e0f14", AlarmType.Fall, null);
+        var dnr = new Dictionary<string, CareGateway.ResponseCentre.Service.Homes.HomeRecord>(StringComparer.Ordinal)
+        {
+            ["gw-0042"] = new() { Residents = [new() { Name = "Jan Kowalski", NationalId = "41054250051" }] },
+        };
+        Assert.Null(CareGateway.ResponseCentre.Service.Homes.HomeForm.NationalIdProblem("41054250051"));
+        var withDnr = Assert.IsType<Bundle>(FhirExport.Build([alarm], Homes, "c", T0, residents: dnr));
+        Assert.Equal(FhirExport.DnrSystem, withDnr.Entry.Select(e => e.Resource).OfType<Patient>().Single().Identifier[0].System);
+        Assert.True(!Errors(Validate(withDnr)).Any(), Describe(Errors(Validate(withDnr))));
+
+        var withoutRecord = Assert.IsType<Bundle>(FhirExport.Build([alarm], Homes, "c", T0));
+        Assert.DoesNotContain(withoutRecord.Entry, e => e.Resource is Patient);
+        Assert.Equal(FhirExport.HomeIdentifierSystem, withoutRecord.Entry.Select(e => e.Resource).OfType<DetectedIssue>().Single().Patient?.Identifier?.System);
     }
 
     [Fact]
@@ -99,7 +138,7 @@ public sealed class FhirValidationTests(ITestOutputHelper output)
             Closed("019ab3c4-5d60-7e21-9f3a-2b4c6d8e0f12", AlarmType.Fall, "Ringte beboer, som lå på gulvet på badet. Hjemmetjenesten sendt; beboer hjulpet opp, ingen skade.") with { Room = "bathroom", Reason = "fall detected by the bathroom's fall sensor" },
             Closed("019ab3c4-5d60-7e21-9f3a-2b4c6d8e0f13", AlarmType.Wandering, null) with { Room = "hallway", Reason = "outer door opened at night, no return within 10 min" },
         };
-        var bundle = FhirExport.Build(alarms, Homes, "centre-oslo", T0.AddHours(1));
+        var bundle = FhirExport.Build(alarms, Homes, "centre-oslo", T0.AddHours(1), residents: Residents);
         var json = FhirExport.ToJson(bundle) + "\n";
         var path = RepoFiles.PathOf("docs", "examples", "fhir", "alarm-bundle.json");
         if (Environment.GetEnvironmentVariable("CENTRE_WRITE_EXAMPLES") == "1")

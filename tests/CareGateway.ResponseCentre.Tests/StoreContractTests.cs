@@ -304,6 +304,35 @@ public abstract class StoreContractTests
     }
 
     [Fact]
+    public async Task A_home_record_is_kept_sealed_replaced_whole_and_its_deletion_clears_the_homes_notes_but_keeps_its_alarms()
+    {
+        var store = await NewStoreAsync();
+        await store.SaveHomeRecordAsync(new SealedHomeRecord("gw-0042", "sealed-1", T0, "admin"), default);
+        await store.SaveHomeRecordAsync(new SealedHomeRecord("gw-0042", "sealed-2", T0.AddMinutes(1), "admin2"), default);
+        await store.SaveHomeRecordAsync(new SealedHomeRecord("gw-0043", "other", T0, "admin"), default);
+        var read = Assert.Single(await store.HomeRecordsAsync(["gw-0042", "gw-nobody"], default));
+        Assert.Equal(new SealedHomeRecord("gw-0042", "sealed-2", T0.AddMinutes(1), "admin2"), read);
+        Assert.Equal(2, (await store.HomeRecordsAsync([.. Enumerable.Range(0, 450).Select(i => "gw-x" + i), "gw-0042", "gw-0043"], default)).Count);
+        Assert.Empty(await store.HomeRecordsAsync([], default));
+
+        await store.AddAlarmAsync(Alarm("h-1"), default);
+        await store.AddAlarmAsync(Alarm("h-2"), default);
+        await store.AddAlarmAsync(Alarm("h-3", gateway: "gw-0043"), default);
+        Assert.True(await store.CloseAsync(Key("h-1"), "operator-1", T0.AddMinutes(5), "health details", CloseOutcome.Handled, default));
+        Assert.True(await store.CloseAsync(Key("h-3", "gw-0043"), "operator-1", T0.AddMinutes(5), "other home's note", CloseOutcome.Handled, default));
+
+        Assert.Equal(1, await store.DeleteHomeRecordAsync("gw-0042", default));
+
+        Assert.Empty(await store.HomeRecordsAsync(["gw-0042"], default));
+        var h1 = await store.GetAlarmAsync(Key("h-1"), default);
+        Assert.Null(h1!.Note);
+        Assert.Equal((HandlingStatus.Closed, CloseOutcome.Handled), (h1.Status, h1.Outcome)); // the alarm stays for the figures
+        Assert.NotNull(await store.GetAlarmAsync(Key("h-2"), default));
+        Assert.Equal("other home's note", (await store.GetAlarmAsync(Key("h-3", "gw-0043"), default))!.Note);
+        Assert.Single(await store.HomeRecordsAsync(["gw-0043"], default));
+    }
+
+    [Fact]
     public async Task Migrating_twice_changes_nothing()
     {
         var store = await NewStoreAsync();

@@ -13,9 +13,11 @@ namespace CareGateway.ResponseCentre.Service.Fhir;
 /// profile (VKP alert code, triage), the centre's follow-up as an <c>Encounter</c>, the operator's note as a
 /// <c>Composition</c>, together in a <c>Bundle</c> when there is more than one resource.
 /// <para>
-/// The centre knows homes by gateway id, never residents: the patient is a logical reference by that id
-/// (<see cref="HomeIdentifierSystem"/>), which the municipality resolves to the resident's identity before sending
-/// (see docs/response-centre.md).
+/// The patient is the home's first resident when the home has a resident record (<see cref="Homes.HomeRecord"/>): a
+/// <c>Patient</c> in the VKP profile with the national identity number (fødselsnummer or D-nummer) and the name, and
+/// nothing more (no address, key safe or contacts: the record has them, the export need not carry them). A home without
+/// a record is a logical reference by its gateway id (<see cref="HomeIdentifierSystem"/>), which the municipality
+/// resolves before sending (see docs/response-centre.md).
 /// </para>
 /// </summary>
 public static class FhirExport
@@ -23,6 +25,16 @@ public static class FhirExport
     public const string DetectedIssueProfile = "http://ehelse.no/fhir/StructureDefinition/vkp-DetectedIssue-v090";
     public const string EncounterProfile = "http://ehelse.no/fhir/StructureDefinition/vkp-Encounter-v090";
     public const string CompositionProfile = "http://ehelse.no/fhir/StructureDefinition/vkp-Composition-v090";
+    /// <summary>
+    /// The Norwegian base Patient profile. VKP 0.9.0's own vkp-Patient cannot be expanded as published (its
+    /// <c>extension:nationality</c> slice names no extension profile, so no validator can build its snapshot); the
+    /// DetectedIssue profile accepts a no-basis Patient as its subject.
+    /// </summary>
+    public const string PatientProfile = "http://hl7.no/fhir/StructureDefinition/no-basis-Patient";
+
+    /// <summary>Norwegian national identity numbers: fødselsnummer (FNR) and D-nummer (first digit 4-7).</summary>
+    public const string FnrSystem = "urn:oid:2.16.578.1.12.4.1.4.1";
+    public const string DnrSystem = "urn:oid:2.16.578.1.12.4.1.4.2";
     public const string EncounterModeSystem = "http://ehelse.no/fhir/CodeSystem/vkp-encounter-mode-v090";
     public const string EncounterClassCoreSystem = "http://terminology.hl7.org/CodeSystem/v3-ActCode";
     public const string EncounterReasonSystem = "http://ehelse.no/fhir/CodeSystem/vkp-encounter-reason-v090";
@@ -45,9 +57,10 @@ public static class FhirExport
         && AlarmCatalog.IsKnown(a.Type) && !AlarmCatalog.Get(a.Type).Technical;
 
     /// <summary>One resource alone, or a <c>collection</c> Bundle of all of them.</summary>
-    public static Resource Build(IReadOnlyList<StoredAlarm> alarms, IReadOnlyDictionary<string, GatewayRecord> gateways, string centreId, DateTimeOffset now, TimeZoneInfo? zone = null)
+    public static Resource Build(IReadOnlyList<StoredAlarm> alarms, IReadOnlyDictionary<string, GatewayRecord> gateways, string centreId, DateTimeOffset now, TimeZoneInfo? zone = null, IReadOnlyDictionary<string, Homes.HomeRecord>? residents = null)
     {
         var entries = new List<(string FullUrl, Resource Resource)>();
+        var patients = new HashSet<string>(StringComparer.Ordinal);
         foreach (var a in alarms)
         {
             if (!IsExportable(a))
@@ -56,7 +69,14 @@ public static class FhirExport
             }
 
             gateways.TryGetValue(a.GatewayId, out var home);
-            entries.AddRange(ForAlarm(a, home, centreId, zone));
+            foreach (var entry in ForAlarm(a, home, centreId, zone, residents?.GetValueOrDefault(a.GatewayId)))
+            {
+                // A home's Patient once per bundle, however many of its alarms are in it.
+                if (entry.Resource is not Patient || patients.Add(entry.FullUrl))
+                {
+                    entries.Add(entry);
+                }
+            }
         }
 
         if (entries.Count == 1)
@@ -81,17 +101,28 @@ public static class FhirExport
     public static string ToJson(Resource resource) => JsonSerializer.Serialize(resource, Json);
 
     /// <summary>The resources for one closed alarm, each with a stable <c>urn:uuid</c> full URL.</summary>
-    public static IEnumerable<(string FullUrl, Resource Resource)> ForAlarm(StoredAlarm a, GatewayRecord? home, string centreId, TimeZoneInfo? zone = null)
+    public static IEnumerable<(string FullUrl, Resource Resource)> ForAlarm(StoredAlarm a, GatewayRecord? home, string centreId, TimeZoneInfo? zone = null, Homes.HomeRecord? record = null)
     {
         zone ??= Oslo;
         var info = AlarmCatalog.Get(a.Type);
         var issueUrl = Urn("issue:" + Key(a));
         var encounterUrl = Urn("encounter:" + Key(a));
-        var patient = new ResourceReference
+        var resident = record is { IsUnreadable: false, Residents.Count: > 0 } ? record.Residents[0] : null;
+        ResourceReference patient;
+        if (resident is not null)
         {
-            Identifier = new Identifier(HomeIdentifierSystem, a.GatewayId),
-            Display = home?.Label ?? a.GatewayId,
-        };
+            var patientUrl = Urn("patient:" + a.GatewayId + "/" + (resident.NationalId ?? resident.Name));
+            patient = new ResourceReference(patientUrl, resident.Name);
+            yield return (patientUrl, PatientOf(resident));
+        }
+        else
+        {
+            patient = new ResourceReference
+            {
+                Identifier = new Identifier(HomeIdentifierSystem, a.GatewayId),
+                Display = home?.Label ?? a.GatewayId,
+            };
+        }
 
         var issue = new DetectedIssue
         {
@@ -101,7 +132,7 @@ public static class FhirExport
                 $"Alarm: {info.VkpDisplay} (VKP {info.VkpCode})",
                 $"Triage: {TriageName(a.Triage)}",
                 $"Utløst: {Local(a.RaisedAt, zone)}",
-                $"Hjem: {home?.Label ?? a.GatewayId}" + (a.Room is { } r ? $", rom: {r}" : ""),
+                $"Hjem: {resident?.Name ?? home?.Label ?? a.GatewayId}" + (a.Room is { } r ? $", rom: {r}" : ""),
                 a.Reason),
             Status = ObservationStatus.Final,
             // From the catalogue by type: a code a gateway once sent that contradicts the type never reaches the record.
@@ -188,6 +219,29 @@ public static class FhirExport
             };
             yield return (Urn("composition:" + Key(a)), composition);
         }
+    }
+
+    /// <summary>The resident as a VKP Patient: the national identity number (when known), the name and the language to speak.</summary>
+    private static Patient PatientOf(Homes.Resident r)
+    {
+        var words = r.Name.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        var patient = new Patient
+        {
+            Meta = new Meta { Profile = [PatientProfile] },
+            Text = Narrate($"Pasient: {r.Name}", r.NationalId is null ? "Fødselsnummer ikke registrert" : null),
+            Name = [new HumanName { Use = HumanName.NameUse.Official, Text = r.Name, Family = words.Length > 1 ? words[^1] : r.Name, Given = words.Length > 1 ? words[..^1] : [] }],
+        };
+        if (r.NationalId is { } id)
+        {
+            patient.Identifier = [new Identifier(id[0] is >= '4' and <= '7' ? DnrSystem : FnrSystem, id) { Use = Identifier.IdentifierUse.Official }];
+        }
+
+        if (r.Language is { } lang)
+        {
+            patient.Communication = [new Patient.CommunicationComponent { Language = new CodeableConcept("urn:ietf:bcp:47", lang), Preferred = true }];
+        }
+
+        return patient;
     }
 
     /// <summary>

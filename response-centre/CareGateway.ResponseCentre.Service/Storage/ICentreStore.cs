@@ -37,6 +37,19 @@ public interface ICentreStore
     /// </summary>
     Task<RetentionOutcome> ApplyRetentionAsync(RetentionCutoffs cutoffs, CancellationToken ct);
 
+    /// <summary>Stores a home's sealed resident record (encrypted by <see cref="Homes.HomeRecords"/>), replacing the one before.</summary>
+    Task SaveHomeRecordAsync(SealedHomeRecord record, CancellationToken ct);
+
+    /// <summary>The sealed records of these gateways' homes (those that have one).</summary>
+    Task<IReadOnlyList<SealedHomeRecord>> HomeRecordsAsync(IReadOnlyCollection<string> gatewayIds, CancellationToken ct);
+
+    /// <summary>
+    /// A home's personal data, in one transaction: deletes its resident record and clears the operator's notes of its
+    /// closed alarms (they may hold health details). The alarms stay, anonymous (gateway, type, times), for the figures.
+    /// Returns how many notes were cleared.
+    /// </summary>
+    Task<int> DeleteHomeRecordAsync(string gatewayId, CancellationToken ct);
+
     /// <summary>Per known gateway: its latest test alarm and since when the centre has known it.</summary>
     Task<IReadOnlyList<TestAlarmSeen>> TestAlarmsSeenAsync(CancellationToken ct);
 

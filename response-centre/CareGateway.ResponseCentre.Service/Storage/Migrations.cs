@@ -186,5 +186,18 @@ public static class Migrations
             """,
             "CREATE INDEX audit_at ON audit (at)",
         ]),
+        (8, "homes: the resident record, sealed", [
+            // Issue 18: who lives in a home, its address, key-safe instructions, what to do and the contacts in order,
+            // as one document encrypted by the service's Data Protection keys before it reaches the database (the
+            // database never holds a name, a national identity number or a key-safe code in the clear).
+            """
+            CREATE TABLE home_record (
+              gateway_id TEXT PRIMARY KEY,
+              sealed TEXT NOT NULL,
+              updated_at BIGINT NOT NULL,
+              updated_by TEXT NOT NULL
+            )
+            """,
+        ]),
     ];
 }

@@ -282,3 +282,6 @@ public sealed record RetentionOutcome(int AlarmsDeleted, int NotesCleared, int A
 {
     public bool Any => AlarmsDeleted + NotesCleared + AuditDeleted > 0;
 }
+
+/// <summary>A home's resident record as the database holds it: encrypted, with who changed it last and when.</summary>
+public sealed record SealedHomeRecord(string GatewayId, string Sealed, DateTimeOffset UpdatedAt, string UpdatedBy);

@@ -10,14 +10,14 @@ namespace CareGateway.ResponseCentre.Service.Web;
 /// <summary>
 /// The audit log (issue 18): who did what, when, from where, and how it ended. One middleware records, after the
 /// answer, every form sent to the console (logins, failed ones too, codes, logout, accept, close, labels, language)
-/// and every read of a list or an export (history, exports, figures files, the audit log itself); the command line
+/// and every read of a list or an export (history, exports, figures files, the audit log itself, every view of a home's resident record); the command line
 /// records users and second factors. The log is append-only: the store has no way to change or delete an entry.
 /// Passwords and codes are never recorded: only the name a login was tried for.
 /// </summary>
 public static class AuditTrail
 {
     /// <summary>Reads that are recorded (the queue's own re-reads every few seconds are not).</summary>
-    private static readonly string[] RecordedReads = ["/history", "/export", "/export/fhir", "/figures.csv", "/figures.json", "/audit", "/audit.csv", "/api/alarms/{gateway}/{id}", "/api/gateways"];
+    private static readonly string[] RecordedReads = ["/history", "/export", "/export/fhir", "/figures.csv", "/figures.json", "/audit", "/audit.csv", "/api/alarms/{gateway}/{id}", "/api/gateways", "/homes/{gateway}", "/api/homes/{gateway}"];
 
     public static void UseAuditTrail(WebApplication app)
     {

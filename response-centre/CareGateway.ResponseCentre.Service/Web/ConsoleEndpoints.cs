@@ -153,7 +153,7 @@ public static class ConsoleEndpoints
 
         console.MapGet("/console.js", () => Results.Text(ConsoleAssets.Js, "text/javascript", Encoding.UTF8));
 
-        console.MapGet("/", async (HttpContext ctx, ICentreStore store, CentreSettings settings, string? page) =>
+        console.MapGet("/", async (HttpContext ctx, ICentreStore store, CentreSettings settings, Homes.HomeRecords homes, string? page) =>
         {
             var p = await UserPageAsync(ctx, store);
             if (!TryPage(page, out var number))
@@ -161,10 +161,11 @@ public static class ConsoleEndpoints
                 return Refused(PageError(page));
             }
 
-            return HtmlResult(Pages.Queue(p, await QueuePageAsync(store, settings, number, ctx), await GatewayMapAsync(store, ctx)));
+            var q = await QueuePageAsync(store, settings, number, ctx);
+            return HtmlResult(Pages.Queue(p, q, await GatewayMapAsync(store, ctx), await HomesOfAsync(homes, q, ctx)));
         });
 
-        console.MapGet("/queue/rows", async (HttpContext ctx, ICentreStore store, CentreSettings settings, string? page) =>
+        console.MapGet("/queue/rows", async (HttpContext ctx, ICentreStore store, CentreSettings settings, Homes.HomeRecords homes, string? page) =>
         {
             var p = await UserPageAsync(ctx, store);
             if (!TryPage(page, out var number))
@@ -172,7 +173,8 @@ public static class ConsoleEndpoints
                 return Refused(PageError(page));
             }
 
-            return HtmlResult(Pages.QueueRows(p, await QueuePageAsync(store, settings, number, ctx), await GatewayMapAsync(store, ctx)));
+            var q = await QueuePageAsync(store, settings, number, ctx);
+            return HtmlResult(Pages.QueueRows(p, q, await GatewayMapAsync(store, ctx), await HomesOfAsync(homes, q, ctx)));
         });
 
         console.MapGet("/events", ServerSentEventsAsync);
@@ -226,6 +228,7 @@ public static class ConsoleEndpoints
         });
 
         ConsoleApi.Map(console);
+        Homes.HomeEndpoints.Map(console);
 
         console.MapGet("/audit", async (HttpContext ctx, ICentreStore store, string? from, string? to) =>
         {
@@ -308,7 +311,7 @@ public static class ConsoleEndpoints
             return HtmlResult(FiguresPage.ExportPage(p, range.From, range.To));
         });
 
-        console.MapGet("/export/fhir", async (HttpContext ctx, ICentreStore store, CentreSettings settings, string? from, string? to) =>
+        console.MapGet("/export/fhir", async (HttpContext ctx, ICentreStore store, CentreSettings settings, Homes.HomeRecords homes, string? from, string? to) =>
         {
             var p = await UserPageAsync(ctx, store);
             if (RangeOrError(p, from, to, 1, MaxListDays, out var range) is { } refused)
@@ -318,7 +321,8 @@ public static class ConsoleEndpoints
 
             var alarms = (await store.AlarmsAsync(range.From, range.To, 10_000, ctx.RequestAborted)).Where(FhirExport.IsExportable).ToList();
             var gateways = await GatewayMapAsync(store, ctx);
-            var json = FhirExport.ToJson(FhirExport.Build(alarms, gateways, settings.CentreId, p.Now, p.Zone));
+            var residents = await homes.ForListAsync([.. alarms.Select(a => a.GatewayId).Distinct(StringComparer.Ordinal)], ctx.RequestAborted);
+            var json = FhirExport.ToJson(FhirExport.Build(alarms, gateways, settings.CentreId, p.Now, p.Zone, residents));
             return Results.File(Encoding.UTF8.GetBytes(json), "application/fhir+json", "alarms-fhir.json");
         });
     }
@@ -430,7 +434,7 @@ public static class ConsoleEndpoints
         return await next(context);
     }
 
-    private static async ValueTask<object?> ValidateCsrf(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
+    internal static async ValueTask<object?> ValidateCsrf(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
     {
         // A form posted from another site: its Origin names that site ("null" from a sandboxed frame or a file).
         // Browsers send Origin on every POST; one that differs from this console's own address is refused before
@@ -451,7 +455,7 @@ public static class ConsoleEndpoints
     }
 
     /// <summary>400 with the sentence as plain text: what was wrong, in words.</summary>
-    private static IResult Refused(string sentence) => Results.Text(sentence, "text/plain; charset=utf-8", Encoding.UTF8, StatusCodes.Status400BadRequest);
+    internal static IResult Refused(string sentence) => Results.Text(sentence, "text/plain; charset=utf-8", Encoding.UTF8, StatusCodes.Status400BadRequest);
 
     private static readonly CentreUser UnknownUser = new() { UserName = "", OperatorId = "", PasswordHash = "", Role = Roles.Operator };
     private static string? _dummyHash;
@@ -474,9 +478,9 @@ public static class ConsoleEndpoints
         return new PageContext(lang, user, tokens.FormFieldName, tokens.RequestToken ?? "", Zone(settings.TimeZone), ctx.RequestServices.GetRequiredService<TimeProvider>().GetUtcNow());
     }
 
-    private static async Task<PageContext> UserPageAsync(HttpContext ctx, ICentreStore store) => Page(ctx, await CurrentUserAsync(ctx, store));
+    internal static async Task<PageContext> UserPageAsync(HttpContext ctx, ICentreStore store) => Page(ctx, await CurrentUserAsync(ctx, store));
 
-    private static async Task<CentreUser> CurrentUserAsync(HttpContext ctx, ICentreStore store)
+    internal static async Task<CentreUser> CurrentUserAsync(HttpContext ctx, ICentreStore store)
     {
         var name = ctx.User.Identity?.Name ?? throw new InvalidOperationException("no user on an authorized endpoint");
         return await store.FindUserAsync(name, ctx.RequestAborted)
@@ -509,6 +513,10 @@ public static class ConsoleEndpoints
         var open = await store.OpenAlarmsPageAsync(skip, size, ctx.RequestAborted);
         return new QueuePage(number, skip, open.Rows, open.Total);
     }
+
+    /// <summary>The resident records of the homes on one queue page (one read, however long the queue).</summary>
+    private static Task<IReadOnlyDictionary<string, Homes.HomeRecord>> HomesOfAsync(Homes.HomeRecords homes, QueuePage page, HttpContext ctx) =>
+        homes.ForListAsync([.. page.Rows.Select(a => a.GatewayId).Distinct(StringComparer.Ordinal)], ctx.RequestAborted);
 
     internal static bool TryPage(string? page, out int number)
     {

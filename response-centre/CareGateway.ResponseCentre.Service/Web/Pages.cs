@@ -57,16 +57,20 @@ public static class Pages
         </form>
         """);
 
-    public static string Queue(PageContext p, QueuePage page, IReadOnlyDictionary<string, GatewayRecord> gateways) => Layout(p, "queue", p.T("queue"), $"""
+    public static string Queue(PageContext p, QueuePage page, IReadOnlyDictionary<string, GatewayRecord> gateways, IReadOnlyDictionary<string, Homes.HomeRecord>? homes = null) => Layout(p, "queue", p.T("queue"), $"""
         <p class="live" id="live" aria-live="polite"></p>
         <table class="queue">
           <thead><tr><th>{E(p.T("priority"))}</th><th>{E(p.T("home"))}</th><th>{E(p.T("room"))}</th><th>{E(p.T("type"))}</th><th>{E(p.T("waiting"))}</th><th>{E(p.T("status"))}</th><th>{E(p.T("reason"))}</th><th>{E(p.T("action"))}</th></tr></thead>
-          <tbody id="queue" data-page="{page.Number}">{QueueRows(p, page, gateways)}</tbody>
+          <tbody id="queue" data-page="{page.Number}">{QueueRows(p, page, gateways, homes)}</tbody>
         </table>
         """);
 
-    /// <summary>The queue's rows: critical first, then the longest waiting. Re-fetched by the script on every server-sent event.</summary>
-    public static string QueueRows(PageContext p, QueuePage page, IReadOnlyDictionary<string, GatewayRecord> gateways)
+    /// <summary>
+    /// The queue's rows: critical first, then the longest waiting. Re-fetched by the script on every server-sent event.
+    /// A home with a resident record shows the resident's name and address and what to do; once accepted, also how to
+    /// get in and whom to call (<see cref="Homes.HomePages.AlarmCard"/>).
+    /// </summary>
+    public static string QueueRows(PageContext p, QueuePage page, IReadOnlyDictionary<string, GatewayRecord> gateways, IReadOnlyDictionary<string, Homes.HomeRecord>? homes = null)
     {
         if (page.Total == 0)
         {
@@ -97,7 +101,7 @@ public static class Pages
             sb.Append(CultureInfo.InvariantCulture, $"""
                 <tr data-alarm-id="{E(a.AlarmId)}" data-gateway="{E(a.GatewayId)}" data-key="{E(a.GatewayId + "/" + a.AlarmId + "#" + a.Repeats.ToString(CultureInfo.InvariantCulture) + (Escalated(a) ? "#escalated" : ""))}" class="row-{a.Priority.ToString().ToLowerInvariant()} {(a.Origin == AlarmOrigin.Centre ? "technical" : "")} {(a.Repeats > 0 ? "repeated" : "")} {(Escalated(a) ? "escalated" : "")}">
                   <td>{PriorityBadge(p, a.Priority)}</td>
-                  <td><strong>{E(label ?? a.GatewayId)}</strong>{(label is null ? "" : $"<br><small>{E(a.GatewayId)}</small>")}</td>
+                  <td class="home">{HomeCell(p, a, label, homes?.GetValueOrDefault(a.GatewayId))}</td>
                   <td>{E(Texts.Value(p.Lang, "room", a.Room))}</td>
                   <td>{E(Texts.Value(p.Lang, "type", a.Type))}{RepeatText(p, a)}</td>
                   <td class="waited" data-raised="{raisedMs}" title="{E(p.Local(a.RaisedAt))}">{E(Duration(p.Now - a.RaisedAt))}</td>
@@ -110,6 +114,19 @@ public static class Pages
 
         sb.Append(QueueFooter(p, page));
         return sb.ToString();
+    }
+
+    /// <summary>Who and where: the resident's name and address when the home has a record, else the label or gateway id; a link to the home.</summary>
+    private static string HomeCell(PageContext p, StoredAlarm a, string? label, Homes.HomeRecord? home)
+    {
+        var link = $"<a href=\"{E(Homes.HomeEndpoints.HomePath(a.GatewayId))}\" class=\"home-link\">{E(p.T("home.open"))}</a>";
+        if (home is null || home.IsUnreadable || home.Residents.Count == 0)
+        {
+            return $"<strong>{E(label ?? a.GatewayId)}</strong>{(label is null ? "" : $"<br><small>{E(a.GatewayId)}</small>")}{(home is { IsUnreadable: true } ? "<br>" + Homes.HomePages.AlarmCard(p, home, false) : "")}<br><small>{link}</small>";
+        }
+
+        return $"<strong class=\"resident\">{E(home.Names)}</strong><br><small>{E(home.Address)}{(label is null ? "" : " · " + E(label))}</small>"
+            + Homes.HomePages.AlarmCard(p, home, accepted: a.Status != HandlingStatus.Received) + $"<small>{link}</small>";
     }
 
     /// <summary>Which rows of how many the page shows, with links to the pages beside it when the queue is longer than one.</summary>
@@ -174,7 +191,7 @@ public static class Pages
                 ? $"""<form method="post" action="/gateways/{E(g.GatewayId)}" class="inline">{p.Csrf}<input name="label" maxlength="{ConsoleEndpoints.MaxLabelLength}" value="{E(g.Label)}" aria-label="{E(p.T("label"))}" placeholder="{E(p.T("label"))}" size="12"><input name="group" maxlength="{ConsoleEndpoints.MaxLabelLength}" value="{E(g.HomeGroup)}" aria-label="{E(p.T("group"))}" placeholder="{E(p.T("group"))}" size="10"><button>{E(p.T("save"))}</button></form>"""
                 : $"{E(g.Label)} <small>{E(g.HomeGroup)}</small>";
             rows.Append(CultureInfo.InvariantCulture, $"""
-                <tr data-gateway-id="{E(g.GatewayId)}"><td>{E(g.GatewayId)}</td><td>{edit}</td><td><span class="dot {cls}"></span>{E(state)}</td>
+                <tr data-gateway-id="{E(g.GatewayId)}"><td><a href="{E(Homes.HomeEndpoints.HomePath(g.GatewayId))}">{E(g.GatewayId)}</a></td><td>{edit}</td><td><span class="dot {cls}"></span>{E(state)}</td>
                 <td>{E(p.Local(g.LastHeartbeatAt))}</td><td>{g.PendingAlarms?.ToString(CultureInfo.InvariantCulture) ?? ""}</td><td>{openHere}</td><td>{E(g.SoftwareVersion)}</td>
                 <td class="last-test">{(lastTest.TryGetValue(g.GatewayId, out var t) && t.LastReceivedAt is { } at ? $"{E(p.Local(at))} <small>({E(Took(t.Took))})</small>" : "–")}</td></tr>
                 """);

@@ -16,6 +16,12 @@ public static class CommandKind
     /// <summary>Answer with technical diagnostics (no personal data).</summary>
     public const string RequestDiagnostics = "request-diagnostics";
 
+    /// <summary>
+    /// Validate a care profile and answer with the alarms it would have raised on the sensor events the gateway saw in
+    /// the last days (its own replay, on its own recording); nothing is applied, nothing leaves but the alarms.
+    /// </summary>
+    public const string PreviewCareProfile = "preview-care-profile";
+
     /// <summary>The resident is away: door, bed and inactivity rules pause (never fall, panic, smoke or water).</summary>
     public const string SetAway = "set-away";
 
@@ -28,9 +34,12 @@ public static class CommandKind
     /// <summary>The visit is over: the paused rules apply again.</summary>
     public const string EndVisitor = "end-visitor";
 
-    public static IReadOnlyList<string> All { get; } = [TestAlarm, ReplaceCareProfile, RequestDiagnostics, SetAway, SetHome, SetVisitor, EndVisitor];
+    public static IReadOnlyList<string> All { get; } = [TestAlarm, ReplaceCareProfile, PreviewCareProfile, RequestDiagnostics, SetAway, SetHome, SetVisitor, EndVisitor];
 
-    public static bool IsKnown(string? name) => name is TestAlarm or ReplaceCareProfile or RequestDiagnostics or SetAway or SetHome or SetVisitor or EndVisitor;
+    public static bool IsKnown(string? name) => name is TestAlarm or ReplaceCareProfile or PreviewCareProfile or RequestDiagnostics or SetAway or SetHome or SetVisitor or EndVisitor;
+
+    /// <summary>The commands that carry a care profile.</summary>
+    public static bool CarriesProfile(string? name) => name is ReplaceCareProfile or PreviewCareProfile;
 }
 
 /// <summary>Topics of the command exchange, under the gateway's own subtree.</summary>
@@ -81,7 +90,7 @@ public sealed record CommandMessage
     /// <summary>Who asked: an operator or system id, never a name.</summary>
     public string? By { get; init; }
 
-    /// <summary>For <see cref="CommandKind.ReplaceCareProfile"/>: the careProfile section as in the gateway configuration.</summary>
+    /// <summary>For <see cref="CommandKind.ReplaceCareProfile"/> and <see cref="CommandKind.PreviewCareProfile"/>: the careProfile section as in the gateway configuration.</summary>
     public JsonElement? CareProfile { get; init; }
 }
 
@@ -109,6 +118,47 @@ public sealed record CommandResultMessage
 
     /// <summary>For <see cref="CommandKind.RequestDiagnostics"/>.</summary>
     public DiagnosticsReport? Diagnostics { get; init; }
+
+    /// <summary>For <see cref="CommandKind.PreviewCareProfile"/> when the profile is valid.</summary>
+    public ProfilePreview? Preview { get; init; }
+}
+
+/// <summary>What a care profile would have raised on the gateway's recording of its recent sensor events.</summary>
+public sealed record ProfilePreview
+{
+    /// <summary>The recording covers [from, until): from the gateway's start or the oldest event kept, whichever is later.</summary>
+    public required DateTimeOffset From { get; init; }
+
+    public required DateTimeOffset Until { get; init; }
+
+    /// <summary>Sensor events replayed.</summary>
+    public required int Events { get; init; }
+
+    /// <summary>Alarms the profile would have raised (also those beyond <see cref="MaxAlarms"/>, which are not listed).</summary>
+    public required int AlarmCount { get; init; }
+
+    /// <summary>The first <see cref="MaxAlarms"/> of them, in time order.</summary>
+    public required IReadOnlyList<PreviewAlarm> Alarms { get; init; }
+
+    /// <summary>The longest list a result carries (a result stays well inside the 64 KiB message limit).</summary>
+    public const int MaxAlarms = 100;
+}
+
+/// <summary>One alarm of a preview: what a real alarm would carry, no more.</summary>
+public sealed record PreviewAlarm
+{
+    public required string Type { get; init; }
+
+    public required DateTimeOffset At { get; init; }
+
+    public string? SensorId { get; init; }
+
+    public string? Room { get; init; }
+
+    public required string Reason { get; init; }
+
+    /// <summary>The resident would have cancelled it in the pre-alarm window (it is still reported).</summary>
+    public bool Cancelled { get; init; }
 }
 
 /// <summary>Technical state of a gateway. Holds no personal data: no names, no rooms, no sensor events.</summary>
@@ -259,13 +309,13 @@ public static class CommandJson
             return $"command: unknown command '{LogText.Escape(m.Command)}'; known: {string.Join(", ", CommandKind.All)}";
         }
 
-        if (m.Command == CommandKind.ReplaceCareProfile)
+        if (CommandKind.CarriesProfile(m.Command))
         {
             return m.CareProfile is { ValueKind: JsonValueKind.Object }
                 ? null
-                : "careProfile: replace-care-profile needs the careProfile section as a JSON object";
+                : $"careProfile: {m.Command} needs the careProfile section as a JSON object";
         }
 
-        return m.CareProfile is null ? null : $"careProfile: only replace-care-profile carries a care profile, not {m.Command}";
+        return m.CareProfile is null ? null : $"careProfile: only replace-care-profile and preview-care-profile carry a care profile, not {m.Command}";
     }
 }

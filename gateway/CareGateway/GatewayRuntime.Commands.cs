@@ -21,6 +21,9 @@ public sealed partial class GatewayRuntime
 
     public SqliteCommandJournal CommandJournal { get; }
 
+    /// <summary>The sensor events of the last days, in memory, for <c>preview-care-profile</c>.</summary>
+    public RecentSensorEvents RecentEvents { get; }
+
     /// <summary>What <c>request-diagnostics</c> answers: technical state only, no personal data.</summary>
     public DiagnosticsReport Diagnose(TimeProvider time)
     {
@@ -37,6 +40,10 @@ public sealed partial class GatewayRuntime
         };
     }
 
+    /// <summary><c>preview-care-profile</c> on this gateway's sensors and its recent events (<see cref="ProfilePreviewer"/>).</summary>
+    public (ProfilePreview? Preview, IReadOnlyList<string> Errors) PreviewProfile(System.Text.Json.JsonElement careProfileSection) =>
+        ProfilePreviewer.Preview(careProfileSection, Config.Sensors, RecentEvents);
+
     internal static string SoftwareVersion { get; } = typeof(GatewayRuntime).Assembly.GetName().Version?.ToString(3) ?? "0.0.0";
 
     private (CommandExecutor, CommandService, SqliteCommandJournal) CreateCommands(GatewayConfig config, TimeProvider time, ILoggerFactory logs)
@@ -49,7 +56,7 @@ public sealed partial class GatewayRuntime
             Profile = profile;
             _ = Rules.ReplaceEngineAsync(() => CreateEngine(profile));
         };
-        var executor = new CommandExecutor(config.GatewayId, Raiser, ProfileStore, () => Diagnose(time), journal, time, logs.CreateLogger("commands"), Rules.PostAway, Rules.PostVisitor);
+        var executor = new CommandExecutor(config.GatewayId, Raiser, ProfileStore, () => Diagnose(time), journal, time, logs.CreateLogger("commands"), Rules.PostAway, Rules.PostVisitor, PreviewProfile);
         if (Uplink.Transport is IotHubTransport hub)
         {
             hub.AttachCommands(executor);

@@ -92,6 +92,8 @@ public sealed partial class GatewayRuntime : IAsyncDisposable
         Help = new HelpOnTheWay(Outputs, Outbox, time, logs.CreateLogger("help"));
         Help.Restore();
         Uplink.AckReceived += Help.OnAck;
+        RecentEvents = new RecentSensorEvents(time);
+        Rules.EventSeen += RecentEvents.Add;
         (Executor, Commands, CommandJournal) = CreateCommands(config, time, logs);
         Health = new SensorHealthMonitor(config.Sensors, time, Rules.Post);
         // Retained sensor status needs the centre's broker; over IoT Hub it is not published (yet).

@@ -20,6 +20,7 @@ public sealed class CommandExecutor : IDisposable
     private readonly SemaphoreSlim _oneAtATime = new(1, 1);
     private readonly Action<bool, string>? _setAway;
     private readonly Action<bool, string>? _setVisitor;
+    private readonly Func<System.Text.Json.JsonElement, (ProfilePreview? Preview, IReadOnlyList<string> Errors)>? _preview;
 
     public CommandExecutor(
         string gatewayId,
@@ -30,7 +31,8 @@ public sealed class CommandExecutor : IDisposable
         TimeProvider time,
         ILogger log,
         Action<bool, string>? setAway = null,
-        Action<bool, string>? setVisitor = null)
+        Action<bool, string>? setVisitor = null,
+        Func<System.Text.Json.JsonElement, (ProfilePreview? Preview, IReadOnlyList<string> Errors)>? preview = null)
     {
         GatewayId.ThrowIfInvalid(gatewayId);
         _gatewayId = gatewayId;
@@ -42,6 +44,7 @@ public sealed class CommandExecutor : IDisposable
         _log = log;
         _setAway = setAway;
         _setVisitor = setVisitor;
+        _preview = preview;
     }
 
     /// <summary>Raised after a command was carried out (not for an answer repeated for a duplicate id).</summary>
@@ -88,6 +91,7 @@ public sealed class CommandExecutor : IDisposable
                 {
                     CommandKind.TestAlarm => await TestAlarmAsync(command, cancellationToken),
                     CommandKind.ReplaceCareProfile => ReplaceCareProfile(command),
+                    CommandKind.PreviewCareProfile => PreviewCareProfile(command),
                     CommandKind.RequestDiagnostics => Diagnostics(command),
                     CommandKind.SetAway => Away(command, away: true),
                     CommandKind.SetHome => Away(command, away: false),
@@ -138,6 +142,27 @@ public sealed class CommandExecutor : IDisposable
         return errors.Count == 0
             ? Result(command, CommandStatus.Ok, "care profile validated, stored and in use (a case already in the making keeps its deadline)")
             : Result(command, CommandStatus.Rejected, $"{string.Join("; ", errors)}; the care profile in use is unchanged");
+    }
+
+    private CommandResultMessage PreviewCareProfile(CommandMessage command)
+    {
+        if (_preview is null)
+        {
+            return Result(command, CommandStatus.Failed, "this gateway keeps no recording of its sensor events to preview on");
+        }
+
+        try
+        {
+            var (preview, errors) = _preview(command.CareProfile!.Value);
+            return errors.Count > 0 || preview is null
+                ? Result(command, CommandStatus.Rejected, $"{string.Join("; ", errors)}; nothing was applied")
+                : Result(command, CommandStatus.Ok, string.Create(System.Globalization.CultureInfo.InvariantCulture, $"care profile valid, not applied: on the {preview.Events} sensor events since {preview.From:yyyy-MM-dd HH:mm} UTC it would have raised {preview.AlarmCount} alarm(s)")) with { Preview = preview };
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            _log.LogError(ex, "Preview for command {CommandId} failed", command.CommandId);
+            return Result(command, CommandStatus.Failed, $"the preview could not be made: {ex.Message}; nothing was applied");
+        }
     }
 
     private CommandResultMessage Away(CommandMessage command, bool away)

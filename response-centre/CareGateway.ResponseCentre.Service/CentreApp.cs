@@ -20,15 +20,18 @@ public static class CentreApp
         builder.Services.AddSingleton<CentreEvents>();
         builder.Services.AddSingleton<CentreCore>();
         builder.Services.AddSingleton<Homes.HomeRecords>();
+        builder.Services.AddSingleton<GatewayCommands>();
         if (settings.Mqtt.Enabled)
         {
             builder.Services.AddSingleton<MqttCentreLink>();
             builder.Services.AddSingleton<IAckSender>(sp => sp.GetRequiredService<MqttCentreLink>());
+            builder.Services.AddSingleton<ICommandSender>(sp => sp.GetRequiredService<MqttCentreLink>());
             builder.Services.AddHostedService(sp => sp.GetRequiredService<MqttCentreLink>());
         }
         else
         {
             builder.Services.AddSingleton<IAckSender, NoBroker>();
+            builder.Services.AddSingleton<ICommandSender, NoBroker>();
         }
 
         builder.Services.AddHostedService<HealthMonitor>();
@@ -59,9 +62,11 @@ public static class CentreApp
         _ => throw new InvalidOperationException($"Centre:Database:Provider: '{db.Provider}' is not known; use sqlite or postgres"),
     };
 
-    /// <summary>Acknowledgements wait in the store when the service runs without a broker.</summary>
-    private sealed class NoBroker : IAckSender
+    /// <summary>Acknowledgements and commands wait in the store when the service runs without a broker.</summary>
+    private sealed class NoBroker : IAckSender, ICommandSender
     {
         public Task<bool> TrySendAsync(CareGateway.Protocol.AckMessage ack, CancellationToken ct) => Task.FromResult(false);
+
+        public Task<bool> TrySendCommandAsync(string gatewayId, byte[] payload, CancellationToken ct) => Task.FromResult(false);
     }
 }

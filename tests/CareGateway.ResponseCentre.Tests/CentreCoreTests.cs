@@ -359,7 +359,8 @@ public sealed class CentreCoreTests : IDisposable
     {
         var events = new CentreEvents();
         var core = new CentreCore(_store, _sender, events, _clock, new CentreSettings(), NullLogger<CentreCore>.Instance);
-        using var monitor = new HealthMonitor(core, _clock, new CentreSettings { HealthCheckSeconds = 5 }, NullLogger<HealthMonitor>.Instance);
+        var commands = new GatewayCommands(_store, new NoCommands(), events, _clock, NullLogger<GatewayCommands>.Instance);
+        using var monitor = new HealthMonitor(core, commands, _clock, new CentreSettings { HealthCheckSeconds = 5 }, NullLogger<HealthMonitor>.Instance);
         await core.OnHeartbeatAsync(Heartbeat(0), default);
         var subscription = events.Subscribe();
         await monitor.StartAsync(default);
@@ -399,5 +400,10 @@ public sealed class CentreCoreTests : IDisposable
     {
         Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
         _dir.Dispose();
+    }
+
+    private sealed class NoCommands : ICommandSender
+    {
+        public Task<bool> TrySendCommandAsync(string gatewayId, byte[] payload, CancellationToken ct) => Task.FromResult(false);
     }
 }

@@ -29,7 +29,7 @@ public sealed partial class ConsoleHttpTests : IAsyncLifetime, IDisposable
 
     public void Dispose() => _dir.Dispose();
 
-    private sealed class Browser : IDisposable
+    internal sealed class Browser : IDisposable
     {
         private readonly HttpClientHandler _handler = new() { AllowAutoRedirect = false, CookieContainer = new CookieContainer() };
 

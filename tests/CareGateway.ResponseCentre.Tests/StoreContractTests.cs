@@ -333,6 +333,33 @@ public abstract class StoreContractTests
     }
 
     [Fact]
+    public async Task A_command_is_kept_with_its_sendings_and_its_first_result_only()
+    {
+        var store = await NewStoreAsync();
+        GatewayCommandRecord Command(string id, int minute) => new()
+        {
+            CommandId = id, GatewayId = "gw-0042", Command = "test-alarm", By = "operator-1", Payload = "{\"commandId\":\"" + id + "\"}", CreatedAt = T0.AddMinutes(minute),
+        };
+        await store.AddCommandAsync(Command("c-1", 0), default);
+        await store.AddCommandAsync(Command("c-2", 1), default);
+        await store.MarkCommandSentAsync("c-1", T0.AddSeconds(1), default);
+        await store.MarkCommandSentAsync("c-1", T0.AddSeconds(31), default);
+
+        Assert.Equal(["c-1", "c-2"], (await store.WaitingCommandsAsync(10, default)).Select(c => c.CommandId));
+        Assert.True(await store.RecordCommandResultAsync("c-1", "gw-0042", "ok", "test alarm stored", T0.AddSeconds(32), "{}", default));
+        Assert.False(await store.RecordCommandResultAsync("c-1", "gw-0042", "failed", "a late second answer", T0.AddSeconds(40), null, default));
+        Assert.False(await store.RecordCommandResultAsync("c-2", "gw-other", "ok", "another gateway's answer", T0.AddSeconds(40), null, default));
+        await store.MarkCommandSentAsync("c-1", T0.AddSeconds(61), default); // answered: no more sendings counted
+
+        var all = await store.CommandsAsync("gw-0042", 10, default);
+        Assert.Equal(["c-2", "c-1"], all.Select(c => c.CommandId)); // newest first
+        var c1 = all[1];
+        Assert.Equal((2, T0.AddSeconds(31), "ok", "test alarm stored", T0.AddSeconds(32), "{}"), (c1.Attempts, c1.SentAt, c1.Status, c1.Reason, c1.ResultAt, c1.Result));
+        Assert.Equal(["c-2"], (await store.WaitingCommandsAsync(10, default)).Select(c => c.CommandId));
+        Assert.Empty(await store.CommandsAsync("gw-nobody", 10, default));
+    }
+
+    [Fact]
     public async Task Migrating_twice_changes_nothing()
     {
         var store = await NewStoreAsync();

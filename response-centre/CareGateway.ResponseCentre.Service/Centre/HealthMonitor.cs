@@ -3,18 +3,20 @@ using Microsoft.Extensions.Logging;
 
 namespace CareGateway.ResponseCentre.Service.Centre;
 
-/// <summary>Every few seconds (on <see cref="TimeProvider"/>): finds silent gateways and re-sends acknowledgements the broker missed.</summary>
+/// <summary>Every few seconds (on <see cref="TimeProvider"/>): finds silent gateways, re-sends acknowledgements the broker missed and commands the gateways have not answered.</summary>
 public sealed class HealthMonitor : BackgroundService
 {
     private readonly CentreCore _core;
+    private readonly GatewayCommands _commands;
     private readonly ILogger<HealthMonitor> _log;
 
     // Created here, not in ExecuteAsync (which .NET runs on a background thread): the clock starts with the service.
     private readonly PeriodicTimer _timer;
 
-    public HealthMonitor(CentreCore core, TimeProvider time, CentreSettings settings, ILogger<HealthMonitor> log)
+    public HealthMonitor(CentreCore core, GatewayCommands commands, TimeProvider time, CentreSettings settings, ILogger<HealthMonitor> log)
     {
         _core = core;
+        _commands = commands;
         _log = log;
         _timer = new PeriodicTimer(TimeSpan.FromSeconds(Math.Max(1, settings.HealthCheckSeconds)), time);
     }
@@ -57,6 +59,7 @@ public sealed class HealthMonitor : BackgroundService
                 await _core.RetryUnsentAcksAsync(stoppingToken);
                 await _core.EscalateOverdueAsync(stoppingToken);
                 await _core.CheckTestAlarmsAsync(stoppingToken);
+                await _commands.ResendWaitingAsync(stoppingToken);
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
             {

@@ -9,11 +9,11 @@ namespace CareGateway.ResponseCentre.Service.Centre;
 
 /// <summary>
 /// The service's connection to the broker, on the product's <see cref="MqttConnection"/>: a persistent MQTT 5 session,
-/// subscriptions to every gateway's alarm, heartbeat and status topics (alarms and heartbeats as a shared subscription
+/// subscriptions to every gateway's alarm, heartbeat, command-result and status topics (all but status as a shared subscription
 /// when a group is set), reconnection with back-off, and the publisher of acknowledgements. Messages go to
 /// <see cref="CentreCore"/>; each is acknowledged to the broker once it is stored.
 /// </summary>
-public sealed class MqttCentreLink : BackgroundService, IAckSender
+public sealed class MqttCentreLink : BackgroundService, IAckSender, ICommandSender
 {
     private readonly MqttSettings _settings;
     private readonly IServiceProvider _services;
@@ -88,6 +88,11 @@ public sealed class MqttCentreLink : BackgroundService, IAckSender
         return sent;
     }
 
+    public async Task<bool> TrySendCommandAsync(string gatewayId, byte[] payload, CancellationToken ct) =>
+        _client.IsConnected && await _client.PublishAsync(CommandTopics.Command(gatewayId), payload, MqttQualityOfServiceLevel.AtLeastOnce, retain: false, ct);
+
+    private GatewayCommands Commands => (GatewayCommands)_services.GetService(typeof(GatewayCommands))!;
+
     /// <summary>
     /// Tells the gateway that somebody is listening behind the broker (docs/protocol.md, heartbeat acknowledgement):
     /// QoS 0, a lost answer is covered by the next one.
@@ -152,6 +157,7 @@ public sealed class MqttCentreLink : BackgroundService, IAckSender
         [
             Shared(Topics.AllGateways(Topics.AlarmLeaf)),
             Shared(Topics.AllGateways(Topics.HeartbeatLeaf)),
+            Shared(Topics.AllGateways(CommandTopics.ResultLeaf)),
             Topics.AllGateways(Topics.StatusLeaf),
         ];
     }
@@ -229,12 +235,15 @@ public sealed class MqttCentreLink : BackgroundService, IAckSender
                 break;
             case Topics.HeartbeatLeaf when ProtocolJson.TryParseHeartbeat(payload, out var heartbeat, out _) && heartbeat.GatewayId == gatewayId:
                 return RecordAndAnswerAsync(heartbeat, ct);
+            case CommandTopics.ResultLeaf when CommandJson.TryParseResult(payload, out var result, out _) && result.GatewayId == gatewayId:
+                return Commands.OnResultAsync(result, ct);
             default:
                 var reason = leaf switch
                 {
                     Topics.AlarmLeaf => ProtocolJson.TryParseAlarm(payload, out _, out var why) ? "gateway id differs from the topic" : why,
                     Topics.StatusLeaf => ProtocolJson.TryParseStatus(payload, out _, out var why) ? "gateway id differs from the topic" : why,
                     Topics.HeartbeatLeaf => ProtocolJson.TryParseHeartbeat(payload, out _, out var why) ? "gateway id differs from the topic" : why,
+                    CommandTopics.ResultLeaf => CommandJson.TryParseResult(payload, out _, out var why) ? "gateway id differs from the topic" : why,
                     _ => "unknown topic leaf",
                 };
                 // The reason may quote the payload's values: escaped, so that a newline in a field cannot forge a log line.

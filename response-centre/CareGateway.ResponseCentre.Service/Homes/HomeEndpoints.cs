@@ -17,6 +17,8 @@ public static class HomeEndpoints
 
     public static void Map(RouteGroupBuilder console)
     {
+        HomeCommands.Map(console);
+
         console.MapGet("/homes/{gateway}", async (string gateway, HttpContext ctx, ICentreStore store, HomeRecords homes) =>
         {
             if (!CareGateway.Protocol.GatewayId.IsValid(gateway))
@@ -26,7 +28,7 @@ public static class HomeEndpoints
 
             var p = await ConsoleEndpoints.UserPageAsync(ctx, store);
             var record = (await homes.ForListAsync([gateway], ctx.RequestAborted)).GetValueOrDefault(gateway);
-            return ConsoleEndpoints.HtmlResult(HomePages.Home(p, gateway, await store.GetGatewayAsync(gateway, ctx.RequestAborted), record, []));
+            return ConsoleEndpoints.HtmlResult(HomePages.Home(p, gateway, await store.GetGatewayAsync(gateway, ctx.RequestAborted), record, [], await store.CommandsAsync(gateway, 20, ctx.RequestAborted)));
         });
 
         console.MapPost("/homes/{gateway}", async (string gateway, HttpContext ctx, ICentreStore store, HomeRecords homes, CentreEvents events) =>
@@ -41,7 +43,7 @@ public static class HomeEndpoints
             if (errors.Count > 0)
             {
                 // The form again, with what was typed and every problem named: nothing is saved, nothing is lost.
-                return ConsoleEndpoints.HtmlResult(HomePages.Home(p, gateway, await store.GetGatewayAsync(gateway, ctx.RequestAborted), record, errors), StatusCodes.Status400BadRequest);
+                return ConsoleEndpoints.HtmlResult(HomePages.Home(p, gateway, await store.GetGatewayAsync(gateway, ctx.RequestAborted), record, errors, await store.CommandsAsync(gateway, 20, ctx.RequestAborted)), StatusCodes.Status400BadRequest);
             }
 
             await store.EnsureGatewayAsync(gateway, 0, ctx.RequestAborted);

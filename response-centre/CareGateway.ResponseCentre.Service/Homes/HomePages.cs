@@ -9,7 +9,7 @@ namespace CareGateway.ResponseCentre.Service.Homes;
 /// <summary>The home page (<c>/homes/{gateway}</c>): the resident record, read by everyone, edited by an admin.</summary>
 public static class HomePages
 {
-    public static string Home(PageContext p, string gatewayId, GatewayRecord? gateway, HomeRecord? record, IReadOnlyList<string> errors)
+    public static string Home(PageContext p, string gatewayId, GatewayRecord? gateway, HomeRecord? record, IReadOnlyList<string> errors, IReadOnlyList<GatewayCommandRecord>? commands = null)
     {
         var title = string.Format(CultureInfo.InvariantCulture, p.T("home.title"), gateway?.Label ?? gatewayId);
         var body = new StringBuilder();
@@ -21,11 +21,13 @@ public static class HomePages
         if (record is { IsUnreadable: true })
         {
             body.Append(CultureInfo.InvariantCulture, $"""<p class="error" role="alert">{E(p.T("home.unreadable"))}</p>""");
+            body.Append(HomeCommands.Section(p, gatewayId, commands ?? []));
             return Layout(p, "gateways", title, body.ToString());
         }
 
         body.Append(CultureInfo.InvariantCulture, $"<p><small>{E(p.T("gateway"))}: {E(gatewayId)}{(gateway?.HomeGroup is { } g ? " · " + E(g) : "")}</small></p>");
         body.Append(p.IsAdmin ? Form(p, gatewayId, record ?? new HomeRecord()) : View(p, record));
+        body.Append(HomeCommands.Section(p, gatewayId, commands ?? []));
         return Layout(p, "gateways", title, body.ToString());
     }
 

@@ -50,6 +50,21 @@ public interface ICentreStore
     /// </summary>
     Task<int> DeleteHomeRecordAsync(string gatewayId, CancellationToken ct);
 
+    /// <summary>Records a command to a gateway before it is first sent.</summary>
+    Task AddCommandAsync(GatewayCommandRecord command, CancellationToken ct);
+
+    /// <summary>Counts one more sending of a command that has no result yet.</summary>
+    Task MarkCommandSentAsync(string commandId, DateTimeOffset at, CancellationToken ct);
+
+    /// <summary>Records a command's result (the first one; a repeated answer changes nothing); false when unknown or already answered.</summary>
+    Task<bool> RecordCommandResultAsync(string commandId, string gatewayId, string status, string reason, DateTimeOffset at, string? result, CancellationToken ct);
+
+    /// <summary>A gateway's latest commands, newest first.</summary>
+    Task<IReadOnlyList<GatewayCommandRecord>> CommandsAsync(string gatewayId, int limit, CancellationToken ct);
+
+    /// <summary>Commands without a result, oldest first.</summary>
+    Task<IReadOnlyList<GatewayCommandRecord>> WaitingCommandsAsync(int limit, CancellationToken ct);
+
     /// <summary>Per known gateway: its latest test alarm and since when the centre has known it.</summary>
     Task<IReadOnlyList<TestAlarmSeen>> TestAlarmsSeenAsync(CancellationToken ct);
 

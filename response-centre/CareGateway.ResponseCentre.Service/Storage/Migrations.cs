@@ -199,5 +199,27 @@ public static class Migrations
             )
             """,
         ]),
+        (11, "commands to gateways: each with its result, kept in the record", [
+            // Issue 18: test alarm, away/home, visitor, diagnostics, care-profile preview and replacement from the
+            // console; sent again with the same id until the gateway answers (it runs each id once).
+            """
+            CREATE TABLE gateway_command (
+              command_id TEXT PRIMARY KEY,
+              gateway_id TEXT NOT NULL,
+              command TEXT NOT NULL,
+              by_id TEXT NOT NULL,
+              payload TEXT NOT NULL,
+              created_at BIGINT NOT NULL,
+              sent_at BIGINT,
+              attempts INTEGER NOT NULL DEFAULT 0,
+              status TEXT,
+              reason TEXT,
+              result_at BIGINT,
+              result TEXT
+            )
+            """,
+            "CREATE INDEX gateway_command_gateway ON gateway_command (gateway_id, created_at)",
+            "CREATE INDEX gateway_command_open ON gateway_command (status, created_at)",
+        ]),
     ];
 }

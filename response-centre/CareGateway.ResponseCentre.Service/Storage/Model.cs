@@ -285,3 +285,25 @@ public sealed record RetentionOutcome(int AlarmsDeleted, int NotesCleared, int A
 
 /// <summary>A home's resident record as the database holds it: encrypted, with who changed it last and when.</summary>
 public sealed record SealedHomeRecord(string GatewayId, string Sealed, DateTimeOffset UpdatedAt, string UpdatedBy);
+
+/// <summary>
+/// A command sent to a gateway from the console and, once it came, its result. <see cref="Payload"/> is the command as
+/// sent (re-sent unchanged); <see cref="Result"/> the result message as received (for a preview's alarms and diagnostics).
+/// </summary>
+public sealed record GatewayCommandRecord
+{
+    public required string CommandId { get; init; }
+    public required string GatewayId { get; init; }
+    public required string Command { get; init; }
+    public required string By { get; init; }
+    public required string Payload { get; init; }
+    public required DateTimeOffset CreatedAt { get; init; }
+    public DateTimeOffset? SentAt { get; init; }
+    public int Attempts { get; init; }
+
+    /// <summary><c>ok</c>, <c>rejected</c>, <c>failed</c>, or <c>expired</c> (no answer in time); null while waiting.</summary>
+    public string? Status { get; init; }
+    public string? Reason { get; init; }
+    public DateTimeOffset? ResultAt { get; init; }
+    public string? Result { get; init; }
+}

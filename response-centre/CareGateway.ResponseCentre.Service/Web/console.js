@@ -102,6 +102,20 @@
   source.onopen = function () { if (live) { live.textContent = '● ' + words.live; } refresh(); };
   source.onerror = function () { if (live) { live.textContent = words.lost; } };
   ['alarm', 'changed', 'gateway', 'tick'].forEach(function (kind) { source.addEventListener(kind, refresh); });
+  // Other live parts of a page (a home's commands and their answers): each element with data-live is re-read from its
+  // own address on every event, one read at a time.
+  var parts = Array.prototype.slice.call(document.querySelectorAll('[data-live]'));
+  var partsReading = false;
+  function refreshParts() {
+    if (parts.length === 0 || partsReading) { return; }
+    partsReading = true;
+    Promise.all(parts.map(function (el) {
+      return fetch(el.getAttribute('data-live'), { credentials: 'same-origin', headers: { 'Accept': 'text/html' } })
+        .then(function (r) { return r.ok && !r.redirected ? r.text() : null; })
+        .then(function (html) { if (html !== null) { el.innerHTML = html; } });
+    })).catch(function () { /* the next event retries */ }).then(function () { partsReading = false; });
+  }
+  ['alarm', 'changed', 'command', 'gateway', 'tick'].forEach(function (kind) { source.addEventListener(kind, refreshParts); });
   // The session has ended (logout elsewhere, a new password, its age): to the login page, not a silent reconnect.
   source.addEventListener('ended', function () { source.close(); location.href = '/login'; });
 })();

@@ -360,6 +360,17 @@ public abstract class StoreContractTests
     }
 
     [Fact]
+    public async Task Data_protection_keys_are_kept_in_order_and_never_replaced()
+    {
+        var store = await NewStoreAsync();
+        await store.AddDataProtectionKeyAsync("key-b", "<key id=\"b\" />", T0, default);
+        await store.AddDataProtectionKeyAsync("key-a", "<key id=\"a\" />", T0.AddDays(90), default);
+        await store.AddDataProtectionKeyAsync("key-b", "<key id=\"changed\" />", T0.AddDays(91), default);
+
+        Assert.Equal(["<key id=\"b\" />", "<key id=\"a\" />"], await store.DataProtectionKeysAsync(default));
+    }
+
+    [Fact]
     public async Task Migrating_twice_changes_nothing()
     {
         var store = await NewStoreAsync();

@@ -151,6 +151,12 @@ public sealed class DataProtectionSettings
     /// </summary>
     public string? KeyRingPath { get; set; }
 
+    /// <summary>
+    /// Where the key ring lives: <c>folder</c> (<see cref="KeyRingPath"/>, the default) or <c>database</c> (a table of the
+    /// centre's database, so that every instance on that database shares it without a shared folder).
+    /// </summary>
+    public string KeyStore { get; set; } = "folder";
+
     /// <summary>A PKCS#12 (<c>.pfx</c>) certificate with its private key that encrypts the keys at rest. Without it the keys are stored unencrypted (a warning at start).</summary>
     public string? CertificatePath { get; set; }
 

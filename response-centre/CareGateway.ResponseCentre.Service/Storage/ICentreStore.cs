@@ -65,6 +65,12 @@ public interface ICentreStore
     /// <summary>Commands without a result, oldest first.</summary>
     Task<IReadOnlyList<GatewayCommandRecord>> WaitingCommandsAsync(int limit, CancellationToken ct);
 
+    /// <summary>The Data Protection keys kept in the database, oldest first (XML as Data Protection wrote them).</summary>
+    Task<IReadOnlyList<string>> DataProtectionKeysAsync(CancellationToken ct);
+
+    /// <summary>Adds a key (a name already stored is kept as it is: keys never change once written).</summary>
+    Task AddDataProtectionKeyAsync(string name, string xml, DateTimeOffset at, CancellationToken ct);
+
     /// <summary>Per known gateway: its latest test alarm and since when the centre has known it.</summary>
     Task<IReadOnlyList<TestAlarmSeen>> TestAlarmsSeenAsync(CancellationToken ct);
 

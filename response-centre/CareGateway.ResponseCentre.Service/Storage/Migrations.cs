@@ -221,5 +221,17 @@ public static class Migrations
             "CREATE INDEX gateway_command_gateway ON gateway_command (gateway_id, created_at)",
             "CREATE INDEX gateway_command_open ON gateway_command (status, created_at)",
         ]),
+        (12, "the Data Protection key ring in the database, shared by every instance", [
+            // Issue 16: with Centre:DataProtection:KeyStore=database, instances on one database share the keys that
+            // sign sessions and form tokens and seal the resident records (each key as the XML Data Protection writes,
+            // encrypted with the configured certificate when there is one).
+            """
+            CREATE TABLE dataprotection_key (
+              name TEXT PRIMARY KEY,
+              xml TEXT NOT NULL,
+              created_at BIGINT NOT NULL
+            )
+            """,
+        ]),
     ];
 }

@@ -7,8 +7,9 @@ using Microsoft.Data.Sqlite;
 namespace CareGateway.ResponseCentre.Service.Web;
 
 /// <summary>
-/// Where the keys that sign session cookies and form tokens live: a configured folder of the service's own (0700),
-/// not ASP.NET Core's default under <c>$HOME/.aspnet</c>, encrypted with a configured certificate.
+/// Where the keys that sign session cookies and form tokens and seal resident records live: a configured folder of the
+/// service's own (0700), not ASP.NET Core's default under <c>$HOME/.aspnet</c>, or the centre's database (shared by
+/// every instance on it); encrypted with a configured certificate.
 /// </summary>
 public sealed class KeyRing
 {
@@ -25,11 +26,28 @@ public sealed class KeyRing
     public static KeyRing Configure(IServiceCollection services, CentreSettings settings)
     {
         var dp = settings.DataProtection;
-        var folder = string.IsNullOrWhiteSpace(dp.KeyRingPath) ? Path.Combine(DataFolderOf(settings.Database), "keys") : dp.KeyRingPath;
-        PrivateFiles.CreateFolder(folder);
-        var builder = services.AddDataProtection()
-            .SetApplicationName("care-gateway-response-centre")
-            .PersistKeysToFileSystem(new DirectoryInfo(folder));
+        var inDatabase = dp.KeyStore.ToLowerInvariant() switch
+        {
+            "folder" => false,
+            "database" => true,
+            _ => throw new InvalidOperationException($"Centre:DataProtection:KeyStore: '{dp.KeyStore}' is not known; use folder or database"),
+        };
+        var builder = services.AddDataProtection().SetApplicationName("care-gateway-response-centre");
+        string folder;
+        if (inDatabase)
+        {
+            folder = "the database";
+            services.AddSingleton<Microsoft.Extensions.Options.IConfigureOptions<Microsoft.AspNetCore.DataProtection.KeyManagement.KeyManagementOptions>>(sp =>
+                new Microsoft.Extensions.Options.ConfigureOptions<Microsoft.AspNetCore.DataProtection.KeyManagement.KeyManagementOptions>(o =>
+                    o.XmlRepository = new DatabaseKeyRepository(sp.GetRequiredService<ICentreStore>(), sp.GetRequiredService<TimeProvider>())));
+        }
+        else
+        {
+            folder = string.IsNullOrWhiteSpace(dp.KeyRingPath) ? Path.Combine(DataFolderOf(settings.Database), "keys") : dp.KeyRingPath;
+            PrivateFiles.CreateFolder(folder);
+            builder.PersistKeysToFileSystem(new DirectoryInfo(folder));
+        }
+
         var encrypted = false;
         if (!string.IsNullOrWhiteSpace(dp.CertificatePath))
         {

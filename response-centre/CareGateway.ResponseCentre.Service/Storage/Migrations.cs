@@ -186,5 +186,24 @@ public static class Migrations
             """,
             "CREATE INDEX audit_at ON audit (at)",
         ]),
+        (10, "the VKP send queue: which closed alarms went to the municipality's FHIR endpoint", [
+            // Issue 18 ("Add a sender"): one row per closed care alarm the sender tried or sent; an alarm without a row,
+            // or with sent_at NULL and next_attempt_at passed, is still to be sent. attempts and last_error say why one
+            // waits (shown in the log once per cause; kept here so an error is never lost). Versions 8 and 9 are other
+            // work: migrations are applied by number, each once, so the gap is harmless.
+            """
+            CREATE TABLE vkp_send (
+              gateway_id TEXT NOT NULL,
+              alarm_id TEXT NOT NULL,
+              sent_at BIGINT,
+              attempts INTEGER NOT NULL DEFAULT 0,
+              last_error TEXT,
+              last_attempt_at BIGINT,
+              next_attempt_at BIGINT,
+              PRIMARY KEY (gateway_id, alarm_id)
+            )
+            """,
+            "CREATE INDEX alarm_closed ON alarm (status, closed_at)",
+        ]),
     ];
 }

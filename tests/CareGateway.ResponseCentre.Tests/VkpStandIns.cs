@@ -41,7 +41,14 @@ public sealed class TokenServerStandIn : IAsyncDisposable
     {
         _app = app;
         TokenEndpoint = baseUrl.TrimEnd('/') + "/connect/token";
+        Issuer = baseUrl.TrimEnd('/') + "/";
     }
+
+    /// <summary>
+    /// The server's issuer. OpenIddict 7 follows draft-ietf-oauth-rfc7523bis: a client assertion's <c>aud</c> must be
+    /// the issuer (the token endpoint is no longer accepted), so the tests set <c>Centre:VkpSender:Audience</c> to it.
+    /// </summary>
+    public string Issuer { get; }
 
     public string TokenEndpoint { get; }
 

@@ -15,6 +15,9 @@ public sealed class ClientAssertion : IDisposable
 {
     public const string AssertionType = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
+    /// <summary>The JWT <c>typ</c> header of a client assertion.</summary>
+    public const string AssertionJwtType = "client-authentication+jwt";
+
     public static readonly IReadOnlyList<string> Algorithms = ["RS256", "PS256", "ES256"];
 
     private readonly RSA? _rsa;
@@ -185,7 +188,9 @@ public sealed class ClientAssertion : IDisposable
     /// <summary>One signed assertion, valid from <paramref name="now"/> for <paramref name="lifetime"/>, with a new <c>jti</c>.</summary>
     public string Create(string clientId, string audience, DateTimeOffset now, TimeSpan lifetime)
     {
-        var header = new JsonObject { ["alg"] = Algorithm, ["typ"] = "JWT", ["kid"] = KeyId };
+        // typ as draft-ietf-oauth-rfc7523bis asks, so the assertion cannot be mistaken for another kind of JWT; OpenIddict
+        // 7 (the tests' stand-in) refuses a plain "JWT", and HelseID's guidance names the same type.
+        var header = new JsonObject { ["alg"] = Algorithm, ["typ"] = AssertionJwtType, ["kid"] = KeyId };
         var seconds = now.ToUnixTimeSeconds();
         var payload = new JsonObject
         {

@@ -30,10 +30,16 @@ public sealed class FhirValidationTests(ITestOutputHelper output)
         return new Validator(resolver.AsAsync(), new LocalTerminologyService(resolver.AsAsync()));
     });
 
+    /// <summary>The validator's snapshot generator is not thread-safe: test classes that run in parallel (the VKP sender's) take turns.</summary>
+    private static readonly Lock ValidatorGate = new();
+
     internal static IReadOnlyList<OperationOutcome.IssueComponent> Validate(Resource resource, string? profile = null)
     {
-        var outcome = Shared.Value.Validate(resource, profile);
-        return outcome.Issue;
+        lock (ValidatorGate)
+        {
+            var outcome = Shared.Value.Validate(resource, profile);
+            return outcome.Issue;
+        }
     }
 
     private static string Describe(IEnumerable<OperationOutcome.IssueComponent> issues) =>

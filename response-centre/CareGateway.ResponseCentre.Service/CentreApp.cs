@@ -1,5 +1,6 @@
 using CareGateway.ResponseCentre.Service.Centre;
 using CareGateway.ResponseCentre.Service.Storage;
+using CareGateway.ResponseCentre.Service.Vkp;
 using CareGateway.ResponseCentre.Service.Web;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 
@@ -37,6 +38,19 @@ public static class CentreApp
         builder.Services.AddHostedService<HealthMonitor>();
         builder.Services.AddSingleton<RetentionJob>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<RetentionJob>());
+        if (settings.VkpSender.Enabled)
+        {
+            // Checked before anything starts: a sender that cannot work says so now, not at the first closed alarm.
+            if (settings.VkpSender.Problems() is { Count: > 0 } problems)
+            {
+                throw new InvalidOperationException("The VKP sender is enabled but not ready:" + Environment.NewLine + string.Join(Environment.NewLine, problems.Select(p => "  " + p)));
+            }
+
+            ClientAssertion.Load(settings.VkpSender.PrivateKeyPath!, settings.VkpSender.Algorithm).Dispose();
+            builder.Services.AddSingleton<VkpSender>();
+            builder.Services.AddHostedService(sp => sp.GetRequiredService<VkpSender>());
+        }
+
         var keyRing = KeyRing.Configure(builder.Services, settings);
         Transport.AddTransport(builder.Services, settings.Web);
         ConsoleEndpoints.AddConsole(builder.Services);

@@ -322,6 +322,7 @@ public sealed partial class CentreCore(ICentreStore store, IAckSender sender, Ce
 
         log.LogInformation("Alarm {AlarmId} of {GatewayId} closed by {OperatorId} ({Outcome})", key.AlarmId, key.GatewayId, user.OperatorId, outcome ?? CloseOutcome.Handled);
         events.Publish("changed");
+        events.PublishClosed();
         return OperatorResult.Done;
     }
 

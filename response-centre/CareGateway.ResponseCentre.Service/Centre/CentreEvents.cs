@@ -7,6 +7,7 @@ public sealed class CentreEvents
 {
     private readonly Lock _gate = new();
     private readonly List<Channel<string>> _subscribers = [];
+    private readonly List<SemaphoreSlim> _closedWatchers = [];
 
     public void Publish(string kind)
     {
@@ -28,6 +29,30 @@ public sealed class CentreEvents
         }
 
         return channel;
+    }
+
+    /// <summary>
+    /// Wakes <paramref name="signal"/> (released once) each time an operator closes an alarm: how the VKP sender sleeps
+    /// until there is something to send instead of polling the store.
+    /// </summary>
+    public void WatchClosed(SemaphoreSlim signal)
+    {
+        lock (_gate)
+        {
+            _closedWatchers.Add(signal);
+        }
+    }
+
+    /// <summary>An alarm was closed (after the store has it): wakes every <see cref="WatchClosed"/> signal.</summary>
+    public void PublishClosed()
+    {
+        lock (_gate)
+        {
+            foreach (var s in _closedWatchers)
+            {
+                s.Release();
+            }
+        }
     }
 
     public void Unsubscribe(Channel<string> channel)

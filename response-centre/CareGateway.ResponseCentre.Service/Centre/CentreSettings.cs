@@ -25,6 +25,9 @@ public sealed class CentreSettings
     /// <summary>How long each kind of data is kept (<c>Centre:Retention</c>); see docs/response-centre.md.</summary>
     public RetentionSettings Retention { get; set; } = new();
 
+    /// <summary>Sends each closed care alarm's VKP bundle to the municipality's FHIR endpoint (<c>Centre:VkpSender</c>, issue 18).</summary>
+    public Vkp.VkpSenderSettings VkpSender { get; set; } = new();
+
     /// <summary>A gateway is silent after this many heartbeat intervals without one.</summary>
     public double MissedHeartbeats { get; set; } = 3;
 

@@ -100,6 +100,54 @@ public static class FhirExport
 
     public static string ToJson(Resource resource) => JsonSerializer.Serialize(resource, Json);
 
+    /// <summary>
+    /// One closed alarm as a FHIR <c>transaction</c> Bundle for the VKP sender (issue 18): its resources as
+    /// <see cref="ForAlarm"/> makes them, each a conditional create (<c>POST</c> with <c>ifNoneExist</c> on its stable
+    /// identifier), so a bundle sent twice (a retry after an answer that was lost) creates nothing the second time, and
+    /// the references between them (<c>urn:uuid</c> full URLs) are resolved by the server as one unit.
+    /// </summary>
+    public static Bundle Transaction(StoredAlarm a, GatewayRecord? home, string centreId, DateTimeOffset now, TimeZoneInfo? zone = null, Homes.HomeRecord? record = null)
+    {
+        // The resident goes as a conditional create by national identity number; without one there is nothing to match
+        // an existing Patient on, so the home is referred to by its gateway id, as without a record.
+        var resident = record is { IsUnreadable: false, Residents: [{ NationalId: not null }, ..] } ? record : null;
+        if (!IsExportable(a))
+        {
+            throw new ArgumentException($"alarm {a.AlarmId}: only closed care alarms are sent (status {a.Status}, type {a.Type})", nameof(a));
+        }
+
+        var bundle = new Bundle
+        {
+            Type = Bundle.BundleType.Transaction,
+            Timestamp = now,
+            Identifier = new Identifier("urn:ietf:rfc:3986", Urn("transaction:" + Key(a))),
+        };
+        foreach (var (fullUrl, resource) in ForAlarm(a, home, centreId, zone, resident))
+        {
+            var identifier = resource switch
+            {
+                Patient p => p.Identifier[0],
+                DetectedIssue d => d.Identifier[0],
+                Encounter e => e.Identifier[0],
+                Composition { Identifier: { } c } => c,
+                _ => throw new InvalidOperationException("unexpected resource " + resource.TypeName),
+            };
+            bundle.Entry.Add(new Bundle.EntryComponent
+            {
+                FullUrl = fullUrl,
+                Resource = resource,
+                Request = new Bundle.RequestComponent
+                {
+                    Method = Bundle.HTTPVerb.POST,
+                    Url = resource.TypeName,
+                    IfNoneExist = $"identifier={identifier.System}|{identifier.Value}",
+                },
+            });
+        }
+
+        return bundle;
+    }
+
     /// <summary>The resources for one closed alarm, each with a stable <c>urn:uuid</c> full URL.</summary>
     public static IEnumerable<(string FullUrl, Resource Resource)> ForAlarm(StoredAlarm a, GatewayRecord? home, string centreId, TimeZoneInfo? zone = null, Homes.HomeRecord? record = null)
     {

@@ -174,4 +174,23 @@ public interface ICentreStore
     /// that time step or a later one was used already (the code is a replay), so two requests with one code cannot both win.
     /// </summary>
     Task<bool> TryAdvanceTotpStepAsync(string userName, long timeStep, CancellationToken ct);
+
+    /// <summary>
+    /// The VKP send queue: closed care alarms (of <paramref name="careTypes"/>, closed at or after
+    /// <paramref name="closedSince"/>) not yet sent and not waiting out their own back-off at <paramref name="now"/>,
+    /// oldest closed first, at most <paramref name="limit"/>.
+    /// </summary>
+    Task<IReadOnlyList<StoredAlarm>> VkpDueAsync(DateTimeOffset now, DateTimeOffset? closedSince, IReadOnlyList<string> careTypes, int limit, CancellationToken ct);
+
+    /// <summary>The earliest time an unsent alarm that failed on its own (the hub refused it) may be tried again.</summary>
+    Task<DateTimeOffset?> VkpNextAttemptAsync(CancellationToken ct);
+
+    /// <summary>Records that the alarm's bundle was delivered (it is never sent again).</summary>
+    Task MarkVkpSentAsync(AlarmKey key, DateTimeOffset at, CancellationToken ct);
+
+    /// <summary>Records a failed attempt and why (<paramref name="reason"/>); <paramref name="nextAttemptAt"/> holds this alarm back until then (null: due at once).</summary>
+    Task MarkVkpFailedAsync(AlarmKey key, DateTimeOffset at, string reason, DateTimeOffset? nextAttemptAt, CancellationToken ct);
+
+    /// <summary>The alarm's row in the send queue (null when the sender has not tried it).</summary>
+    Task<VkpSendState?> VkpSendStateAsync(AlarmKey key, CancellationToken ct);
 }

@@ -199,6 +199,24 @@ public static class Migrations
             )
             """,
         ]),
+        (10, "the VKP send queue: which closed alarms went to the municipality's FHIR endpoint", [
+            // Issue 18 ("Add a sender"): one row per closed care alarm the sender tried or sent; an alarm without a row,
+            // or with sent_at NULL and next_attempt_at passed, is still to be sent. attempts and last_error say why one
+            // waits (shown in the log once per cause; kept here so an error is never lost).
+            """
+            CREATE TABLE vkp_send (
+              gateway_id TEXT NOT NULL,
+              alarm_id TEXT NOT NULL,
+              sent_at BIGINT,
+              attempts INTEGER NOT NULL DEFAULT 0,
+              last_error TEXT,
+              last_attempt_at BIGINT,
+              next_attempt_at BIGINT,
+              PRIMARY KEY (gateway_id, alarm_id)
+            )
+            """,
+            "CREATE INDEX alarm_closed ON alarm (status, closed_at)",
+        ]),
         (11, "commands to gateways: each with its result, kept in the record", [
             // Issue 18: test alarm, away/home, visitor, diagnostics, care-profile preview and replacement from the
             // console; sent again with the same id until the gateway answers (it runs each id once).

@@ -122,6 +122,8 @@ public abstract partial class SqlCentreStore : ICentreStore
                   AND x.status = @closed AND x.closed_at < @before)
                 """, ct, ("closed", closed), ("before", Ms(a)));
             alarms = await ExecAsync(db, tx, "DELETE FROM alarm WHERE status = @closed AND closed_at < @before", ct, ("closed", closed), ("before", Ms(a)));
+            // The VKP send queue's rows of the alarms gone (issue 18): nothing is kept of an alarm past its time.
+            await ExecAsync(db, tx, "DELETE FROM vkp_send WHERE NOT EXISTS (SELECT 1 FROM alarm x WHERE x.alarm_id = vkp_send.alarm_id AND x.gateway_id = vkp_send.gateway_id)", ct);
         }
 
         // After the deletion, so an alarm deleted is not also counted as a note cleared.

@@ -17,7 +17,7 @@ namespace CareGateway.ResponseCentre.Service.Web;
 public static class AuditTrail
 {
     /// <summary>Reads that are recorded (the queue's own re-reads every few seconds are not).</summary>
-    private static readonly string[] RecordedReads = ["/history", "/export", "/export/fhir", "/figures.csv", "/figures.json", "/audit", "/audit.csv", "/api/alarms/{gateway}/{id}", "/api/gateways"];
+    private static readonly string[] RecordedReads = ["/history", "/export", "/export/fhir", "/figures.csv", "/figures.json", "/audit", "/audit.csv", "/api/alarms/{gateway}/{id}", "/api/gateways", "/alarms/{gateway}/{id}", "/d/{token}"];
 
     public static void UseAuditTrail(WebApplication app)
     {
@@ -33,7 +33,7 @@ public static class AuditTrail
             {
                 AuditId = Guid.CreateVersion7().ToString(),
                 At = ctx.RequestServices.GetRequiredService<TimeProvider>().GetUtcNow(),
-                Actor = ctx.User.Identity?.Name ?? AttemptedName(ctx) ?? "",
+                Actor = ctx.User.Identity?.Name ?? ctx.Items[HandlingEndpoints.AuditActorItem] as string ?? AttemptedName(ctx) ?? "",
                 Action = action,
                 Target = TargetOf(ctx),
                 Outcome = Outcome(ctx),
@@ -87,7 +87,13 @@ public static class AuditTrail
     /// <summary>The route's values (gateway, id) and the query (a date range), shortened: what was acted on or read.</summary>
     private static string? TargetOf(HttpContext ctx)
     {
-        var parts = ctx.Request.RouteValues.Where(kv => kv.Value is string).Select(kv => $"{kv.Key}={kv.Value}").ToList();
+        // An endpoint may name its target itself: a team's link is recorded by its dispatch, never by its token.
+        if (ctx.Items[HandlingEndpoints.AuditTargetItem] is string named)
+        {
+            return named;
+        }
+
+        var parts = ctx.Request.RouteValues.Where(kv => kv.Value is string && kv.Key != "token").Select(kv => $"{kv.Key}={kv.Value}").ToList();
         if (ctx.Request.QueryString.HasValue)
         {
             parts.Add(ctx.Request.QueryString.Value!.TrimStart('?'));

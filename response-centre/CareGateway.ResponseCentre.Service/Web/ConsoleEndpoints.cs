@@ -29,6 +29,9 @@ public static class ConsoleEndpoints
     /// <summary>The longest operator note (the form's <c>maxlength</c>, checked again on the server).</summary>
     public const int MaxNoteLength = 2000;
 
+    /// <summary>The longest free text of a logged call (the form's <c>maxlength</c>, checked again on the server).</summary>
+    public const int MaxStepTextLength = 1000;
+
     /// <summary>Longest user name the login form takes; longer ones are refused before any lookup or throttle entry.</summary>
     public const int MaxUserNameLength = 100;
 
@@ -226,6 +229,7 @@ public static class ConsoleEndpoints
         });
 
         ConsoleApi.Map(console);
+        HandlingEndpoints.Map(app, console);
 
         console.MapGet("/audit", async (HttpContext ctx, ICentreStore store, string? from, string? to) =>
         {
@@ -430,7 +434,7 @@ public static class ConsoleEndpoints
         return await next(context);
     }
 
-    private static async ValueTask<object?> ValidateCsrf(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
+    internal static async ValueTask<object?> ValidateCsrf(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
     {
         // A form posted from another site: its Origin names that site ("null" from a sandboxed frame or a file).
         // Browsers send Origin on every POST; one that differs from this console's own address is refused before
@@ -451,7 +455,7 @@ public static class ConsoleEndpoints
     }
 
     /// <summary>400 with the sentence as plain text: what was wrong, in words.</summary>
-    private static IResult Refused(string sentence) => Results.Text(sentence, "text/plain; charset=utf-8", Encoding.UTF8, StatusCodes.Status400BadRequest);
+    internal static IResult Refused(string sentence) => Results.Text(sentence, "text/plain; charset=utf-8", Encoding.UTF8, StatusCodes.Status400BadRequest);
 
     private static readonly CentreUser UnknownUser = new() { UserName = "", OperatorId = "", PasswordHash = "", Role = Roles.Operator };
     private static string? _dummyHash;
@@ -474,9 +478,9 @@ public static class ConsoleEndpoints
         return new PageContext(lang, user, tokens.FormFieldName, tokens.RequestToken ?? "", Zone(settings.TimeZone), ctx.RequestServices.GetRequiredService<TimeProvider>().GetUtcNow());
     }
 
-    private static async Task<PageContext> UserPageAsync(HttpContext ctx, ICentreStore store) => Page(ctx, await CurrentUserAsync(ctx, store));
+    internal static async Task<PageContext> UserPageAsync(HttpContext ctx, ICentreStore store) => Page(ctx, await CurrentUserAsync(ctx, store));
 
-    private static async Task<CentreUser> CurrentUserAsync(HttpContext ctx, ICentreStore store)
+    internal static async Task<CentreUser> CurrentUserAsync(HttpContext ctx, ICentreStore store)
     {
         var name = ctx.User.Identity?.Name ?? throw new InvalidOperationException("no user on an authorized endpoint");
         return await store.FindUserAsync(name, ctx.RequestAborted)
@@ -573,7 +577,7 @@ public static class ConsoleEndpoints
     /// every escape but <c>%2F</c> in a route value, so the id is read from the raw request target and decoded exactly
     /// once. Null when the gateway id is not one.
     /// </summary>
-    private static AlarmKey? AlarmKeyFromPath(HttpContext ctx, string gateway)
+    internal static AlarmKey? AlarmKeyFromPath(HttpContext ctx, string gateway)
     {
         if (!CareGateway.Protocol.GatewayId.IsValid(gateway))
         {
@@ -582,11 +586,20 @@ public static class ConsoleEndpoints
 
         var raw = ctx.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpRequestFeature>()?.RawTarget ?? "";
         var prefix = "/alarms/" + Uri.EscapeDataString(gateway) + "/";
-        var end = raw.StartsWith(prefix, StringComparison.Ordinal) ? raw.IndexOf('/', prefix.Length) : -1;
-        return end < 0 ? null : new AlarmKey(gateway, Uri.UnescapeDataString(raw[prefix.Length..end]));
+        if (!raw.StartsWith(prefix, StringComparison.Ordinal))
+        {
+            return null;
+        }
+
+        // An action ends the id with '/'; the alarm's own page (/alarms/{gateway}/{id}) with the query or the end.
+        var end = raw.IndexOfAny(['/', '?'], prefix.Length);
+        end = end < 0 ? raw.Length : end;
+        return end == prefix.Length ? null : new AlarmKey(gateway, Uri.UnescapeDataString(raw[prefix.Length..end]));
     }
 
-    /// <summary>The console's link to act on one alarm (<c>accept</c> or <c>close</c>), every part URL-encoded.</summary>
-    public static string AlarmAction(StoredAlarm a, string action) =>
-        $"/alarms/{Uri.EscapeDataString(a.GatewayId)}/{Uri.EscapeDataString(a.AlarmId)}/{action}";
+    /// <summary>The console's link to act on one alarm (<c>accept</c>, <c>close</c>, <c>call</c>, <c>dispatch</c>), every part URL-encoded.</summary>
+    public static string AlarmAction(StoredAlarm a, string action) => AlarmPath(a) + "/" + action;
+
+    /// <summary>The console's page of one alarm: <c>/alarms/{gateway}/{id}</c>, every part URL-encoded.</summary>
+    public static string AlarmPath(StoredAlarm a) => $"/alarms/{Uri.EscapeDataString(a.GatewayId)}/{Uri.EscapeDataString(a.AlarmId)}";
 }

@@ -1,4 +1,4 @@
-// The operator console's live queue: re-reads its page of queue rows on server-sent events (one read at a time,
+// The operator console's live queue and alarm page: re-reads its page of queue rows on server-sent events (one read at a time,
 // and on the server's regular tick), counts waiting time up each second, and signals new alarms with a flash, the tab title and a tone.
 (function () {
   'use strict';
@@ -98,10 +98,34 @@
     setInterval(tick, 1000);
   }
 
+  // An alarm's page (issue 18): its status and handling log re-read on the same events, one read at a time.
+  var part = document.getElementById('alarm-live');
+  var partReading = false, partAgain = false;
+  function refreshPart() {
+    if (!part) { return; }
+    if (partReading) { partAgain = true; return; }
+    partReading = true;
+    fetch(part.getAttribute('data-live-src'), { credentials: 'same-origin', headers: { 'Accept': 'text/html' } }).then(function (r) {
+      if (r.redirected || r.status === 401) { location.href = '/login'; return null; }
+      return r.ok ? r.text() : null;
+    }).then(function (html) {
+      if (html !== null && html !== undefined) { part.innerHTML = html; part.setAttribute('data-refreshed', String(Date.now())); }
+    }).catch(function () { /* the next event retries */ }).then(function () {
+      partReading = false;
+      if (partAgain) { partAgain = false; refreshPart(); }
+    });
+  }
+
+  function onEvent() { refresh(); refreshPart(); }
+
   var source = new EventSource('/events');
-  source.onopen = function () { if (live) { live.textContent = '● ' + words.live; } refresh(); };
-  source.onerror = function () { if (live) { live.textContent = words.lost; } };
-  ['alarm', 'changed', 'gateway', 'tick'].forEach(function (kind) { source.addEventListener(kind, refresh); });
+  source.onopen = function () {
+    if (live) { live.textContent = '● ' + words.live; }
+    if (part) { part.setAttribute('data-live', 'open'); }
+    onEvent();
+  };
+  source.onerror = function () { if (live) { live.textContent = words.lost; } if (part) { part.setAttribute('data-live', 'lost'); } };
+  ['alarm', 'changed', 'gateway', 'tick'].forEach(function (kind) { source.addEventListener(kind, onEvent); });
   // The session has ended (logout elsewhere, a new password, its age): to the login page, not a silent reconnect.
   source.addEventListener('ended', function () { source.close(); location.href = '/login'; });
 })();

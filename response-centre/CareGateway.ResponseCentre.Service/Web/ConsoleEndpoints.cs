@@ -322,7 +322,8 @@ public static class ConsoleEndpoints
 
             var alarms = (await store.AlarmsAsync(range.From, range.To, 10_000, ctx.RequestAborted)).Where(FhirExport.IsExportable).ToList();
             var gateways = await GatewayMapAsync(store, ctx);
-            var json = FhirExport.ToJson(FhirExport.Build(alarms, gateways, settings.CentreId, p.Now, p.Zone));
+            var handling = await store.HandlingOfAlarmsRaisedAsync(range.From, range.To, ctx.RequestAborted);
+            var json = FhirExport.ToJson(FhirExport.Build(alarms, gateways, settings.CentreId, p.Now, p.Zone, handling));
             return Results.File(Encoding.UTF8.GetBytes(json), "application/fhir+json", "alarms-fhir.json");
         });
     }

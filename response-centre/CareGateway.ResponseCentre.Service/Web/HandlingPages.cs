@@ -86,7 +86,10 @@ public static class HandlingPages
         }
 
         sb.Append("</p>");
-        var teams = dispatches.ToDictionary(d => d.DispatchId, StringComparer.Ordinal);
+        if (dispatches.Count > 0)
+        {
+            sb.Append(CultureInfo.InvariantCulture, $"<p class=\"teams\">{E(p.T("handling.team-status"))}: {E(string.Join(", ", dispatches.Select(d => d.Team)))}</p>");
+        }
         sb.Append("<ol class=\"handling\" id=\"handling\">");
         if (steps.Count == 0)
         {
@@ -95,7 +98,7 @@ public static class HandlingPages
 
         foreach (var s in steps)
         {
-            sb.Append(CultureInfo.InvariantCulture, $"<li data-kind=\"{E(s.Kind)}\"><time datetime=\"{s.At.UtcDateTime:yyyy-MM-ddTHH:mm:ssZ}\">{E(p.Local(s.At, "HH:mm:ss"))}</time>{E(StepLine(p.Lang, s, s.DispatchId is { } id && teams.TryGetValue(id, out var d) ? d.Team : null))} <small>{E(s.By)}</small></li>");
+            sb.Append(CultureInfo.InvariantCulture, $"<li data-kind=\"{E(s.Kind)}\"><time datetime=\"{s.At.UtcDateTime:yyyy-MM-ddTHH:mm:ssZ}\">{E(p.Local(s.At, "HH:mm:ss"))}</time>{E(StepLine(p.Lang, s, null))} <small>{E(s.By)}</small></li>");
         }
 
         sb.Append("</ol>");

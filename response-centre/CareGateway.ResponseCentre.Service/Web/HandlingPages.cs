@@ -114,7 +114,9 @@ public static class HandlingPages
     };
 
     /// <summary>
-    /// The team's page: the task (what, where in the home, when), the spot for the resident's details, the steps it
+    /// The team's page (no referrer meta of its own: the service's <c>Referrer-Policy: same-origin</c> already keeps the
+    /// link's token from other sites, and a stricter page policy would send its forms with <c>Origin: null</c>, which the
+    /// CSRF check refuses). The task (what, where in the home, when), the spot for the resident's details, the steps it
     /// marked, and one large button for the next step. Nothing of the operator's (notes, calls, other alarms or homes).
     /// </summary>
     public static string Mobile(PageContext p, string token, StoredAlarm a, GatewayRecord? home, DispatchRecord d, IReadOnlyList<HandlingStep> teamSteps)
@@ -140,7 +142,7 @@ public static class HandlingPages
             <head>
             <meta charset="utf-8">
             <meta name="viewport" content="width=device-width, initial-scale=1">
-            <meta name="referrer" content="no-referrer">
+            
             <title>{E(p.T("mobile.title"))} · {E(Texts.Value(p.Lang, "type", a.Type))}</title>
             <style>{MobileCss}</style>
             </head>
@@ -188,7 +190,7 @@ public static class HandlingPages
     public static string MobileGone(PageContext p) => $"""
         <!DOCTYPE html>
         <html lang="{(p.Lang == Texts.English ? "en" : "nb")}">
-        <head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><meta name="referrer" content="no-referrer">
+        <head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
         <title>{E(p.T("mobile.title"))}</title><style>{MobileCss}</style></head>
         <body class="mobile"><header><strong>{E(p.T("title"))}</strong></header>
         <main><p class="gone" role="alert">{E(p.T("mobile.gone"))}</p></main></body>

@@ -131,6 +131,50 @@ public sealed class FhirValidationTests(ITestOutputHelper output)
         Assert.Equal(FhirExport.HomeIdentifierSystem, withoutRecord.Entry.Select(e => e.Resource).OfType<DetectedIssue>().Single().Patient?.Identifier?.System);
     }
 
+    /// <summary>Issue 18: the handling (calls, the team sent, its time in the home) is in the Encounter, which still validates.</summary>
+    [Fact]
+    public void Handling_steps_become_the_encounters_narrative_and_the_teams_visit_a_location_with_its_period_and_it_validates()
+    {
+        var alarm = Closed("019ab3c4-5d60-7e21-9f3a-2b4c6d8e0f20", AlarmType.Fall, "Hjulpet opp.");
+        var dispatchId = "0193-dispatch";
+        HandlingStep S(string kind, int seconds, string by, string? toWhom = null, string? outcome = null, string? text = null, string? dispatch = null) =>
+            StoreContractTests.Step(alarm.AlarmId, kind, alarm.AcceptedAt!.Value.AddSeconds(seconds), by, toWhom, outcome, text, dispatch);
+        var steps = new[]
+        {
+            S(HandlingKind.Call, 10, "operator-117", "beboer", CallOutcome.NoAnswer),
+            S(HandlingKind.Call, 30, "operator-117", "datter", CallOutcome.Reached, "Datter har ikke nøkkel <nå>"),
+            S(HandlingKind.Dispatch, 40, "operator-117", "Hjemmetjenesten Nord", dispatch: dispatchId),
+            S(HandlingKind.OnTheWay, 60, "Hjemmetjenesten Nord", dispatch: dispatchId),
+            S(HandlingKind.Arrived, 200, "Hjemmetjenesten Nord", dispatch: dispatchId),
+            S(HandlingKind.Done, 280, "Hjemmetjenesten Nord", dispatch: dispatchId),
+        };
+
+        var resources = FhirExport.ForAlarm(alarm, Homes["gw-0042"], "centre-oslo", null, handling: steps).ToList();
+        var encounter = Assert.IsType<Encounter>(resources[1].Resource);
+        Assert.Equal(Encounter.EncounterStatus.Finished, encounter.Status);
+        Assert.Equal(new FhirDateTime(alarm.AcceptedAt!.Value).Value, encounter.Period!.Start);
+        Assert.Equal(new FhirDateTime(alarm.ClosedAt!.Value).Value, encounter.Period.End);
+        var div = encounter.Text!.Div ?? "";
+        Assert.Contains("Ringte beboer – svarte ikke", div, StringComparison.Ordinal);
+        Assert.Contains("Ringte datter – nådd: «Datter har ikke nøkkel &lt;nå&gt;»", div, StringComparison.Ordinal);
+        Assert.Contains("Sendte Hjemmetjenesten Nord (operatør operator-117)", div, StringComparison.Ordinal);
+        Assert.Contains("På vei (Hjemmetjenesten Nord)", div, StringComparison.Ordinal);
+        Assert.Contains("Ankommet (tilstede) (Hjemmetjenesten Nord)", div, StringComparison.Ordinal);
+        Assert.Contains("Ferdig (Hjemmetjenesten Nord)", div, StringComparison.Ordinal);
+        Assert.True(div.IndexOf("Ringte beboer", StringComparison.Ordinal) < div.IndexOf("Ferdig", StringComparison.Ordinal));
+        var visit = Assert.Single(encounter.Location, l => l.Period is not null);
+        Assert.Equal(Encounter.EncounterLocationStatus.Completed, visit.Status);
+        Assert.Equal(new FhirDateTime(steps[4].At).Value, visit.Period!.Start);
+        Assert.Equal(new FhirDateTime(steps[5].At).Value, visit.Period.End);
+        Assert.Contains("Kunde 1042", visit.Location!.Display, StringComparison.Ordinal);
+
+        var issues = Validate(encounter, FhirExport.EncounterProfile);
+        output.WriteLine(Describe(issues));
+        Assert.True(!Errors(issues).Any(), Describe(Errors(issues)));
+        var bundle = FhirExport.Build([alarm], Homes, "centre-oslo", T0.AddHours(1), null, handling: steps);
+        Assert.Empty(Errors(Validate(bundle)));
+    }
+
     [Fact]
     public void The_validator_finds_an_alert_code_outside_the_vkp_value_set_and_a_missing_patient()
     {

@@ -79,7 +79,7 @@ public sealed class GatewayCommandTests
         using var admin = new ConsoleHttpTests.Browser(centre.BaseUrl);
         Assert.Equal(HttpStatusCode.Redirect, (await admin.LoginAsync("admin", Password)).StatusCode);
         var page = await admin.Http.GetStringAsync("/homes/gw-cmd-ui");
-        Assert.Contains("data-live=\"/homes/gw-cmd-ui/commands\"", page, StringComparison.Ordinal);
+        Assert.Contains("data-live-src=\"/homes/gw-cmd-ui/commands\"", page, StringComparison.Ordinal);
 
         // 1. Preview: the gateway replays its own recording with the new profile; nothing is applied.
         var preview = await PostAsync(admin, "/homes/gw-cmd-ui/profile", ("careProfile", WithWandering), ("action", "preview"));

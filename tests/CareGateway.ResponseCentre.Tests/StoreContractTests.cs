@@ -6,7 +6,7 @@ using CareGateway.Tests;
 namespace CareGateway.ResponseCentre.Tests;
 
 /// <summary>The same contract, run against both stores: SQLite in a temp file and a real PostgreSQL server.</summary>
-public abstract class StoreContractTests
+public abstract partial class StoreContractTests
 {
     private static readonly DateTimeOffset T0 = new(2026, 11, 24, 1, 19, 0, TimeSpan.Zero);
 

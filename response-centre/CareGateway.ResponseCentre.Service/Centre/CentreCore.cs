@@ -13,6 +13,9 @@ public enum OperatorResult
 
     /// <summary>Someone else (or an earlier click) already took the alarm that far.</summary>
     AlreadyDone,
+
+    /// <summary>The alarm is not in an operator's hands: not accepted yet, or closed already (handling is recorded between the two).</summary>
+    NotInHand,
 }
 
 /// <summary>

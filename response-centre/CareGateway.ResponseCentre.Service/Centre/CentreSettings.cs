@@ -28,6 +28,9 @@ public sealed class CentreSettings
     /// <summary>Sends each closed care alarm's VKP bundle to the municipality's FHIR endpoint (<c>Centre:VkpSender</c>, issue 18).</summary>
     public Vkp.VkpSenderSettings VkpSender { get; set; } = new();
 
+    /// <summary>Home-care teams sent to an alarm and the links they work from (<c>Centre:Dispatch</c>, issue 18).</summary>
+    public DispatchSettings Dispatch { get; set; } = new();
+
     /// <summary>A gateway is silent after this many heartbeat intervals without one.</summary>
     public double MissedHeartbeats { get; set; } = 3;
 
@@ -45,6 +48,22 @@ public sealed class CentreSettings
 
     /// <summary>Language of the console until the operator picks one: <c>nb</c> or <c>en</c>.</summary>
     public string DefaultLanguage { get; set; } = "nb";
+}
+
+/// <summary>The links a dispatched home-care team works from (<c>Centre:Dispatch</c>).</summary>
+public sealed class DispatchSettings
+{
+    /// <summary>
+    /// The address the teams' phones reach the centre at (for example <c>https://centre.example.no</c>), when it is not the
+    /// console's own (the console on an internal network, the team page published through a proxy). Default: the address
+    /// the operator's console was reached at.
+    /// </summary>
+    public string? BaseUrl { get; set; }
+
+    /// <summary>A team's link works at most this long (1 to 72 hours), and never after the alarm is closed.</summary>
+    public double LinkHours { get; set; } = 12;
+
+    public TimeSpan LinkLifetime => TimeSpan.FromHours(Math.Clamp(LinkHours, 1, 72));
 }
 
 /// <summary>

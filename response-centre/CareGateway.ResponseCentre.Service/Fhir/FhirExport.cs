@@ -57,8 +57,11 @@ public static class FhirExport
         && AlarmCatalog.IsKnown(a.Type) && !AlarmCatalog.Get(a.Type).Technical;
 
     /// <summary>One resource alone, or a <c>collection</c> Bundle of all of them.</summary>
-    public static Resource Build(IReadOnlyList<StoredAlarm> alarms, IReadOnlyDictionary<string, GatewayRecord> gateways, string centreId, DateTimeOffset now, TimeZoneInfo? zone = null, IReadOnlyDictionary<string, Homes.HomeRecord>? residents = null)
+    /// <param name="residents">The homes' resident records, by gateway id: a home's first resident is the Patient.</param>
+    /// <param name="handling">The alarms' handling steps (issue 18), of any of them, in time order; none when null.</param>
+    public static Resource Build(IReadOnlyList<StoredAlarm> alarms, IReadOnlyDictionary<string, GatewayRecord> gateways, string centreId, DateTimeOffset now, TimeZoneInfo? zone = null, IReadOnlyDictionary<string, Homes.HomeRecord>? residents = null, IReadOnlyList<HandlingStep>? handling = null)
     {
+        var byAlarm = (handling ?? []).GroupBy(s => s.Key).ToDictionary(g => g.Key, g => (IReadOnlyList<HandlingStep>)[.. g.OrderBy(s => s.At)]);
         var entries = new List<(string FullUrl, Resource Resource)>();
         var patients = new HashSet<string>(StringComparer.Ordinal);
         foreach (var a in alarms)
@@ -69,7 +72,7 @@ public static class FhirExport
             }
 
             gateways.TryGetValue(a.GatewayId, out var home);
-            foreach (var entry in ForAlarm(a, home, centreId, zone, residents?.GetValueOrDefault(a.GatewayId)))
+            foreach (var entry in ForAlarm(a, home, centreId, zone, residents?.GetValueOrDefault(a.GatewayId), byAlarm.GetValueOrDefault(a.Key)))
             {
                 // A home's Patient once per bundle, however many of its alarms are in it.
                 if (entry.Resource is not Patient || patients.Add(entry.FullUrl))
@@ -106,7 +109,7 @@ public static class FhirExport
     /// identifier), so a bundle sent twice (a retry after an answer that was lost) creates nothing the second time, and
     /// the references between them (<c>urn:uuid</c> full URLs) are resolved by the server as one unit.
     /// </summary>
-    public static Bundle Transaction(StoredAlarm a, GatewayRecord? home, string centreId, DateTimeOffset now, TimeZoneInfo? zone = null, Homes.HomeRecord? record = null)
+    public static Bundle Transaction(StoredAlarm a, GatewayRecord? home, string centreId, DateTimeOffset now, TimeZoneInfo? zone = null, Homes.HomeRecord? record = null, IReadOnlyList<HandlingStep>? handling = null)
     {
         // The resident goes as a conditional create by national identity number; without one there is nothing to match
         // an existing Patient on, so the home is referred to by its gateway id, as without a record.
@@ -122,7 +125,7 @@ public static class FhirExport
             Timestamp = now,
             Identifier = new Identifier("urn:ietf:rfc:3986", Urn("transaction:" + Key(a))),
         };
-        foreach (var (fullUrl, resource) in ForAlarm(a, home, centreId, zone, resident))
+        foreach (var (fullUrl, resource) in ForAlarm(a, home, centreId, zone, resident, handling))
         {
             var identifier = resource switch
             {
@@ -149,9 +152,15 @@ public static class FhirExport
     }
 
     /// <summary>The resources for one closed alarm, each with a stable <c>urn:uuid</c> full URL.</summary>
-    public static IEnumerable<(string FullUrl, Resource Resource)> ForAlarm(StoredAlarm a, GatewayRecord? home, string centreId, TimeZoneInfo? zone = null, Homes.HomeRecord? record = null)
+    /// <param name="record">The home's resident record: its first resident is the Patient (else the home by its gateway id).</param>
+    /// <param name="handling">
+    /// The alarm's handling steps (issue 18): each becomes a line of the Encounter's narrative, and a team's time in the
+    /// home (arrived to done) a location of the Encounter with its period.
+    /// </param>
+    public static IEnumerable<(string FullUrl, Resource Resource)> ForAlarm(StoredAlarm a, GatewayRecord? home, string centreId, TimeZoneInfo? zone = null, Homes.HomeRecord? record = null, IReadOnlyList<HandlingStep>? handling = null)
     {
         zone ??= Oslo;
+        handling ??= [];
         var info = AlarmCatalog.Get(a.Type);
         var issueUrl = Urn("issue:" + Key(a));
         var encounterUrl = Urn("encounter:" + Key(a));
@@ -207,11 +216,13 @@ public static class FhirExport
         {
             Meta = new Meta { Profile = [EncounterProfile] },
             Identifier = [new Identifier("urn:ietf:rfc:3986", encounterUrl)],
-            Text = Narrate(
+            Text = Narrate([
                 $"Oppfølging av alarm: {info.VkpDisplay}",
                 $"Mottatt: {Local(a.ReceivedAt, zone)}" + (a.AcceptedAt is { } acc ? $", tatt imot av operatør: {Local(acc, zone)}" : ""),
+                .. handling.Select(s => $"{Local(s.At, zone)}: " + Web.HandlingPages.StepLine(Web.Texts.Bokmal, s, s.DispatchId is not null && s.Kind != HandlingKind.Dispatch ? s.By : null)
+                    + (s.Kind is HandlingKind.Call or HandlingKind.Dispatch ? $" (operatør {s.By})" : "")),
                 $"Avsluttet: {Local(a.ClosedAt!.Value, zone)} av {a.ClosedBy ?? a.AcceptedBy}" + (a.Outcome is { } o ? $" ({o})" : ""),
-                $"Responssenter: {centreId}"),
+                $"Responssenter: {centreId}"]),
             Status = Encounter.EncounterStatus.Finished,
             // What the centre did: handled it at a distance (the operator, from the centre). VKP's own encounter-class
             // codes name supervision technologies (camera, listening, two-way voice) that this system does not run,
@@ -235,6 +246,20 @@ public static class FhirExport
         if (a.Room is { } room)
         {
             encounter.Location = [new Encounter.LocationComponent { Location = new ResourceReference { Display = room } }];
+        }
+
+        // A team in the home (the presence registration): the home as a location of the encounter, for the time it was
+        // there. VKP binds a participant's type to its encounter modes (image, two-way voice, listening), none of
+        // which is a visit, so the team is not a participant; it is named here and in the narrative.
+        foreach (var visit in handling.Where(s => s.Kind == HandlingKind.Arrived && s.DispatchId is not null))
+        {
+            var left = handling.FirstOrDefault(s => s.Kind == HandlingKind.Done && s.DispatchId == visit.DispatchId)?.At ?? a.ClosedAt!.Value;
+            encounter.Location.Add(new Encounter.LocationComponent
+            {
+                Location = new ResourceReference { Display = $"Hjemmebesøk: {home?.Label ?? a.GatewayId} ({visit.By})" },
+                Status = Encounter.EncounterLocationStatus.Completed,
+                Period = new Period(new FhirDateTime(visit.At), new FhirDateTime(left < visit.At ? visit.At : left)),
+            });
         }
 
         yield return (encounterUrl, encounter);
@@ -301,7 +326,7 @@ public static class FhirExport
     private static readonly TimeZoneInfo Oslo = TimeZoneInfo.FindSystemTimeZoneById("Europe/Oslo");
 
     /// <summary>A generated narrative (status <c>generated</c>): one paragraph per line, escaped.</summary>
-    private static Narrative Narrate(params string?[] lines) => new()
+    private static Narrative Narrate(params IEnumerable<string?> lines) => new()
     {
         Status = Narrative.NarrativeStatus.Generated,
         Div = "<div xmlns=\"http://www.w3.org/1999/xhtml\">"

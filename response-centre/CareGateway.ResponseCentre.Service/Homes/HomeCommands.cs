@@ -139,7 +139,7 @@ public static class HomeCommands
             <h2 id="commands">{E(p.T("commands"))}</h2>
             <form method="post" action="{E(path)}/commands" class="inline commands">{p.Csrf}{buttons}</form>
             {editor}
-            <div id="command-list" data-live="{E(path)}/commands">{List(p, recent)}</div>
+            <div id="command-list" data-live-src="{E(path)}/commands">{List(p, recent)}</div>
             """;
     }
 

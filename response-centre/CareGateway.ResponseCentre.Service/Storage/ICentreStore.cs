@@ -31,7 +31,8 @@ public interface ICentreStore
 
     /// <summary>
     /// Retention, in one transaction: clears the operator's note of alarms closed before <see cref="RetentionCutoffs.NotesClosedBefore"/>,
-    /// deletes alarms closed before <see cref="RetentionCutoffs.AlarmsClosedBefore"/> with their acknowledgements, and
+    /// and the free text of their handling steps, deletes alarms closed before <see cref="RetentionCutoffs.AlarmsClosedBefore"/>
+    /// with their acknowledgements, handling steps and dispatches, and
     /// audit lines older than <see cref="RetentionCutoffs.AuditBefore"/> (a null cutoff keeps that kind for ever).
     /// An alarm that is not closed is never touched.
     /// </summary>
@@ -116,8 +117,33 @@ public interface ICentreStore
     /// <summary>Marks an alarm accepted; false when it was already accepted or closed (or is unknown).</summary>
     Task<bool> AcceptAsync(AlarmKey key, string by, DateTimeOffset at, CancellationToken ct);
 
-    /// <summary>Closes an alarm (accepting it too if nobody had); false when it was already closed (or is unknown).</summary>
+    /// <summary>
+    /// Closes an alarm (accepting it too if nobody had) and ends its dispatches' links, in one transaction; false when it
+    /// was already closed (or is unknown).
+    /// </summary>
     Task<bool> CloseAsync(AlarmKey key, string by, DateTimeOffset at, string? note, string? outcome, CancellationToken ct);
+
+    /// <summary>
+    /// Appends one step of an alarm's handling, only while the alarm is accepted and not closed; a team's step
+    /// (<see cref="HandlingStep.DispatchId"/> set) only while its dispatch's link works at <see cref="HandlingStep.At"/>,
+    /// and each kind once per dispatch. False when it was not stored for any of these reasons.
+    /// </summary>
+    Task<bool> AddHandlingStepAsync(HandlingStep handling, CancellationToken ct);
+
+    /// <summary>Stores a dispatch with its <c>dispatch</c> step in one transaction, only while the alarm is accepted and not closed.</summary>
+    Task<bool> AddDispatchAsync(DispatchRecord dispatch, HandlingStep handling, CancellationToken ct);
+
+    /// <summary>An alarm's handling steps in time order.</summary>
+    Task<IReadOnlyList<HandlingStep>> HandlingAsync(AlarmKey key, CancellationToken ct);
+
+    /// <summary>The handling steps of every alarm raised in [from, until) (the record export), in time order.</summary>
+    Task<IReadOnlyList<HandlingStep>> HandlingOfAlarmsRaisedAsync(DateTimeOffset from, DateTimeOffset until, CancellationToken ct);
+
+    /// <summary>An alarm's dispatches, oldest first.</summary>
+    Task<IReadOnlyList<DispatchRecord>> DispatchesAsync(AlarmKey key, CancellationToken ct);
+
+    /// <summary>The dispatch whose link's token has this hash (also an ended or expired one: the caller checks); null when none.</summary>
+    Task<DispatchRecord?> FindDispatchAsync(string tokenHash, CancellationToken ct);
 
     Task AddAckAsync(AckRecord ack, CancellationToken ct);
 

@@ -199,6 +199,42 @@ public static class Migrations
             )
             """,
         ]),
+        (9, "handling and dispatch: the operator's calls, the home-care team sent and its steps", [
+            // Issue 18: between accept and close the operator logs calls and sends a home-care team; the team marks on
+            // its way, arrived (presence) and done from a phone link. A step is never changed once written.
+            """
+            CREATE TABLE handling_step (
+              step_id TEXT PRIMARY KEY,
+              alarm_id TEXT NOT NULL,
+              gateway_id TEXT NOT NULL,
+              at BIGINT NOT NULL,
+              by_id TEXT NOT NULL,
+              kind TEXT NOT NULL,
+              to_whom TEXT,
+              outcome TEXT,
+              text TEXT,
+              dispatch_id TEXT
+            )
+            """,
+            "CREATE INDEX handling_step_alarm ON handling_step (gateway_id, alarm_id, at)",
+            // A team marks each of its steps once (a double tap on the phone stores one).
+            "CREATE UNIQUE INDEX handling_step_once ON handling_step (dispatch_id, kind) WHERE dispatch_id IS NOT NULL",
+            // The team's link: only the SHA-256 of its random token is kept; it ends when the alarm is closed or at expires_at.
+            """
+            CREATE TABLE dispatch (
+              dispatch_id TEXT PRIMARY KEY,
+              alarm_id TEXT NOT NULL,
+              gateway_id TEXT NOT NULL,
+              team TEXT NOT NULL,
+              token_hash TEXT NOT NULL UNIQUE,
+              created_at BIGINT NOT NULL,
+              created_by TEXT NOT NULL,
+              expires_at BIGINT NOT NULL,
+              ended_at BIGINT
+            )
+            """,
+            "CREATE INDEX dispatch_alarm ON dispatch (gateway_id, alarm_id)",
+        ]),
         (10, "the VKP send queue: which closed alarms went to the municipality's FHIR endpoint", [
             // Issue 18 ("Add a sender"): one row per closed care alarm the sender tried or sent; an alarm without a row,
             // or with sent_at NULL and next_attempt_at passed, is still to be sent. attempts and last_error say why one

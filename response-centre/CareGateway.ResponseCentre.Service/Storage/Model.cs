@@ -271,6 +271,106 @@ public static class Roles
     public static bool IsSecondTier(string? role) => role is Supervisor or Admin;
 }
 
+/// <summary>What a step of an alarm's handling is (issue 18): the operator's calls and dispatch, then the team's steps.</summary>
+public static class HandlingKind
+{
+    /// <summary>The operator called someone (the resident, a relative, a neighbour).</summary>
+    public const string Call = "call";
+
+    /// <summary>The operator sent a home-care team (or one staff member) with a link to the mobile page.</summary>
+    public const string Dispatch = "dispatch";
+
+    /// <summary>The team is on its way (marked on the mobile page).</summary>
+    public const string OnTheWay = "on-the-way";
+
+    /// <summary>The team is in the home: the presence registration.</summary>
+    public const string Arrived = "arrived";
+
+    /// <summary>The team has finished in the home.</summary>
+    public const string Done = "done";
+
+    public static IReadOnlyList<string> All { get; } = [Call, Dispatch, OnTheWay, Arrived, Done];
+
+    /// <summary>The steps a team marks, in their order.</summary>
+    public static IReadOnlyList<string> TeamSteps { get; } = [OnTheWay, Arrived, Done];
+}
+
+/// <summary>How a call went.</summary>
+public static class CallOutcome
+{
+    public const string Reached = "reached";
+    public const string NoAnswer = "no-answer";
+    public const string Busy = "busy";
+
+    public static IReadOnlyList<string> All { get; } = [Reached, NoAnswer, Busy];
+
+    public static bool IsValid(string? value) => value is not null && All.Contains(value, StringComparer.Ordinal);
+}
+
+/// <summary>One step of an alarm's handling between accept and close; written once, never changed.</summary>
+public sealed record HandlingStep
+{
+    public required string StepId { get; init; }
+    public required string GatewayId { get; init; }
+    public required string AlarmId { get; init; }
+    public required DateTimeOffset At { get; init; }
+
+    /// <summary>The operator id (a call, a dispatch) or the team's name (its own steps).</summary>
+    public required string By { get; init; }
+
+    /// <summary>One of <see cref="HandlingKind"/>.</summary>
+    public required string Kind { get; init; }
+
+    /// <summary>A call: whom the operator called; a dispatch: the team sent.</summary>
+    public string? ToWhom { get; init; }
+
+    /// <summary>A call: one of <see cref="CallOutcome"/>.</summary>
+    public string? Outcome { get; init; }
+
+    /// <summary>The operator's free text (may hold health details: kept at the centre, cleared with the notes).</summary>
+    public string? Text { get; init; }
+
+    /// <summary>The dispatch a team's step belongs to (and a dispatch step's own).</summary>
+    public string? DispatchId { get; init; }
+
+    public AlarmKey Key => new(GatewayId, AlarmId);
+
+    public static string NewId() => Guid.CreateVersion7().ToString();
+}
+
+/// <summary>
+/// A home-care team sent to an alarm, with the link it works from. The link's token is random and given out once; the
+/// centre keeps only its SHA-256 (<see cref="TokenHash"/>). The link works until the alarm is closed
+/// (<see cref="EndedAt"/>) or <see cref="ExpiresAt"/>, whichever comes first.
+/// </summary>
+public sealed record DispatchRecord
+{
+    public required string DispatchId { get; init; }
+    public required string GatewayId { get; init; }
+    public required string AlarmId { get; init; }
+
+    /// <summary>The team or staff member as the operator named it.</summary>
+    public required string Team { get; init; }
+
+    public required string TokenHash { get; init; }
+    public required DateTimeOffset CreatedAt { get; init; }
+    public required string CreatedBy { get; init; }
+    public required DateTimeOffset ExpiresAt { get; init; }
+
+    /// <summary>When the link stopped working because the alarm was closed; null while it works.</summary>
+    public DateTimeOffset? EndedAt { get; init; }
+
+    public AlarmKey Key => new(GatewayId, AlarmId);
+
+    public bool IsValidAt(DateTimeOffset now) => EndedAt is null && now < ExpiresAt;
+
+    /// <summary>A new random token for a link (256 bits, URL-safe Base64).</summary>
+    public static string NewToken() => Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+
+    /// <summary>What the store keeps of a token: its SHA-256, hex.</summary>
+    public static string HashToken(string token) => Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(token)));
+}
+
 /// <summary>A page of the queue: its rows and the number of open alarms in all.</summary>
 public sealed record OpenAlarmsPage(IReadOnlyList<StoredAlarm> Rows, int Total);
 

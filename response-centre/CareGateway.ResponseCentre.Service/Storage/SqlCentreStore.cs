@@ -121,6 +121,14 @@ public abstract partial class SqlCentreStore : ICentreStore
                 DELETE FROM ack WHERE EXISTS (SELECT 1 FROM alarm x WHERE x.alarm_id = ack.alarm_id AND x.gateway_id = ack.gateway_id
                   AND x.status = @closed AND x.closed_at < @before)
                 """, ct, ("closed", closed), ("before", Ms(a)));
+            foreach (var table in new[] { "handling_step", "dispatch" })
+            {
+                await ExecAsync(db, tx, $"""
+                    DELETE FROM {table} WHERE EXISTS (SELECT 1 FROM alarm x WHERE x.alarm_id = {table}.alarm_id AND x.gateway_id = {table}.gateway_id
+                      AND x.status = @closed AND x.closed_at < @before)
+                    """, ct, ("closed", closed), ("before", Ms(a)));
+            }
+
             alarms = await ExecAsync(db, tx, "DELETE FROM alarm WHERE status = @closed AND closed_at < @before", ct, ("closed", closed), ("before", Ms(a)));
             // The VKP send queue's rows of the alarms gone (issue 18): nothing is kept of an alarm past its time.
             await ExecAsync(db, tx, "DELETE FROM vkp_send WHERE NOT EXISTS (SELECT 1 FROM alarm x WHERE x.alarm_id = vkp_send.alarm_id AND x.gateway_id = vkp_send.gateway_id)", ct);
@@ -130,6 +138,15 @@ public abstract partial class SqlCentreStore : ICentreStore
         var notes = cutoffs.NotesClosedBefore is { } n
             ? await ExecAsync(db, tx, "UPDATE alarm SET note = NULL WHERE status = @closed AND closed_at < @before AND note IS NOT NULL", ct, ("closed", closed), ("before", Ms(n)))
             : 0;
+        if (cutoffs.NotesClosedBefore is { } t)
+        {
+            // The free text of a call may hold health details too: it goes with the note.
+            await ExecAsync(db, tx, """
+                UPDATE handling_step SET text = NULL WHERE text IS NOT NULL AND EXISTS (SELECT 1 FROM alarm x WHERE x.alarm_id = handling_step.alarm_id
+                  AND x.gateway_id = handling_step.gateway_id AND x.status = @closed AND x.closed_at < @before)
+                """, ct, ("closed", closed), ("before", Ms(t)));
+        }
+
         var audit = cutoffs.AuditBefore is { } b
             ? await ExecAsync(db, tx, "DELETE FROM audit WHERE at < @before", ct, ("before", Ms(b)))
             : 0;
@@ -204,11 +221,21 @@ public abstract partial class SqlCentreStore : ICentreStore
     public async Task<bool> CloseAsync(AlarmKey key, string by, DateTimeOffset at, string? note, string? outcome, CancellationToken ct)
     {
         await using var db = await OpenAsync(ct);
-        return await ExecAsync(db, null, """
+        await using var tx = await db.BeginTransactionAsync(ct);
+        if (await ExecAsync(db, tx, """
             UPDATE alarm SET status = 3, closed_at = @at, closed_by = @by, note = @note, outcome = @outcome,
               accepted_at = coalesce(accepted_at, @at), accepted_by = coalesce(accepted_by, @by)
             WHERE gateway_id = @gw AND alarm_id = @id AND status < 3
-            """, ct, ("at", Ms(at)), ("by", by), ("note", note), ("outcome", outcome), ("gw", key.GatewayId), ("id", key.AlarmId)) == 1;
+            """, ct, ("at", Ms(at)), ("by", by), ("note", note), ("outcome", outcome), ("gw", key.GatewayId), ("id", key.AlarmId)) != 1)
+        {
+            return false;
+        }
+
+        // The teams' links end with the alarm (issue 18): a link sent by text message must not outlive the task.
+        await ExecAsync(db, tx, "UPDATE dispatch SET ended_at = @at WHERE gateway_id = @gw AND alarm_id = @id AND ended_at IS NULL", ct,
+            ("at", Ms(at)), ("gw", key.GatewayId), ("id", key.AlarmId));
+        await tx.CommitAsync(ct);
+        return true;
     }
 
     public async Task AddAckAsync(AckRecord ack, CancellationToken ct)

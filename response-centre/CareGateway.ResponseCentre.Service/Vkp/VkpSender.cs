@@ -130,7 +130,8 @@ public sealed class VkpSender : BackgroundService
     {
         var home = await _store.GetGatewayAsync(alarm.GatewayId, ct);
         var record = _homes is null ? null : (await _homes.ForListAsync([alarm.GatewayId], ct)).GetValueOrDefault(alarm.GatewayId);
-        var json = FhirExport.ToJson(FhirExport.Transaction(alarm, home, _centre.CentreId, _time.GetUtcNow(), _zone, record));
+        var handling = await _store.HandlingAsync(new AlarmKey(alarm.GatewayId, alarm.AlarmId), ct);
+        var json = FhirExport.ToJson(FhirExport.Transaction(alarm, home, _centre.CentreId, _time.GetUtcNow(), _zone, record, handling));
         for (var attempt = 1; ; attempt++)
         {
             var token = await Tokens.GetAsync(ct);

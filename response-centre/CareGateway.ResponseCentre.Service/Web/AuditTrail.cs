@@ -17,30 +17,37 @@ namespace CareGateway.ResponseCentre.Service.Web;
 public static class AuditTrail
 {
     /// <summary>Reads that are recorded (the queue's own re-reads every few seconds are not).</summary>
-    private static readonly string[] RecordedReads = ["/history", "/export", "/export/fhir", "/figures.csv", "/figures.json", "/audit", "/audit.csv", "/api/alarms/{gateway}/{id}", "/api/gateways", "/homes/{gateway}", "/api/homes/{gateway}"];
+    private static readonly string[] RecordedReads = ["/history", "/export", "/export/fhir", "/figures.csv", "/figures.json", "/audit", "/audit.csv", "/api/alarms/{gateway}/{id}", "/api/gateways", "/homes/{gateway}", "/api/homes/{gateway}", "/alarms/{gateway}/{id}", "/d/{token}"];
 
     public static void UseAuditTrail(WebApplication app)
     {
         app.Use(async (ctx, next) =>
         {
+            // Written just before the answer goes out (the status and any redirect are known by then), so whoever sent
+            // the request never sees its answer before its audit line is stored.
+            ctx.Response.OnStarting(() => RecordAsync(ctx));
             await next();
-            if (ActionOf(ctx) is not { } action)
-            {
-                return;
-            }
-
-            var entry = new AuditEntry
-            {
-                AuditId = Guid.CreateVersion7().ToString(),
-                At = ctx.RequestServices.GetRequiredService<TimeProvider>().GetUtcNow(),
-                Actor = ctx.User.Identity?.Name ?? AttemptedName(ctx) ?? "",
-                Action = action,
-                Target = TargetOf(ctx),
-                Outcome = Outcome(ctx),
-                Address = ctx.Connection.RemoteIpAddress?.ToString(),
-            };
-            await SaveAsync(ctx.RequestServices.GetRequiredService<ICentreStore>(), entry, ctx.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger("audit"));
         });
+    }
+
+    private static async Task RecordAsync(HttpContext ctx)
+    {
+        if (ActionOf(ctx) is not { } action)
+        {
+            return;
+        }
+
+        var entry = new AuditEntry
+        {
+            AuditId = Guid.CreateVersion7().ToString(),
+            At = ctx.RequestServices.GetRequiredService<TimeProvider>().GetUtcNow(),
+            Actor = ctx.User.Identity?.Name ?? ctx.Items[HandlingEndpoints.AuditActorItem] as string ?? AttemptedName(ctx) ?? "",
+            Action = action,
+            Target = TargetOf(ctx),
+            Outcome = Outcome(ctx),
+            Address = ctx.Connection.RemoteIpAddress?.ToString(),
+        };
+        await SaveAsync(ctx.RequestServices.GetRequiredService<ICentreStore>(), entry, ctx.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger("audit"));
     }
 
     /// <summary>Records an entry; a failure to record is logged (the action has happened already and is not undone).</summary>
@@ -87,7 +94,13 @@ public static class AuditTrail
     /// <summary>The route's values (gateway, id) and the query (a date range), shortened: what was acted on or read.</summary>
     private static string? TargetOf(HttpContext ctx)
     {
-        var parts = ctx.Request.RouteValues.Where(kv => kv.Value is string).Select(kv => $"{kv.Key}={kv.Value}").ToList();
+        // An endpoint may name its target itself: a team's link is recorded by its dispatch, never by its token.
+        if (ctx.Items[HandlingEndpoints.AuditTargetItem] is string named)
+        {
+            return named;
+        }
+
+        var parts = ctx.Request.RouteValues.Where(kv => kv.Value is string && kv.Key != "token").Select(kv => $"{kv.Key}={kv.Value}").ToList();
         if (ctx.Request.QueryString.HasValue)
         {
             parts.Add(ctx.Request.QueryString.Value!.TrimStart('?'));

@@ -44,7 +44,16 @@ public static class ConsoleApi
             }
 
             var acks = await store.AcksAsync(key, ctx.RequestAborted);
-            return Json(ApiAlarm.From(alarm, await LabelsAsync(store, ctx)) with { Acks = [.. acks.Select(a => new ApiAck(a.State.ToString().ToLowerInvariant(), a.By, a.At, a.SentAt))] }, ApiJson.Default.ApiAlarm);
+            var dispatches = await store.DispatchesAsync(key, ctx.RequestAborted);
+            var teams = dispatches.ToDictionary(d => d.DispatchId, d => d.Team, StringComparer.Ordinal);
+            var handling = await store.HandlingAsync(key, ctx.RequestAborted);
+            return Json(ApiAlarm.From(alarm, await LabelsAsync(store, ctx)) with
+            {
+                Acks = [.. acks.Select(a => new ApiAck(a.State.ToString().ToLowerInvariant(), a.By, a.At, a.SentAt))],
+                // Issue 18: what was done between accept and close; a dispatch without its link (the token is never kept).
+                Handling = [.. handling.Select(s => new ApiHandlingStep(s.Kind, s.At, s.By, s.ToWhom, s.Outcome, s.Text, s.DispatchId is { } d ? teams.GetValueOrDefault(d) : null))],
+                Dispatches = [.. dispatches.Select(d => new ApiDispatch(d.Team, d.CreatedAt, d.CreatedBy, d.ExpiresAt, d.EndedAt))],
+            }, ApiJson.Default.ApiAlarm);
         });
 
         console.MapGet("/api/gateways", async (HttpContext ctx, ICentreStore store) =>
@@ -83,6 +92,12 @@ public sealed record ApiQueuePage(int Page, int Total, IReadOnlyList<ApiAlarm> A
 
 public sealed record ApiAck(string State, string By, DateTimeOffset At, DateTimeOffset? SentAt);
 
+/// <summary>One step of an alarm's handling (issue 18): <c>call</c>, <c>dispatch</c>, <c>on-the-way</c>, <c>arrived</c>, <c>done</c>.</summary>
+public sealed record ApiHandlingStep(string Kind, DateTimeOffset At, string By, string? ToWhom, string? Outcome, string? Text, string? Team);
+
+/// <summary>A team sent to the alarm: when its link ends (at the latest) and when it ended (the alarm closed).</summary>
+public sealed record ApiDispatch(string Team, DateTimeOffset CreatedAt, string CreatedBy, DateTimeOffset ExpiresAt, DateTimeOffset? EndedAt);
+
 public sealed record ApiGateway(string GatewayId, string? Label, string? Group, string? State, DateTimeOffset? LastHeartbeatAt, int? PendingAlarms, string? SoftwareVersion);
 
 /// <summary>One alarm as the console shows it (the note is there: the API has the console's permissions).</summary>
@@ -111,6 +126,8 @@ public sealed record ApiAlarm
     public DateTimeOffset? EscalatedAt { get; init; }
     public bool Technical { get; init; }
     public IReadOnlyList<ApiAck>? Acks { get; init; }
+    public IReadOnlyList<ApiHandlingStep>? Handling { get; init; }
+    public IReadOnlyList<ApiDispatch>? Dispatches { get; init; }
 
     public static ApiAlarm From(StoredAlarm a, IReadOnlyDictionary<string, string?> labels) => new()
     {

@@ -29,6 +29,9 @@ public static class ConsoleEndpoints
     /// <summary>The longest operator note (the form's <c>maxlength</c>, checked again on the server).</summary>
     public const int MaxNoteLength = 2000;
 
+    /// <summary>The longest free text of a logged call (the form's <c>maxlength</c>, checked again on the server).</summary>
+    public const int MaxStepTextLength = 1000;
+
     /// <summary>Longest user name the login form takes; longer ones are refused before any lookup or throttle entry.</summary>
     public const int MaxUserNameLength = 100;
 
@@ -229,6 +232,7 @@ public static class ConsoleEndpoints
 
         ConsoleApi.Map(console);
         Homes.HomeEndpoints.Map(console);
+        HandlingEndpoints.Map(app, console);
 
         console.MapGet("/audit", async (HttpContext ctx, ICentreStore store, string? from, string? to) =>
         {
@@ -322,7 +326,8 @@ public static class ConsoleEndpoints
             var alarms = (await store.AlarmsAsync(range.From, range.To, 10_000, ctx.RequestAborted)).Where(FhirExport.IsExportable).ToList();
             var gateways = await GatewayMapAsync(store, ctx);
             var residents = await homes.ForListAsync([.. alarms.Select(a => a.GatewayId).Distinct(StringComparer.Ordinal)], ctx.RequestAborted);
-            var json = FhirExport.ToJson(FhirExport.Build(alarms, gateways, settings.CentreId, p.Now, p.Zone, residents));
+            var handling = await store.HandlingOfAlarmsRaisedAsync(range.From, range.To, ctx.RequestAborted);
+            var json = FhirExport.ToJson(FhirExport.Build(alarms, gateways, settings.CentreId, p.Now, p.Zone, residents, handling));
             return Results.File(Encoding.UTF8.GetBytes(json), "application/fhir+json", "alarms-fhir.json");
         });
     }
@@ -581,7 +586,7 @@ public static class ConsoleEndpoints
     /// every escape but <c>%2F</c> in a route value, so the id is read from the raw request target and decoded exactly
     /// once. Null when the gateway id is not one.
     /// </summary>
-    private static AlarmKey? AlarmKeyFromPath(HttpContext ctx, string gateway)
+    internal static AlarmKey? AlarmKeyFromPath(HttpContext ctx, string gateway)
     {
         if (!CareGateway.Protocol.GatewayId.IsValid(gateway))
         {
@@ -590,11 +595,20 @@ public static class ConsoleEndpoints
 
         var raw = ctx.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpRequestFeature>()?.RawTarget ?? "";
         var prefix = "/alarms/" + Uri.EscapeDataString(gateway) + "/";
-        var end = raw.StartsWith(prefix, StringComparison.Ordinal) ? raw.IndexOf('/', prefix.Length) : -1;
-        return end < 0 ? null : new AlarmKey(gateway, Uri.UnescapeDataString(raw[prefix.Length..end]));
+        if (!raw.StartsWith(prefix, StringComparison.Ordinal))
+        {
+            return null;
+        }
+
+        // An action ends the id with '/'; the alarm's own page (/alarms/{gateway}/{id}) with the query or the end.
+        var end = raw.IndexOfAny(['/', '?'], prefix.Length);
+        end = end < 0 ? raw.Length : end;
+        return end == prefix.Length ? null : new AlarmKey(gateway, Uri.UnescapeDataString(raw[prefix.Length..end]));
     }
 
-    /// <summary>The console's link to act on one alarm (<c>accept</c> or <c>close</c>), every part URL-encoded.</summary>
-    public static string AlarmAction(StoredAlarm a, string action) =>
-        $"/alarms/{Uri.EscapeDataString(a.GatewayId)}/{Uri.EscapeDataString(a.AlarmId)}/{action}";
+    /// <summary>The console's link to act on one alarm (<c>accept</c>, <c>close</c>, <c>call</c>, <c>dispatch</c>), every part URL-encoded.</summary>
+    public static string AlarmAction(StoredAlarm a, string action) => AlarmPath(a) + "/" + action;
+
+    /// <summary>The console's page of one alarm: <c>/alarms/{gateway}/{id}</c>, every part URL-encoded.</summary>
+    public static string AlarmPath(StoredAlarm a) => $"/alarms/{Uri.EscapeDataString(a.GatewayId)}/{Uri.EscapeDataString(a.AlarmId)}";
 }

@@ -107,7 +107,7 @@ public static class Pages
                   <td class="waited" data-raised="{raisedMs}" title="{E(p.Local(a.RaisedAt))}">{E(Duration(p.Now - a.RaisedAt))}</td>
                   <td>{E(StatusText(p, a))}{(a.AcceptedBy is null ? "" : $"<br><small>{E(a.AcceptedBy)}</small>")}{(Escalated(a) ? $"<br><strong class=\"escalated\">{E(string.Format(CultureInfo.InvariantCulture, p.T("escalated"), p.Local(a.EscalatedAt, "HH:mm:ss")))}</strong>" : "")}</td>
                   <td class="reason">{E(a.Reason)}</td>
-                  <td>{action}</td>
+                  <td>{action}<a class="open-alarm" href="{E(ConsoleEndpoints.AlarmPath(a))}">{E(p.T("alarm.open"))}</a></td>
                 </tr>
                 """);
         }

@@ -1,4 +1,4 @@
-// The operator console's live queue: re-reads its page of queue rows on server-sent events (one read at a time,
+// The operator console's live queue and alarm page: re-reads its page of queue rows on server-sent events (one read at a time,
 // and on the server's regular tick), counts waiting time up each second, and signals new alarms with a flash, the tab title and a tone.
 (function () {
   'use strict';
@@ -98,24 +98,37 @@
     setInterval(tick, 1000);
   }
 
-  var source = new EventSource('/events');
-  source.onopen = function () { if (live) { live.textContent = '● ' + words.live; } refresh(); };
-  source.onerror = function () { if (live) { live.textContent = words.lost; } };
-  ['alarm', 'changed', 'gateway', 'tick'].forEach(function (kind) { source.addEventListener(kind, refresh); });
-  // Other live parts of a page (a home's commands and their answers): each element with data-live is re-read from its
-  // own address on every event, one read at a time.
-  var parts = Array.prototype.slice.call(document.querySelectorAll('[data-live]'));
-  var partsReading = false;
-  function refreshParts() {
-    if (parts.length === 0 || partsReading) { return; }
-    partsReading = true;
-    Promise.all(parts.map(function (el) {
-      return fetch(el.getAttribute('data-live'), { credentials: 'same-origin', headers: { 'Accept': 'text/html' } })
-        .then(function (r) { return r.ok && !r.redirected ? r.text() : null; })
-        .then(function (html) { if (html !== null) { el.innerHTML = html; } });
-    })).catch(function () { /* the next event retries */ }).then(function () { partsReading = false; });
+  // The live parts of a page (an alarm's status and handling log, a home's commands and their answers): each element
+  // with data-live-src is re-read from that address on the same events, one read at a time.
+  var parts = Array.prototype.slice.call(document.querySelectorAll('[data-live-src]'));
+  var partReading = false, partAgain = false;
+  function refreshPart() {
+    if (parts.length === 0) { return; }
+    if (partReading) { partAgain = true; return; }
+    partReading = true;
+    Promise.all(parts.map(function (part) {
+      return fetch(part.getAttribute('data-live-src'), { credentials: 'same-origin', headers: { 'Accept': 'text/html' } }).then(function (r) {
+        if (r.redirected || r.status === 401) { location.href = '/login'; return null; }
+        return r.ok ? r.text() : null;
+      }).then(function (html) {
+        if (html !== null && html !== undefined) { part.innerHTML = html; part.setAttribute('data-refreshed', String(Date.now())); }
+      });
+    })).catch(function () { /* the next event retries */ }).then(function () {
+      partReading = false;
+      if (partAgain) { partAgain = false; refreshPart(); }
+    });
   }
-  ['alarm', 'changed', 'command', 'gateway', 'tick'].forEach(function (kind) { source.addEventListener(kind, refreshParts); });
+
+  function onEvent() { refresh(); refreshPart(); }
+
+  var source = new EventSource('/events');
+  source.onopen = function () {
+    if (live) { live.textContent = '● ' + words.live; }
+    parts.forEach(function (part) { part.setAttribute('data-live', 'open'); });
+    onEvent();
+  };
+  source.onerror = function () { if (live) { live.textContent = words.lost; } parts.forEach(function (part) { part.setAttribute('data-live', 'lost'); }); };
+  ['alarm', 'changed', 'command', 'gateway', 'tick'].forEach(function (kind) { source.addEventListener(kind, onEvent); });
   // The session has ended (logout elsewhere, a new password, its age): to the login page, not a silent reconnect.
   source.addEventListener('ended', function () { source.close(); location.href = '/login'; });
 })();

@@ -13,6 +13,14 @@ public static class AlarmType
     public const string Inactivity = "inactivity";
     public const string BathroomStay = "bathroom-stay";
     public const string Smoke = "smoke";
+    /// <summary>The pull cord (snortrekk) was pulled: VKP 4.14.</summary>
+    public const string PullCord = "pull-cord";
+    /// <summary>The epilepsy (seizure) sensor alarmed: VKP 4.24.</summary>
+    public const string Epilepsy = "epilepsy";
+    /// <summary>Carbon monoxide detected (VKP v0.9.0 has no code: category 4).</summary>
+    public const string CarbonMonoxide = "co";
+    /// <summary>A gas leak detected (VKP v0.9.0 has no code: category 4).</summary>
+    public const string Gas = "gas";
     public const string Water = "water";
     public const string Tamper = "tamper";
     public const string LowBattery = "low-battery";
@@ -83,7 +91,8 @@ public static class AlarmCatalog
     public const string VkpTriageCodeSystem = "http://ehelse.no/fhir/CodeSystem/vkp-triage-v090";
 
     // VKP v0.9.0 has no code for a technical fault of digital supervision ("4 Digitalt tilsyn");
-    // technical alarms carry the category code and say what failed in their own type.
+    // technical alarms carry the category code and say what failed in their own type. Nor has it one for carbon monoxide
+    // or gas: those carry the category code too (not technical, triage R) and say what in their type.
     private const string DigitalSupervision = "4";
     private const string DigitalSupervisionDisplay = "Digitalt tilsyn";
 
@@ -92,6 +101,10 @@ public static class AlarmCatalog
         new(AlarmType.Fall, "4.1", "Fall", Triage.Red, AlarmPriority.Critical, false),
         new(AlarmType.Panic, "4.13", "Knappetrykk", Triage.Red, AlarmPriority.Critical, false),
         new(AlarmType.Smoke, "4.11", "Brannalarm", Triage.Red, AlarmPriority.Critical, false),
+        new(AlarmType.PullCord, "4.14", "Snortrekk", Triage.Red, AlarmPriority.Critical, false),
+        new(AlarmType.Epilepsy, "4.24", "Epilepsi", Triage.Red, AlarmPriority.Critical, false),
+        new(AlarmType.CarbonMonoxide, DigitalSupervision, DigitalSupervisionDisplay, Triage.Red, AlarmPriority.Critical, false),
+        new(AlarmType.Gas, DigitalSupervision, DigitalSupervisionDisplay, Triage.Red, AlarmPriority.Critical, false),
         new(AlarmType.Water, "4.17", "Vannalarm", Triage.Orange, AlarmPriority.High, false),
         new(AlarmType.Wandering, "4.21", "Forlatt bolig", Triage.Orange, AlarmPriority.High, false),
         new(AlarmType.BathroomStay, "4.23", "Inaktivitet bad", Triage.Orange, AlarmPriority.High, false),
@@ -110,11 +123,12 @@ public static class AlarmCatalog
     private static readonly Dictionary<string, AlarmTypeInfo> ByType = All.ToDictionary(i => i.Type, StringComparer.Ordinal);
 
     /// <summary>
-    /// The calls that are never swallowed while an alarm of theirs is open: a press, a fall, smoke and water. Another one
+    /// The calls that are never swallowed while an alarm of theirs is open: a press or pull, a fall, a seizure, smoke, CO, gas and water. Another one
     /// is a repeat of the open alarm and goes to the centre (a resident pressing again because nobody came is the most
     /// urgent signal there is); any other type's repeat is the same condition still holding and adds nothing.
     /// </summary>
-    public static IReadOnlyList<string> RepeatedTypes { get; } = [AlarmType.Panic, AlarmType.Fall, AlarmType.Smoke, AlarmType.Water];
+    public static IReadOnlyList<string> RepeatedTypes { get; } =
+        [AlarmType.Panic, AlarmType.Fall, AlarmType.Smoke, AlarmType.Water, AlarmType.PullCord, AlarmType.Epilepsy, AlarmType.CarbonMonoxide, AlarmType.Gas];
 
     /// <summary>Is another event of this type, while its alarm is open, a repeat the centre must hear of.</summary>
     public static bool Repeats(string type) => RepeatedTypes.Contains(type, StringComparer.Ordinal);

@@ -126,7 +126,8 @@ public sealed record PreAlarmRule
     public const double MaxFallGuardSeconds = 30;
 
     /// <summary>Types that are never delayed, whatever a profile says.</summary>
-    public static IReadOnlyList<string> NeverDelayed { get; } = [AlarmType.Panic, AlarmType.Smoke, AlarmType.Water];
+    public static IReadOnlyList<string> NeverDelayed { get; } =
+        [AlarmType.Panic, AlarmType.Smoke, AlarmType.Water, AlarmType.PullCord, AlarmType.Epilepsy, AlarmType.CarbonMonoxide, AlarmType.Gas];
 
     /// <summary>How long an alarm of this type is held before it is sent; zero when it is sent at once.</summary>
     public TimeSpan HoldFor(string type)

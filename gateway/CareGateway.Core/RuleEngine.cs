@@ -158,6 +158,21 @@ public sealed class RuleEngine
             case SensorKind.Smoke when rising:
                 Emit(new(AlarmType.Smoke, e.SensorId, room, "Smoke detected", e.At), alarms);
                 break;
+            case SensorKind.PullCord when rising:
+                // A pull, like a press, is the resident at home calling: it ends the away state.
+                EndAway(e.At);
+                Emit(new(AlarmType.PullCord, e.SensorId, room, "Pull cord pulled", e.At), alarms);
+                break;
+            case SensorKind.Epilepsy when rising:
+                EndAway(e.At);
+                Emit(new(AlarmType.Epilepsy, e.SensorId, room, "Epileptic seizure detected", e.At), alarms);
+                break;
+            case SensorKind.CarbonMonoxide when rising:
+                Emit(new(AlarmType.CarbonMonoxide, e.SensorId, room, "Carbon monoxide detected", e.At), alarms);
+                break;
+            case SensorKind.Gas when rising:
+                Emit(new(AlarmType.Gas, e.SensorId, room, "Gas leak detected", e.At), alarms);
+                break;
             case SensorKind.Water when rising:
                 Emit(new(AlarmType.Water, e.SensorId, room, "Water leak detected", e.At), alarms);
                 break;
@@ -524,7 +539,7 @@ public sealed class RuleEngine
     {
         SensorKind.Motion or SensorKind.Presence => rising,
         SensorKind.Door or SensorKind.Bed => changed,
-        SensorKind.Panic or SensorKind.CancelButton or SensorKind.AwayButton or SensorKind.VisitorButton => rising,
+        SensorKind.Panic or SensorKind.CancelButton or SensorKind.AwayButton or SensorKind.VisitorButton or SensorKind.PullCord => rising,
         _ => false,
     };
 

@@ -40,6 +40,24 @@ public enum SensorKind
 
     /// <summary>Active: staff or a visitor at the door pressed the visitor button (arriving or leaving: each press toggles the visitor state).</summary>
     [JsonStringEnumMemberName("visitor-button")] VisitorButton,
+
+    /// <summary>Active: the pull cord (snortrekk, typically in the bathroom) is pulled.</summary>
+    [JsonStringEnumMemberName("pull-cord")] PullCord,
+
+    /// <summary>Active: the epilepsy (seizure) sensor alarms, a dry contact or a Zigbee input.</summary>
+    [JsonStringEnumMemberName("epilepsy")] Epilepsy,
+
+    /// <summary>Active: carbon monoxide detected.</summary>
+    [JsonStringEnumMemberName("co")] CarbonMonoxide,
+
+    /// <summary>Active: a gas leak (natural gas, LPG) detected.</summary>
+    [JsonStringEnumMemberName("gas")] Gas,
+
+    /// <summary>Active: vibration detected (a bed or chair vibration sensor); an event, like motion.</summary>
+    [JsonStringEnumMemberName("vibration")] Vibration,
+
+    /// <summary>A room temperature sensor: never active; each reading carries <see cref="SensorEvent.Value"/> in °C.</summary>
+    [JsonStringEnumMemberName("temperature")] Temperature,
 }
 
 /// <summary>Health of a sensor, as far as its source reports it.</summary>
@@ -63,6 +81,7 @@ public sealed record SensorHealth
 /// <param name="Health">Health fields when the message carried them.</param>
 /// <param name="Type">What the event says: a new state (the default), only that the sensor was heard, or that it went offline or came back.</param>
 /// <param name="Detail">For <see cref="SensorEventType.Offline"/> and <see cref="SensorEventType.Online"/>: why (for example <c>supervision-timeout</c>, <c>zigbee2mqtt-offline</c>).</param>
+/// <param name="Value">A measured value: for <see cref="SensorKind.Temperature"/> the temperature in °C; null otherwise.</param>
 public sealed record SensorEvent(
     string SensorId,
     SensorKind Kind,
@@ -71,7 +90,8 @@ public sealed record SensorEvent(
     DateTimeOffset At,
     SensorHealth? Health = null,
     SensorEventType Type = SensorEventType.State,
-    string? Detail = null);
+    string? Detail = null,
+    double? Value = null);
 
 /// <summary>What a <see cref="SensorEvent"/> says.</summary>
 public enum SensorEventType
@@ -106,6 +126,12 @@ public static class SensorKinds
         SensorKind.PowerFail => "power-fail",
         SensorKind.AwayButton => "away-button",
         SensorKind.VisitorButton => "visitor-button",
+        SensorKind.PullCord => "pull-cord",
+        SensorKind.Epilepsy => "epilepsy",
+        SensorKind.CarbonMonoxide => "co",
+        SensorKind.Gas => "gas",
+        SensorKind.Vibration => "vibration",
+        SensorKind.Temperature => "temperature",
         _ => kind.ToString().ToLowerInvariant(),
     };
 }

@@ -52,7 +52,7 @@ public class ProtocolTests
     }
 
     [Fact]
-    public void A_repeat_round_trips_and_only_a_press_fall_smoke_or_water_alarm_may_carry_one()
+    public void A_repeat_round_trips_and_only_an_immediate_call_may_carry_one()
     {
         var panic = SampleAlarm() with { Type = AlarmType.Panic, Priority = AlarmPriority.Critical, VkpCode = "4.13", Triage = Triage.Red, Repeats = 2, RepeatedAt = T0.AddMinutes(3) };
         Assert.True(ProtocolJson.TryParseAlarm(ProtocolJson.Serialize(panic), out var back, out var error), error);
@@ -65,7 +65,7 @@ public class ProtocolTests
         Assert.Equal("repeats and repeatedAt: either both or neither", error);
         Assert.False(ProtocolJson.TryParseAlarm(ProtocolJson.Serialize(panic with { Repeats = 0 }), out _, out error));
         Assert.StartsWith("repeats: must be 1 or more", error, StringComparison.Ordinal);
-        Assert.Equal([AlarmType.Fall, AlarmType.Panic, AlarmType.Smoke, AlarmType.Water], AlarmCatalog.All.Select(t => t.Type).Where(AlarmCatalog.Repeats).Order());
+        Assert.Equal([AlarmType.CarbonMonoxide, AlarmType.Epilepsy, AlarmType.Fall, AlarmType.Gas, AlarmType.Panic, AlarmType.PullCord, AlarmType.Smoke, AlarmType.Water], AlarmCatalog.All.Select(t => t.Type).Where(AlarmCatalog.Repeats).Order());
     }
 
     [Fact]
@@ -136,12 +136,15 @@ public class ProtocolTests
     [Fact]
     public void Every_alarm_type_has_a_vkp_code_and_a_triage_level()
     {
-        var fixedNames = new[] { "fall", "panic", "wandering", "bed-exit", "not-up", "inactivity", "bathroom-stay", "smoke", "water", "tamper", "low-battery", "sensor-offline", "zigbee-offline", "gateway-power", "gateway-fault", "test" };
+        var fixedNames = new[] { "fall", "panic", "wandering", "bed-exit", "not-up", "inactivity", "bathroom-stay", "smoke", "water", "pull-cord", "epilepsy", "co", "gas", "tamper", "low-battery", "sensor-offline", "zigbee-offline", "gateway-power", "gateway-fault", "test" };
         Assert.Equal(fixedNames.Order(StringComparer.Ordinal), AlarmCatalog.All.Select(i => i.Type).Order(StringComparer.Ordinal));
         Assert.All(AlarmCatalog.All, i => Assert.True(Triage.IsValid(i.Triage)));
         Assert.Equal("4.1", AlarmCatalog.Get(AlarmType.Fall).VkpCode);
         Assert.Equal("4.23", AlarmCatalog.Get(AlarmType.BathroomStay).VkpCode);
         Assert.Equal("4.11", AlarmCatalog.Get(AlarmType.Smoke).VkpCode);
+        Assert.Equal(("4.14", "Snortrekk", Triage.Red), (AlarmCatalog.Get(AlarmType.PullCord).VkpCode, AlarmCatalog.Get(AlarmType.PullCord).VkpDisplay, AlarmCatalog.Get(AlarmType.PullCord).Triage));
+        Assert.Equal(("4.24", "Epilepsi", Triage.Red), (AlarmCatalog.Get(AlarmType.Epilepsy).VkpCode, AlarmCatalog.Get(AlarmType.Epilepsy).VkpDisplay, AlarmCatalog.Get(AlarmType.Epilepsy).Triage));
+        Assert.All([AlarmType.CarbonMonoxide, AlarmType.Gas], t => Assert.Equal((Triage.Red, AlarmPriority.Critical, false), (AlarmCatalog.Get(t).Triage, AlarmCatalog.Get(t).Priority, AlarmCatalog.Get(t).Technical)));
     }
 
     [Fact]

@@ -353,7 +353,17 @@ public sealed class Zigbee2MqttMapper
     private static void Apply(Declared sensor, ZigbeeReading reading, SensorHealth health, DateTimeOffset at, bool retained, List<SensorEvent> events)
     {
         var d = sensor.Definition;
-        SensorEvent Make(bool active, SensorEventType type) => new(d.Id, d.Kind, d.Room, active, at, health, type);
+        SensorEvent Make(bool active, SensorEventType type) => new(d.Id, d.Kind, d.Room, active, at, health, type, Value: reading.Value ?? sensor.Value);
+
+        if (reading.Value is { } value && !retained)
+        {
+            // A measurement (temperature): a new value is a new state, the same value is only heard.
+            var changed = sensor.Value != value;
+            sensor.Value = value;
+            sensor.State = false;
+            events.Add(Make(false, changed ? SensorEventType.State : SensorEventType.Heard));
+            return;
+        }
 
         if (reading.Active is not { } active || retained)
         {
@@ -573,6 +583,9 @@ public sealed class Zigbee2MqttMapper
 
         /// <summary>Last known state; null until first heard.</summary>
         public bool? State { get; set; }
+
+        /// <summary>Last measured value (temperature); null until first measured.</summary>
+        public double? Value { get; set; }
 
         /// <summary>Per-device availability; null until zigbee2mqtt said anything.</summary>
         public bool? Available { get; set; }

@@ -7,7 +7,27 @@ namespace CareGateway.Sensors.Zigbee;
 /// <param name="Type">binary, numeric, enum, text...</param>
 /// <param name="ValueOn">For binary: the value that means "on".</param>
 /// <param name="Values">For enum: the values.</param>
-public sealed record ZigbeeExpose(string Property, string Type, JsonElement? ValueOn, IReadOnlyList<string> Values);
+/// <param name="ValueOff">For binary: the value that means "off".</param>
+/// <param name="Name">The expose's name (usually the property without an endpoint suffix).</param>
+/// <param name="Access">zigbee2mqtt's access bits: 1 = published in state messages, 2 = settable, 4 = gettable.</param>
+/// <param name="Category">"config" or "diagnostic" for settings and health fields; null for the device's own readings.</param>
+/// <param name="Description">The converter's description of the property.</param>
+/// <param name="Unit">For numeric: the unit (for example °C).</param>
+public sealed record ZigbeeExpose(
+    string Property,
+    string Type,
+    JsonElement? ValueOn,
+    IReadOnlyList<string> Values,
+    JsonElement? ValueOff = null,
+    string? Name = null,
+    int Access = 1,
+    string? Category = null,
+    string? Description = null,
+    string? Unit = null)
+{
+    /// <summary>The device publishes it in its state messages (access bit 1), as a reading and not a setting.</summary>
+    public bool IsStateReading => (Access & 1) != 0 && Category != "config";
+}
 
 /// <summary>A device as <c>bridge/devices</c> describes it.</summary>
 public sealed record ZigbeeDevice(string IeeeAddress, string FriendlyName, string? Vendor, string? Model, IReadOnlyDictionary<string, ZigbeeExpose> Exposes);
@@ -82,13 +102,25 @@ public static class ZigbeeDeviceCatalog
             }
 
             JsonElement? valueOn = expose.TryGetProperty("value_on", out var on) ? on.Clone() : null;
+            JsonElement? valueOff = expose.TryGetProperty("value_off", out var off) ? off.Clone() : null;
+            var access = expose.TryGetProperty("access", out var a) && a.ValueKind == JsonValueKind.Number && a.TryGetInt32(out var ai) ? ai : 1;
             var values = new List<string>();
             if (expose.TryGetProperty("values", out var vs) && vs.ValueKind == JsonValueKind.Array)
             {
                 values.AddRange(vs.EnumerateArray().Where(v => v.ValueKind == JsonValueKind.String).Select(v => v.GetString()!));
             }
 
-            into.TryAdd(property, new ZigbeeExpose(property, type, valueOn, values));
+            into.TryAdd(property, new ZigbeeExpose(
+                property,
+                type,
+                valueOn,
+                values,
+                valueOff,
+                TryString(expose, "name", out var n) ? n : property,
+                access,
+                TryString(expose, "category", out var c) ? c : null,
+                TryString(expose, "description", out var d) ? d : null,
+                TryString(expose, "unit", out var u) ? u : null));
         }
     }
 

@@ -33,9 +33,14 @@ public static class ZigbeeCorpus
         return array.ToJsonString();
     }
 
+    /// <summary>The measured value a message must carry (<c>value:21.5</c>); null when it expects none.</summary>
+    public static double? ExpectedValue(string expect) =>
+        expect.StartsWith("value:", StringComparison.Ordinal) ? double.Parse(expect["value:".Length..], System.Globalization.CultureInfo.InvariantCulture) : null;
+
     /// <summary>The events a message must yield for its sensor: (type, active) pairs.</summary>
     public static IEnumerable<(SensorEventType Type, bool? Active)> Expected(string expect) => expect switch
     {
+        _ when expect.StartsWith("value:", StringComparison.Ordinal) => [(SensorEventType.State, false)],
         "state:true" => [(SensorEventType.State, true)],
         "state:false" => [(SensorEventType.State, false)],
         "heard" => [(SensorEventType.Heard, null)],

@@ -20,12 +20,14 @@ public class ZigbeeMapperTests
         new() { Id = id, Kind = kind, Room = "hallway", Zigbee = new ZigbeeSensorOptions { Device = device } };
 
     [Fact]
-    public void The_corpus_covers_at_least_20_device_models_and_every_zigbee_kind()
+    public void The_corpus_covers_at_least_40_device_models_and_every_zigbee_kind()
     {
         var models = ZigbeeCorpus.All.Select(f => (f.Vendor, f.Model)).Distinct().Count();
-        Assert.True(models >= 20, $"only {models} device models in the corpus");
+        Assert.True(models >= 40, $"only {models} device models in the corpus");
         var kinds = ZigbeeCorpus.All.Select(f => f.Sensor.Kind).ToHashSet();
-        SensorKind[] needed = [SensorKind.Door, SensorKind.Motion, SensorKind.Presence, SensorKind.Fall, SensorKind.Panic, SensorKind.Smoke, SensorKind.Water, SensorKind.Bed, SensorKind.CancelButton];
+        SensorKind[] needed = [
+            SensorKind.Door, SensorKind.Motion, SensorKind.Presence, SensorKind.Fall, SensorKind.Panic, SensorKind.Smoke, SensorKind.Water, SensorKind.Bed,
+            SensorKind.CancelButton, SensorKind.CarbonMonoxide, SensorKind.Gas, SensorKind.Temperature, SensorKind.Vibration];
         Assert.All(needed, k => Assert.Contains(k, kinds));
     }
 
@@ -52,6 +54,8 @@ public class ZigbeeMapperTests
                 {
                     Assert.Equal(active, events[i].Active);
                 }
+
+                Assert.Equal(ZigbeeCorpus.ExpectedValue(expect), events[i].Value);
             }
 
             // Link quality is a health field of every zigbee2mqtt device message.

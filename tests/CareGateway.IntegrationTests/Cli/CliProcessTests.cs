@@ -53,10 +53,12 @@ public class CliProcessTests
         var (code, stdout, _) = await RunAsync("--help");
 
         Assert.Equal(0, code);
-        foreach (var command in new[] { "init", "sensors", "profile", "status", "selftest", "export", "import", "run", "demo" })
+        foreach (var command in new[] { "init", "sensors", "profile", "status", "selftest", "export", "import", "run", "replay", "simulate" })
         {
             Assert.Contains("  " + command, stdout, StringComparison.Ordinal);
         }
+
+        Assert.DoesNotContain("  demo", stdout, StringComparison.Ordinal); // the demo is samples/CareGateway.Demo, beside the product
     }
 
     [Fact]

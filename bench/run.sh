@@ -72,6 +72,11 @@ echo "bench/run.sh: end to end and centre at scale"
 loadtest=bench/CareGateway.LoadTest/bin/Release/net10.0/CareGateway.LoadTest.dll
 status=0
 dotnet "$loadtest" "${quick[@]}" --gateway "$gateway" "${gateway_env[@]}" --out "$out/loadtest.json" || status=$?
+# Idle and per-event cost (issue 17): wake-ups, CPU and bytes written while idle, per motion report and per alarm.
+echo "bench/run.sh: idle and per-event cost"
+idle_args=()
+[ ${#quick[@]} -eq 0 ] || idle_args=(--quick)
+dotnet "$loadtest" idle "${idle_args[@]}" --gateway "$gateway" "${gateway_env[@]}" --out "$out/idle.json" || status=$?
 # The real response-centre service at scale: SQLite, and PostgreSQL when Debian's postgresql is installed (~5 min;
 # --quick: 50 gateways, one short phase).
 echo "bench/run.sh: the response-centre service at scale"

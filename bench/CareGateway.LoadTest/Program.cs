@@ -9,4 +9,9 @@ if (args.Length > 0 && args[0] == "centre-service")
     return await CareGateway.LoadTest.CentreServiceTest.MainAsync(args[1..], Console.Out);
 }
 
+if (args.Length > 0 && args[0] == "idle")
+{
+    return await CareGateway.LoadTest.IdleCostTest.MainAsync(args[1..], Console.Out);
+}
+
 return await CareGateway.LoadTest.Harness.RunAsync(args, Console.Out);

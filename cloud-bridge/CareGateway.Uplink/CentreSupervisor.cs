@@ -47,7 +47,14 @@ public sealed class LoggingIndicator(ILogger log) : ILocalIndicator
 /// <param name="Unreceived">Alarms raised at least <see cref="ForwarderOptions.ReceivedTimeout"/> ago without <c>received</c>.</param>
 /// <param name="OldestUnreceivedRaisedAt">The oldest of those.</param>
 /// <param name="NotAccepted">Alarms received but not accepted within <see cref="ForwarderOptions.AcceptedTimeout"/> (never <c>test</c> or cancelled ones).</param>
-public sealed record OutboxOverdue(int Unreceived, DateTimeOffset? OldestUnreceivedRaisedAt, IReadOnlyList<OutboxAlarm> NotAccepted);
+public sealed record OutboxOverdue(int Unreceived, DateTimeOffset? OldestUnreceivedRaisedAt, IReadOnlyList<OutboxAlarm> NotAccepted)
+{
+    /// <summary>
+    /// Alarms that may still become overdue: waiting for <c>received</c>, or received and waiting for an operator's
+    /// <c>accepted</c> (test and cancelled alarms need none). True unless the store says otherwise.
+    /// </summary>
+    public bool Outstanding { get; init; } = true;
+}
 
 /// <summary>
 /// The acknowledgement timers and the silent-centre watch, as plain deterministic code: fed with the time, the connection
@@ -147,6 +154,31 @@ public sealed class CentreSupervisor(ForwarderOptions options, ILocalIndicator i
                 ? $"{overdue.NotAccepted.Count} alarm(s) received by the centre but not accepted by an operator within {options.AcceptedTimeout}"
                 : "every received alarm has been accepted");
         return escalate;
+    }
+
+    /// <summary>
+    /// How long supervision may sleep after a look: <paramref name="interval"/> while anything can become overdue (an
+    /// outstanding alarm, no connection, a warning on); else until the first unanswered heartbeat turns silent, at most
+    /// <paramref name="idle"/> (a new alarm, a lost connection and a heartbeat sent wake it sooner).
+    /// </summary>
+    public TimeSpan NextLook(DateTimeOffset now, bool alarmsOutstanding, TimeSpan interval, TimeSpan idle)
+    {
+        if (alarmsOutstanding || _connectedSince is null || _state.ContainsValue(true))
+        {
+            return interval;
+        }
+
+        var wait = idle > interval ? idle : interval;
+        if (_firstUnanswered is { } first)
+        {
+            var silentIn = first + SilentAfter - now;
+            if (silentIn < wait)
+            {
+                wait = silentIn > TimeSpan.Zero ? silentIn : interval;
+            }
+        }
+
+        return wait;
     }
 
     /// <summary>The outbox had to grow past its bound or use its disk reserve.</summary>

@@ -29,6 +29,7 @@ public sealed class Forwarder : ICommandChannel, IAsyncDisposable
     private readonly SemaphoreSlim _sendSignal = new(0);
     private readonly SemaphoreSlim _faultSignal = new(0);
     private readonly SemaphoreSlim _pruneSignal = new(0);
+    private readonly SemaphoreSlim _supervisionSignal = new(0);
     private readonly System.Threading.Channels.Channel<AckInput> _acks =
         System.Threading.Channels.Channel.CreateUnbounded<AckInput>(new() { SingleReader = true });
     private readonly Dictionary<string, DateTimeOffset> _unrecordedSends = new(StringComparer.Ordinal);
@@ -78,6 +79,7 @@ public sealed class Forwarder : ICommandChannel, IAsyncDisposable
                 _supervisor.ConnectionDown(_time.GetUtcNow());
             }
 
+            WakeSupervision();
             Disconnected?.Invoke(reason);
         };
         _transport.ConnectFailed += reason => ConnectFailed?.Invoke(reason);
@@ -166,8 +168,23 @@ public sealed class Forwarder : ICommandChannel, IAsyncDisposable
         }
     }
 
-    /// <summary>Wakes the sender: a new alarm is in the outbox.</summary>
-    public void NotifyNewAlarm() => _sendSignal.Release();
+    /// <summary>Wakes the sender (a new alarm is in the outbox) and the supervision, which sleeps while nothing is outstanding.</summary>
+    public void NotifyNewAlarm()
+    {
+        _sendSignal.Release();
+        WakeSupervision();
+    }
+
+    private void WakeSupervision()
+    {
+        try
+        {
+            _supervisionSignal.Release();
+        }
+        catch (ObjectDisposedException)
+        {
+        }
+    }
 
     /// <summary>
     /// The next stop is a handover to a gateway that starts at once on a changed configuration: say nothing and let
@@ -218,6 +235,7 @@ public sealed class Forwarder : ICommandChannel, IAsyncDisposable
         _sendSignal.Dispose();
         _faultSignal.Dispose();
         _pruneSignal.Dispose();
+        _supervisionSignal.Dispose();
     }
 
     /// <summary>Raises the end-to-end test alarm now (also what the periodic timer does); returns its id.</summary>
@@ -506,6 +524,8 @@ public sealed class Forwarder : ICommandChannel, IAsyncDisposable
                 {
                     _supervisor.HeartbeatSent(now);
                 }
+
+                WakeSupervision(); // silence is now counted: supervision sets its wake-up by it
             }
         }
     }
@@ -551,11 +571,19 @@ public sealed class Forwarder : ICommandChannel, IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// The acknowledgement timers and the silent-centre watch: every <see cref="ForwarderOptions.SupervisionInterval"/>
+    /// while anything can become overdue (an alarm waiting for <c>received</c> or <c>accepted</c>, no connection, a
+    /// warning on); otherwise asleep until a new alarm, a lost connection or a heartbeat sent wakes it, or the first
+    /// unanswered heartbeat turns silent (<see cref="CentreSupervisor.NextLook"/>). Idle means asleep.
+    /// </summary>
     private async Task SupervisionLoopAsync(CancellationToken ct)
     {
+        var wait = _options.SupervisionInterval;
         while (!ct.IsCancellationRequested)
         {
-            await Task.Delay(_options.SupervisionInterval, _time, ct);
+            await SignalWait.WaitAsync(_supervisionSignal, wait, _time, ct);
+            wait = _options.SupervisionInterval;
             IReadOnlyList<OutboxAlarm> escalate;
             try
             {
@@ -564,6 +592,7 @@ public sealed class Forwarder : ICommandChannel, IAsyncDisposable
                 lock (_supervisorGate)
                 {
                     escalate = _supervisor.Evaluate(now, overdue);
+                    wait = _supervisor.NextLook(now, overdue.Outstanding, _options.SupervisionInterval, _options.HeartbeatInterval);
                 }
             }
             catch (Microsoft.Data.Sqlite.SqliteException ex)

@@ -309,7 +309,9 @@ public sealed class SqliteOutbox : IAlarmOutbox, IDisposable
             var notAccepted = Query(
                 $"WHERE ack_state = {(int)AckState.Received} AND raised_at <= $cutoff AND type <> '{AlarmType.Test}' AND state <> 'cancelled' ORDER BY priority, seq LIMIT 100",
                 ("$cutoff", Format(now - acceptedTimeout)));
-            return new OutboxOverdue(count, oldest, notAccepted);
+            var outstanding = count > 0 || notAccepted.Count > 0 || ReadScalar(
+                $"SELECT EXISTS (SELECT 1 FROM alarm WHERE {Unreceived} OR (ack_state = {(int)AckState.Received} AND type <> '{AlarmType.Test}' AND state <> 'cancelled'))") is long and not 0;
+            return new OutboxOverdue(count, oldest, notAccepted) { Outstanding = outstanding };
         }
     }
 

@@ -1,5 +1,6 @@
 using System.Device.Gpio;
 using CareGateway.Hardware;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Hosting.Systemd;
@@ -41,7 +42,12 @@ internal static class RunCommand
         }
 
         var password = ReadSecret(config.Broker.PasswordFile);
-        var builder = Host.CreateApplicationBuilder();
+        // The host's defaults would watch appsettings*.json under the content root (the working directory, "/" under
+        // systemd) with a recursive FileSystemWatcher: a thread woken by every write below it (the alarm store, the
+        // journal). The gateway reads no appsettings; its own configuration file is watched by ConfigReloader.
+        var hostSettings = new HostApplicationBuilderSettings { Configuration = new ConfigurationManager() };
+        hostSettings.Configuration.AddInMemoryCollection([new("hostBuilder:reloadConfigOnChange", "false")]);
+        var builder = Host.CreateApplicationBuilder(hostSettings);
         builder.Services.AddSystemd();
         builder.Logging.AddSimpleConsole(o =>
         {

@@ -148,6 +148,42 @@ public sealed class CentreSupervisorTests : IDisposable
         Assert.Equal((LocalWarning.AlarmNotAccepted, false), (_indicator.Changes[^1].Warning, _indicator.Changes[^1].Active));
     }
 
+    [Fact]
+    public async Task Supervision_sleeps_while_nothing_can_become_overdue_and_looks_every_interval_while_an_alarm_waits()
+    {
+        var step = TimeSpan.FromSeconds(5);
+        NextLook(out var idle);
+        Assert.Equal(_options.HeartbeatInterval, idle); // connected, nothing in the outbox, no warning: asleep
+
+        _supervisor.HeartbeatSent(_clock.GetUtcNow());
+        _clock.Advance(TimeSpan.FromSeconds(40));
+        NextLook(out var untilSilent);
+        Assert.Equal(_options.HeartbeatInterval, untilSilent); // silent in 140 s: the idle cap comes first
+        _clock.Advance(TimeSpan.FromSeconds(110));
+        NextLook(out untilSilent);
+        Assert.Equal(TimeSpan.FromSeconds(30), untilSilent); // exactly when three heartbeat intervals have passed
+
+        _supervisor.CentreAnswered(_clock.GetUtcNow());
+        var alarm = await RaiseAsync(AlarmType.Fall);
+        Assert.Equal(step, NextLook(out _)); // waiting for received
+        Ack(alarm, AckState.Received);
+        Assert.Equal(step, NextLook(out _)); // waiting for an operator
+        Ack(alarm, AckState.Accepted);
+        Assert.Equal(_options.HeartbeatInterval, NextLook(out _));
+
+        _supervisor.ConnectionDown(_clock.GetUtcNow());
+        Assert.Equal(step, NextLook(out _)); // no connection: looks until the warning is due
+    }
+
+    private TimeSpan NextLook(out TimeSpan wait)
+    {
+        var now = _clock.GetUtcNow();
+        var overdue = _outbox.Overdue(now, _options.ReceivedTimeout, _options.AcceptedTimeout);
+        _supervisor.Evaluate(now, overdue);
+        wait = _supervisor.NextLook(now, overdue.Outstanding, TimeSpan.FromSeconds(5), _options.HeartbeatInterval);
+        return wait;
+    }
+
     private IReadOnlyList<OutboxAlarm> Evaluate()
     {
         var now = _clock.GetUtcNow();

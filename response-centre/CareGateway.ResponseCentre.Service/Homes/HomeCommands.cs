@@ -69,13 +69,14 @@ public static class HomeCommands
                 return ConsoleEndpoints.Refused($"action: '{DateRange.Shorten(action)}' is not preview or send.");
             }
 
-            if (ReadProfile(form["careProfile"].ToString()) is not { } profile || profile.Error is not null)
+            var read = ReadProfile(form["careProfile"].ToString());
+            if (read is not { Error: null, Section: { } section })
             {
-                return ConsoleEndpoints.Refused(ReadProfile(form["careProfile"].ToString())?.Error ?? "Care profile: empty.");
+                return ConsoleEndpoints.Refused(read?.Error ?? "Care profile: empty.");
             }
 
             var user = await ConsoleEndpoints.CurrentUserAsync(ctx, store);
-            await commands.SendAsync(gateway, command, user.OperatorId, profile.Section, ctx.RequestAborted);
+            await commands.SendAsync(gateway, command, user.OperatorId, section, ctx.RequestAborted);
             return Results.Redirect(HomeEndpoints.HomePath(gateway) + "#commands");
         }).RequireAuthorization(Roles.Admin).AddEndpointFilter(ConsoleEndpoints.ValidateCsrf);
     }

@@ -271,11 +271,13 @@ public sealed class MqttConnection : IAsyncDisposable
 
             return result.IsSuccess;
         }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        catch (Exception ex) when (cancellationToken.IsCancellationRequested)
         {
-            throw;
+            // The caller gave up (a gateway stopping or restarting on a new configuration): MQTTnet may report that as a
+            // timeout, but the connection is not at fault and must not be dropped (a drop keeps the will: a false 'offline').
+            throw new OperationCanceledException("the publish was cancelled by its caller", ex, cancellationToken);
         }
-        catch (Exception ex) when ((ex is OperationCanceledException && deadline.IsCancellationRequested && !_stopping) || ex is MqttCommunicationTimedOutException)
+        catch (Exception ex) when (!_stopping && ((ex is OperationCanceledException && deadline.IsCancellationRequested) || ex is MqttCommunicationTimedOutException))
         {
             await DropAsync($"a publish on {topic} got no answer within {_options.OperationTimeout.TotalSeconds:0} s").ConfigureAwait(false);
             return false;

@@ -43,7 +43,9 @@ public sealed class CareMqttTransport : IUplinkTransport
                 OperationTimeout = options.PublishTimeout,
                 Reconnect = options.Reconnect,
                 MaximumPacketSize = ProtocolJson.MaxPacketBytes,
-                Will = () => new MqttWill(Topics.Status(gatewayId), Status(GatewayState.Offline, _time.GetUtcNow()), MqttQualityOfServiceLevel.AtLeastOnce, Retain: true),
+                // Delayed (MQTT 5 Will Delay Interval): a gateway back on its session within the delay (a restart on a new
+                // configuration that was stopped in the middle of a connect, a blip) gets no false 'offline' at the centre.
+                Will = () => new MqttWill(Topics.Status(gatewayId), Status(GatewayState.Offline, _time.GetUtcNow()), MqttQualityOfServiceLevel.AtLeastOnce, Retain: true, DelaySeconds: WillDelaySeconds),
                 Subscriptions =
                 [
                     new MqttSubscription(Topics.Ack(gatewayId), MqttQualityOfServiceLevel.AtLeastOnce),
@@ -69,6 +71,9 @@ public sealed class CareMqttTransport : IUplinkTransport
         _connection.Disconnected += r => Disconnected?.Invoke(r);
         _connection.ConnectFailed += r => ConnectFailed?.Invoke(r);
     }
+
+    /// <summary>How long after an unclean loss the broker publishes the will, unless the gateway is back on its session.</summary>
+    public const uint WillDelaySeconds = 5;
 
     public string Name => "mqtt";
 

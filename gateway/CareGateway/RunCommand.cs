@@ -138,6 +138,7 @@ internal static class RunCommand
                 // disk) and the next cycle starts on the new configuration.
                 using var cycle = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
                 GatewayConfig? next = null;
+                var handover = new HandoverSlot();
                 var reloader = configPath is null ? null : new ConfigReloader(
                     configPath,
                     current,
@@ -145,10 +146,14 @@ internal static class RunCommand
                     changed =>
                     {
                         next = changed;
+                        // Before the cancel, not in a callback of it: the runtime's own cancellation callbacks run
+                        // first (last registered, first run) and may close the uplink before a later callback could
+                        // say "hand over" - and the centre would see a clean stop's 'offline'.
+                        handover.Prepare();
                         cycle.Cancel();
                     },
                     errors => log.LogError("The changed configuration {Path} is not valid; the gateway keeps running on the last good one:{NewLine}  - {Errors}", configPath, Environment.NewLine, string.Join(Environment.NewLine + "  - ", errors)));
-                await RunOnceAsync(current, secret, log, reloader, () => next is not null, cycle.Token);
+                await RunOnceAsync(current, secret, log, reloader, handover, cycle.Token);
                 if (stoppingToken.IsCancellationRequested || next is null)
                 {
                     break;
@@ -161,7 +166,7 @@ internal static class RunCommand
             }
         }
 
-        private async Task RunOnceAsync(GatewayConfig config, string? password, ILogger log, ConfigReloader? reloader, Func<bool> reloading, CancellationToken stoppingToken)
+        private async Task RunOnceAsync(GatewayConfig config, string? password, ILogger log, ConfigReloader? reloader, HandoverSlot handover, CancellationToken stoppingToken)
         {
             // GPIO only when something is wired to it: a Zigbee-only gateway needs no GPIO driver (nor libgpiod).
             var driver = GatewayRuntime.NeedsGpio(config) ? CreateDriver(config.Board) : null;
@@ -172,13 +177,7 @@ internal static class RunCommand
             await using var simulate = config.Board.Driver == BoardDriver.Simulated
                 ? SimulatedInputServer.Start(SimulatedInputServer.SocketPath(config.DataDirectory), driver as SimulatedBoard, config.Sensors, logs.CreateLogger("simulate"))
                 : null;
-            using var handover = stoppingToken.Register(() =>
-            {
-                if (reloading())
-                {
-                    runtime.PrepareHandover();
-                }
-            });
+            handover.Attach(runtime);
             StartupTrace.Attach(runtime);
             foreach (var room in SensorConfigValidation.RoomErrors(config))
             {
@@ -224,5 +223,37 @@ internal static class RunCommand
             BoardDriver.Simulated => new SimulatedBoard(),
             _ => GpioChips.CreateDriver(board.EffectiveModel(), board.Chip),
         };
+    }
+}
+
+/// <summary>
+/// The running gateway of one cycle, for the reload to mark "hand the connection over" on it before it cancels the
+/// cycle (a change noticed before the gateway is up is marked as soon as it is attached).
+/// </summary>
+internal sealed class HandoverSlot
+{
+    private readonly Lock _gate = new();
+    private GatewayRuntime? _runtime;
+    private bool _prepared;
+
+    public void Attach(GatewayRuntime runtime)
+    {
+        lock (_gate)
+        {
+            _runtime = runtime;
+            if (_prepared)
+            {
+                runtime.PrepareHandover();
+            }
+        }
+    }
+
+    public void Prepare()
+    {
+        lock (_gate)
+        {
+            _prepared = true;
+            _runtime?.PrepareHandover();
+        }
     }
 }

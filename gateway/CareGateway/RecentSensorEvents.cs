@@ -17,7 +17,8 @@ public sealed class RecentSensorEvents(TimeProvider time)
 
     private readonly Lock _gate = new();
     private readonly Queue<SensorEvent> _events = new();
-    private readonly DateTimeOffset _startedAt = time.GetUtcNow();
+    /// <summary>Since when the recording is whole: the start, or the newest event dropped to stay within <see cref="Capacity"/>.</summary>
+    private DateTimeOffset _wholeSince = time.GetUtcNow();
 
     public void Add(SensorEvent e)
     {
@@ -28,7 +29,11 @@ public sealed class RecentSensorEvents(TimeProvider time)
             var cutoff = e.At - Keep;
             while (_events.Count > Capacity || (_events.Count > 0 && _events.Peek().At < cutoff))
             {
-                _events.Dequeue();
+                var dropped = _events.Dequeue();
+                if (dropped.At >= cutoff && dropped.At > _wholeSince)
+                {
+                    _wholeSince = dropped.At; // dropped for room, not for age: the recording is whole only after it
+                }
             }
         }
     }
@@ -41,9 +46,7 @@ public sealed class RecentSensorEvents(TimeProvider time)
         lock (_gate)
         {
             var events = _events.Where(e => e.At >= cutoff).ToList();
-            var dropped = _events.Count > 0 && _events.Peek().At > _startedAt && _events.Count >= Capacity;
-            var from = dropped ? events[0].At : (_startedAt > cutoff ? _startedAt : cutoff);
-            return (events, from, now);
+            return (events, _wholeSince > cutoff ? _wholeSince : cutoff, now);
         }
     }
 }

@@ -190,7 +190,7 @@ public static class HomeCommands
 
         if (result.Diagnostics is { } d)
         {
-            return string.Create(CultureInfo.InvariantCulture, $"<dl class=\"diagnostics\"><dt>uptime</dt><dd>{E(Duration(TimeSpan.FromSeconds(d.UptimeSeconds)))}</dd><dt>pending</dt><dd>{d.PendingAlarms}</dd><dt>last seq</dt><dd>{d.LastSeq}</dd><dt>connection</dt><dd>{E(d.Connection)} ({E(d.Transport)})</dd><dt>software</dt><dd>{E(d.SoftwareVersion)}</dd><dt>sensors</dt><dd>{d.SensorCount}</dd></dl>");
+            return string.Create(CultureInfo.InvariantCulture, $"<dl class=\"diagnostics\"><dt>{E(p.T("diag.uptime"))}</dt><dd>{E(Duration(TimeSpan.FromSeconds(d.UptimeSeconds)))}</dd><dt>{E(p.T("pending"))}</dt><dd>{d.PendingAlarms}</dd><dt>{E(p.T("diag.lastseq"))}</dt><dd>{d.LastSeq}</dd><dt>{E(p.T("diag.connection"))}</dt><dd>{E(d.Connection)} ({E(d.Transport)})</dd><dt>{E(p.T("software"))}</dt><dd>{E(d.SoftwareVersion)}</dd><dt>{E(p.T("diag.sensors"))}</dt><dd>{d.SensorCount}</dd></dl>");
         }
 
         return "";
